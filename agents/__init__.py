@@ -1,0 +1,1 @@
+"""Personas and the LLM layer: who speaks, and how a model is called."""

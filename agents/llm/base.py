@@ -1,0 +1,107 @@
+"""The ChatModel protocol every backend implements, and the values it passes around."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, TypedDict, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+T = TypeVar("T", bound=BaseModel)
+
+
+class Message(TypedDict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+@dataclass
+class Completion:
+    """What a finished call produced, with its accounting."""
+
+    text: str
+    model: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Sampling settings for one call."""
+
+    temperature: float = 0.7
+    max_tokens: int = 160
+    top_p: float = 0.95
+    repeat_penalty: float = 1.3
+    seed: int | None = None
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+
+class ModelError(Exception):
+    """A model call failed (unreachable server, bad reply) in a way the user should see."""
+
+
+class StructuredOutputError(ModelError):
+    """A structured call returned text that does not fit its schema."""
+
+
+OnToken = Callable[[str], None]
+
+
+class ChatModel(Protocol):
+    """Stream text for a list of messages; return a pydantic object for a schema."""
+
+    name: str
+
+    def stream(
+        self,
+        messages: list[Message],
+        sampling: Sampling,
+        *,
+        slot: str | None = None,
+    ) -> Iterator[str | Completion]:
+        """Yield text pieces as they are generated, then one Completion.
+
+        `slot` names the speaker, so a backend can keep that speaker's prompt
+        cached between turns.
+        """
+        ...
+
+    def structured(
+        self, messages: list[Message], schema: type[T], sampling: Sampling
+    ) -> tuple[T, Completion]:
+        """Decode an instance of `schema` under its JSON schema; raise StructuredOutputError."""
+        ...
+
+
+def complete(
+    model: ChatModel,
+    messages: list[Message],
+    sampling: Sampling,
+    *,
+    slot: str | None = None,
+    on_token: OnToken | None = None,
+) -> Completion:
+    """Run a streaming call to the end, handing each piece to `on_token`."""
+    for piece in model.stream(messages, sampling, slot=slot):
+        if isinstance(piece, Completion):
+            return piece
+        if on_token is not None:
+            on_token(piece)
+    raise ModelError(f"{model.name}: the stream ended without a result")
+
+
+def parse_structured(text: str, schema: type[T]) -> T:
+    """Parse a JSON reply into `schema`, tolerating prose around the object."""
+    start, end = text.find("{"), text.rfind("}")
+    candidate = text[start : end + 1] if start != -1 and end > start else text
+    try:
+        return schema.model_validate(json.loads(candidate))
+    except (json.JSONDecodeError, ValidationError) as exc:
+        snippet = text.strip().replace("\n", " ")[:80]
+        raise StructuredOutputError(
+            f"reply does not fit {schema.__name__}: {snippet!r}"
+        ) from exc

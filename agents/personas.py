@@ -1,0 +1,112 @@
+"""The Persona model and its loader: one YAML file per persona under prompts/personas/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agents.errors import UserError
+from prompts import personas_dir
+from transcripts.models import PersonaSnapshot
+
+
+class Persona(BaseModel):
+    """A voice on the panel, as written in its persona file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="Short id used on the CLI.")
+    name: str = Field(min_length=1, max_length=80)
+    role: Literal["host", "panelist"]
+    title: str = Field(min_length=1, max_length=120)
+    bio: str = Field(min_length=1, max_length=2000)
+    stance: str = Field(min_length=1, max_length=2000)
+    style: str = Field(min_length=1, max_length=500)
+    color: str = Field(pattern=r"^(#[0-9a-fA-F]{6}|[a-z]+)$")
+    simulated: bool = Field(False, description="True for personas of real people.")
+    model: str | None = Field(None, description="Model override for this persona.")
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    sources: list[str] | None = Field(None, description="Only retrieve from these sources.")
+
+    @field_validator("name", "title", "bio", "stance", "style")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @property
+    def label(self) -> str:
+        """Name as every front end shows it: real people are marked as simulated."""
+        return f"{self.name} (simulated)" if self.simulated else self.name
+
+    def snapshot(self) -> PersonaSnapshot:
+        return PersonaSnapshot(**self.model_dump())
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "(file)"
+    if first["type"] == "missing":
+        return f"field '{field}' is missing"
+    if first["type"] == "extra_forbidden":
+        return f"field '{field}' is not a persona field"
+    return f"field '{field}': {first['msg']}"
+
+
+def load_persona(path: Path) -> Persona:
+    """Read and validate one persona file; any problem is a one-line UserError."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"{path}: no such persona file") from exc
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise UserError(f"{path}:{where} not a readable YAML file") from exc
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: a persona file must be a mapping of fields")
+    try:
+        return Persona.model_validate(raw)
+    except ValidationError as exc:
+        raise UserError(f"{path}: {_describe(exc)}") from exc
+
+
+def load_personas(folder: Path | None = None) -> dict[str, Persona]:
+    """All personas of a folder (the bundled ones by default), keyed by id, host first."""
+    folder = Path(str(folder or personas_dir()))
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such persona folder")
+    personas: dict[str, Persona] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        persona = load_persona(path)
+        if persona.id in personas:
+            raise UserError(f"{path}: persona id '{persona.id}' is used twice")
+        personas[persona.id] = persona
+    return dict(sorted(personas.items(), key=lambda kv: (kv[1].role != "host", kv[0])))
+
+
+def select_panel(personas: dict[str, Persona], ids: Iterable[str] | None) -> list[Persona]:
+    """The panel for a run: one host first, then at least one panelist."""
+    chosen = list(personas.values()) if ids is None else []
+    for pid in ids or ():
+        if pid not in personas:
+            known = ", ".join(personas)
+            raise UserError(f"unknown persona '{pid}' (known: {known})")
+        chosen.append(personas[pid])
+    hosts = [p for p in chosen if p.role == "host"]
+    if not hosts:
+        hosts = [p for p in personas.values() if p.role == "host"][:1]
+        if not hosts:
+            raise UserError("the panel needs a persona with role 'host'")
+        chosen = hosts + chosen
+    if len(hosts) > 1:
+        raise UserError("the panel can have only one host")
+    panel = hosts + [p for p in chosen if p.role == "panelist"]
+    if len(panel) < 2:
+        raise UserError("the panel needs at least one panelist")
+    return panel

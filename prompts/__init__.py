@@ -1,0 +1,37 @@
+"""Prompt templates and persona files, loaded from this package's data."""
+
+from __future__ import annotations
+
+from importlib import resources
+from string import Template
+
+LANGUAGES = ("en", "ja")
+
+
+class PromptError(ValueError):
+    """A prompt template is missing or does not fill."""
+
+
+def template_text(name: str, language: str) -> str:
+    """The text of `templates/<language>/<name>.txt`."""
+    path = resources.files(__package__) / "templates" / language / f"{name}.txt"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise PromptError(f"prompts/templates/{language}/{name}.txt: no such template") from exc
+
+
+def render(name: str, language: str, **values: object) -> str:
+    """Fill a template; a placeholder without a value is an error, not a blank."""
+    text = template_text(name, language)
+    try:
+        return Template(text).substitute({k: str(v) for k, v in values.items()}).strip()
+    except KeyError as exc:
+        raise PromptError(
+            f"prompts/templates/{language}/{name}.txt: no value for ${exc.args[0]}"
+        ) from exc
+
+
+def personas_dir():
+    """The folder of bundled persona files."""
+    return resources.files(__package__) / "personas"

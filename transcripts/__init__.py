@@ -1,0 +1,1 @@
+"""The transcript domain: source transcripts in, saved debates out."""

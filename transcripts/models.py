@@ -1,0 +1,165 @@
+"""Pydantic models of the transcript domain: passages, citations, turns and debates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+TurnKind = Literal[
+    "opening", "question", "argument", "rebuttal", "interjection", "summary", "closing"
+]
+
+
+class Passage(BaseModel):
+    """A retrieved span of a source transcript, anchored to its 1-based file lines."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str
+    chunk_id: str
+    line_start: int = Field(ge=1)
+    line_end: int = Field(ge=1)
+    text: str
+    score: float = 0.0
+    gloss: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Passage:
+        if self.line_end < self.line_start:
+            raise ValueError("line_end is before line_start")
+        return self
+
+    @property
+    def anchor(self) -> str:
+        """`source:start-end`, the form citations are printed in."""
+        return f"{self.source_id}:{self.line_start}-{self.line_end}"
+
+    def covers(self, source_id: str, line_start: int, line_end: int) -> bool:
+        return (
+            source_id == self.source_id
+            and self.line_start <= line_start
+            and line_end <= self.line_end
+        )
+
+
+class Citation(BaseModel):
+    """A pointer from a turn to lines of a source; valid only inside that turn's passages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str
+    line_start: int = Field(ge=1)
+    line_end: int = Field(ge=1)
+    quote: str = ""
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.source_id}:{self.line_start}-{self.line_end}"
+
+
+class Turn(BaseModel):
+    """One spoken turn of the show."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    index: int = Field(ge=0)
+    speaker_id: str
+    kind: TurnKind
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(
+        default_factory=list, description="Passages retrieved for this turn."
+    )
+    addressed_to: str | None = None
+    segment: int = 0
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    regenerated: int = Field(0, description="How many drafts were discarded as echoes.")
+
+    def invalid_citations(self) -> list[Citation]:
+        """Citations whose lines fall outside every passage retrieved for this turn."""
+        return [
+            c
+            for c in self.citations
+            if not any(p.covers(c.source_id, c.line_start, c.line_end) for p in self.passages)
+        ]
+
+
+class Segment(BaseModel):
+    """One part of the agenda: a question and how many panel turns it gets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str
+    question: str
+    turns: int = Field(ge=1, le=20)
+
+
+class PersonaSnapshot(BaseModel):
+    """The persona as it was when the debate ran (files may change later)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    name: str
+    role: Literal["host", "panelist"]
+    title: str = ""
+    simulated: bool = False
+    color: str = "white"
+
+
+class RunSettings(BaseModel):
+    """The settings a debate ran with. Never holds an API key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: str
+    model: str
+    base_url: str | None = None
+    policy: str = "round-robin"
+    seed: int = 0
+    temperature: float = 0.7
+    max_turns: int = 12
+    persona_models: dict[str, str] = Field(default_factory=dict)
+
+
+class Metrics(BaseModel):
+    """Totals over a debate."""
+
+    model_config = ConfigDict(extra="allow")
+
+    turns: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    wall_s: float = 0.0
+    cost_usd: float = 0.0
+    fallback_picks: int = 0
+
+
+class Debate(BaseModel):
+    """A saved debate: what ran, who spoke, what they cited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    parent_id: str | None = None
+    forked_at: int | None = None
+    topic: str
+    language: Literal["en", "ja"] = "en"
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    settings: RunSettings
+    personas: list[PersonaSnapshot]
+    agenda: list[Segment] = Field(default_factory=list)
+    turns: list[Turn] = Field(default_factory=list)
+    metrics: Metrics = Field(default_factory=Metrics)
+    status: Literal["running", "finished", "stopped", "failed"] = "finished"
+
+    def persona(self, persona_id: str) -> PersonaSnapshot | None:
+        return next((p for p in self.personas if p.id == persona_id), None)
