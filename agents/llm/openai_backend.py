@@ -1,0 +1,156 @@
+"""The OpenAI backend: the `openai` SDK against OpenAI or any compatible server
+(vLLM, Ollama, llama.cpp server). Structured output goes through
+`response_format` json_schema; servers that only know llama.cpp's
+`json_object` + `schema` form get that instead.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlparse
+
+from agents.errors import UserError
+from agents.llm.base import Completion, Message, ModelError, Sampling, T, parse_structured
+
+
+def _check_url(base_url: str) -> str:
+    url = urlparse(base_url)
+    if url.scheme not in ("http", "https") or not url.netloc:
+        raise UserError(f"--base-url {base_url!r}: expected http(s)://HOST[:PORT]/v1")
+    return base_url.rstrip("/")
+
+
+class OpenAIModel:
+    """A ChatModel over the OpenAI chat completions API."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 4,
+    ) -> None:
+        import openai
+
+        self.name = model
+        self.base_url = _check_url(base_url) if base_url else None
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if self.base_url is None:
+                raise UserError("the openai backend needs OPENAI_API_KEY (or a --base-url)")
+            key = "not-needed"  # local servers accept any key
+        self._openai = openai
+        self._client = openai.OpenAI(
+            api_key=key, base_url=self.base_url, timeout=timeout, max_retries=max_retries
+        )
+        self._schema_style = "json_schema"
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAIModel(model={self.name!r}, base_url={self.base_url!r})"
+
+    def _where(self) -> str:
+        return self.base_url or "the OpenAI API"
+
+    def _translate(self, exc: Exception) -> Exception:
+        o = self._openai
+        if isinstance(exc, o.APIConnectionError | o.APITimeoutError):
+            return UserError(f"--base-url {self._where()}: cannot reach the server ({type(exc).__name__})")
+        if isinstance(exc, o.AuthenticationError):
+            return UserError(f"{self._where()}: the API key was refused (check OPENAI_API_KEY)")
+        if isinstance(exc, o.NotFoundError):
+            return UserError(f"{self._where()}: model '{self.name}' not found (check --model)")
+        if isinstance(exc, o.APIStatusError):
+            return ModelError(f"{self._where()}: HTTP {exc.status_code} from the server")
+        return exc
+
+    def stream(
+        self, messages: list[Message], sampling: Sampling, *, slot: str | None = None
+    ) -> Iterator[str | Completion]:
+        began = time.perf_counter()
+        pieces: list[str] = []
+        usage: Any = None
+        kwargs: dict[str, Any] = {
+            "model": self.name,
+            "messages": messages,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "max_tokens": sampling.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if sampling.seed is not None:
+            kwargs["seed"] = sampling.seed
+        if sampling.stop:
+            kwargs["stop"] = list(sampling.stop)
+        try:
+            stream = self._client.chat.completions.create(**kwargs)
+            for chunk in stream:
+                if getattr(chunk, "usage", None):
+                    usage = chunk.usage
+                for choice in chunk.choices or []:
+                    text = choice.delta.content if choice.delta else None
+                    if text:
+                        pieces.append(text)
+                        yield text
+        except self._openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        text = "".join(pieces)
+        yield Completion(
+            text=text,
+            model=self.name,
+            tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
+            tokens_out=getattr(usage, "completion_tokens", 0) or len(pieces),
+            latency_ms=(time.perf_counter() - began) * 1000,
+        )
+
+    def _response_format(self, schema: type[T]) -> dict[str, Any]:
+        body = schema.model_json_schema()
+        if self._schema_style == "json_object":
+            return {"type": "json_object", "schema": body}
+        return {
+            "type": "json_schema",
+            "json_schema": {"name": schema.__name__, "schema": body, "strict": False},
+        }
+
+    def structured(
+        self, messages: list[Message], schema: type[T], sampling: Sampling
+    ) -> tuple[T, Completion]:
+        began = time.perf_counter()
+        kwargs: dict[str, Any] = {
+            "model": self.name,
+            "messages": messages,
+            "temperature": sampling.temperature,
+            "max_tokens": sampling.max_tokens,
+        }
+        if sampling.seed is not None:
+            kwargs["seed"] = sampling.seed
+        try:
+            try:
+                reply = self._client.chat.completions.create(
+                    response_format=self._response_format(schema), **kwargs
+                )
+            except self._openai.UnprocessableEntityError:
+                # llama.cpp's server validates response_format as json_object + schema.
+                if self._schema_style == "json_object":
+                    raise
+                self._schema_style = "json_object"
+                reply = self._client.chat.completions.create(
+                    response_format=self._response_format(schema), **kwargs
+                )
+        except self._openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        text = reply.choices[0].message.content or ""
+        usage = reply.usage
+        completion = Completion(
+            text=text,
+            model=self.name,
+            tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
+            tokens_out=getattr(usage, "completion_tokens", 0) or 0,
+            latency_ms=(time.perf_counter() - began) * 1000,
+        )
+        return parse_structured(text, schema), completion

@@ -1,0 +1,255 @@
+"""Turn composition: persona + show state + passages -> prompt -> model -> Turn.
+
+Designed for a 135M model first: each speaker sees its persona card, the
+question, one or two short source notes, and only the previous turn. Drafts
+that mostly repeat earlier turns are regenerated. Citations are checked in
+code against the passages retrieved for the turn; none outside them survives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from agents.llm.base import ChatModel, Completion, Message, Sampling, complete
+from agents.personas import Persona
+from prompts import render
+from transcripts.metrics import copied_share
+from transcripts.models import Citation, Passage, Turn, TurnKind
+
+ECHO_THRESHOLD = 0.5
+MAX_REDRAFTS = 2
+NOTE_CHARS = {"en": 260, "ja": 160}
+PREVIOUS_CHARS = {"en": 220, "ja": 140}
+_MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
+_LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
+
+
+@dataclass
+class TurnRequest:
+    """Everything a speaker needs for one turn; nothing else of the show leaks in."""
+
+    index: int
+    kind: TurnKind
+    topic: str
+    question: str
+    language: str
+    passages: list[Passage]
+    segment: int = 0
+    previous: tuple[str, str] | None = None  # (speaker label, text)
+    producer_question: str | None = None
+    guests: Sequence[str] = ()
+    first: str = ""
+    addressed_to: str | None = None
+    earlier: Sequence[str] = ()
+    seed: int = 0
+
+
+@dataclass
+class Spoken:
+    turn: Turn
+    discarded: list[str] = field(default_factory=list)
+
+
+def clip(text: str, limit: int, *, tail: bool = False) -> str:
+    """Shorten to about `limit` characters on a word or sentence boundary."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    if tail:
+        cut = text[-limit:]
+        space = cut.find(" ")
+        return "…" + (cut[space + 1 :] if 0 <= space < 40 else cut)
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut) + "…"
+
+
+def note_of(passage: Passage, language: str) -> str:
+    """What the model is shown of a passage: the English gloss in English debates."""
+    if language == "en" and passage.gloss:
+        return passage.gloss
+    return passage.text
+
+
+def system_message(persona: Persona, language: str) -> Message:
+    name = "host_persona" if persona.role == "host" else "persona"
+    return {
+        "role": "system",
+        "content": render(
+            name,
+            language,
+            name=persona.name,
+            title=persona.title,
+            bio=persona.bio,
+            stance=persona.stance,
+            style=persona.style,
+        ),
+    }
+
+
+def task_text(req: TurnRequest) -> str:
+    language = req.language
+    prev_speaker = req.previous[0] if req.previous else ""
+    guests = ", ".join(req.guests) if language == "en" else "、".join(req.guests)
+    if req.producer_question:
+        return render("task_answer", language, question=req.producer_question)
+    if req.kind == "rebuttal" and req.previous:
+        return render("task_rebuttal", language, speaker=prev_speaker)
+    if req.kind in ("opening", "question", "summary", "closing"):
+        return render(f"task_{req.kind}", language, guests=guests, first=req.first)
+    return render("task_argument", language)
+
+
+def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
+    """The two messages of a turn: a stable persona card (cached per speaker) and the turn."""
+    language = req.language
+    notes = " / ".join(clip(note_of(p, language), NOTE_CHARS[language]) for p in req.passages)
+    lines = ", ".join(f"{p.line_start}-{p.line_end}" for p in req.passages)
+    previous = ""
+    if req.previous:
+        previous = render(
+            "previous",
+            language,
+            speaker=req.previous[0],
+            text=clip(req.previous[1], PREVIOUS_CHARS[language], tail=True),
+        )
+    sentences = 2 if req.kind in ("question", "opening") else 3
+    user = render(
+        "turn",
+        language,
+        topic=req.topic,
+        question=req.question,
+        lines=lines or "-",
+        note=notes or "-",
+        previous=previous,
+        task=task_text(req),
+        sentences=sentences,
+    )
+    return [system_message(persona, language), {"role": "user", "content": user}]
+
+
+def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
+    """Strip a self-label, cut where the model starts voicing someone else."""
+    text = text.strip().strip('"“”').strip()
+    text = _LABEL_LINE.sub("", text, count=1) if text[:60].split(":")[0].strip() in (
+        persona.name,
+        persona.name.split()[0],
+        persona.label,
+    ) else text
+    kept: list[str] = []
+    for line in text.splitlines():
+        label = line.split(":")[0].strip() if ":" in line[:42] else ""
+        if label and any(label == o or label == o.split()[0] for o in others):
+            break
+        kept.append(line)
+    text = " ".join(" ".join(kept).split())
+    text = text.replace("<<<", "").replace(">>>", "")
+    # End on a finished sentence when the token limit cut it off.
+    ends = [text.rfind(ch) for ch in ".!?。！？"]
+    last = max(ends)
+    if last >= 0 and last < len(text) - 1 and last > len(text) // 3:
+        text = text[: last + 1]
+    return text.strip()
+
+
+def cite(text: str, passages: Sequence[Passage]) -> list[Citation]:
+    """Citations of a turn, always inside its passages.
+
+    Explicit markers such as [12] or [12-14] are kept when a retrieved passage
+    covers them; otherwise the passage the turn draws on most is cited (the
+    model was handed exactly these passages).
+    """
+    if not passages:
+        return []
+    found: list[Citation] = []
+    for m in _MARKER.finditer(text):
+        start = int(m.group(1))
+        end = int(m.group(2) or start)
+        for p in passages:
+            if p.covers(p.source_id, start, end):
+                found.append(Citation(source_id=p.source_id, line_start=start, line_end=end,
+                                      quote=clip(p.text, 120)))
+                break
+    if found:
+        return list(dict.fromkeys(found))
+    words = set(re.findall(r"[a-z]{4,}", text.lower()))
+
+    def overlap(p: Passage) -> int:
+        return len(words & set(re.findall(r"[a-z]{4,}", (p.gloss or p.text).lower())))
+
+    best = max(passages, key=lambda p: (overlap(p), p.score))
+    return [
+        Citation(
+            source_id=best.source_id,
+            line_start=best.line_start,
+            line_end=best.line_end,
+            quote=clip(best.text, 120),
+        )
+    ]
+
+
+def check_citations(turn: Turn) -> Turn:
+    """Drop any citation outside the passages retrieved for the turn (never trust a model)."""
+    invalid = turn.invalid_citations()
+    if invalid:
+        turn.citations = [c for c in turn.citations if c not in invalid]
+    return turn
+
+
+def speak(
+    model: ChatModel,
+    persona: Persona,
+    req: TurnRequest,
+    *,
+    others: Sequence[str] = (),
+    temperature: float = 0.7,
+    max_tokens: int = 150,
+    on_token: Callable[[str], None] | None = None,
+    on_discard: Callable[[str], None] | None = None,
+) -> Spoken:
+    """Generate one turn, redrafting echoes of earlier turns."""
+    messages = turn_messages(persona, req)
+    discarded: list[str] = []
+    tokens_in = tokens_out = 0
+    latency = 0.0
+    text = ""
+    result: Completion | None = None
+    for attempt in range(MAX_REDRAFTS + 1):
+        sampling = Sampling(
+            temperature=min(1.3, temperature + 0.15 * attempt),
+            max_tokens=max_tokens,
+            repeat_penalty=1.3,
+            seed=req.seed * 1000 + req.index * 10 + attempt,
+        )
+        result = complete(model, messages, sampling, slot=persona.id, on_token=on_token)
+        tokens_in += result.tokens_in
+        tokens_out += result.tokens_out
+        latency += result.latency_ms
+        text = clean_reply(result.text, persona, others)
+        echo = copied_share(text, req.earlier) > ECHO_THRESHOLD
+        if text and not echo:
+            break
+        if attempt < MAX_REDRAFTS:
+            discarded.append(text)
+            if on_discard is not None:
+                on_discard("echo" if text else "empty")
+    if not text:
+        text = "…"
+    turn = Turn(
+        index=req.index,
+        speaker_id=persona.id,
+        kind=req.kind,
+        text=text,
+        citations=cite(text, req.passages),
+        passages=list(req.passages),
+        addressed_to=req.addressed_to,
+        segment=req.segment,
+        model=result.model if result else model.name,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        latency_ms=round(latency, 1),
+        regenerated=len(discarded),
+    )
+    return Spoken(check_citations(turn), discarded)

@@ -1,0 +1,458 @@
+"""`debate ...`: a thin command line over the same functions the TUI uses."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.errors import UserError
+
+DEFAULT_TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
+DEFAULT_TOPIC_JA = "計算機資源が新しい通貨になるとき、一つのAIが全計算資源の51%を握ったら何が起きるか"
+
+
+# -- terminal output ----------------------------------------------------------------------------
+class Painter:
+    """ANSI colours when writing to a terminal, plain text otherwise."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.on = stream.isatty() and os.environ.get("NO_COLOR") is None
+
+    def __call__(self, text: str, color: str | None = None, *, bold: bool = False,
+                 dim: bool = False) -> str:
+        if not self.on:
+            return text
+        codes = []
+        if bold:
+            codes.append("1")
+        if dim:
+            codes.append("2")
+        if color and color.startswith("#") and len(color) == 7:
+            r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+            codes.append(f"38;2;{r};{g};{b}")
+        return f"\033[{';'.join(codes)}m{text}\033[0m" if codes else text
+
+
+def _out(text: str = "", end: str = "\n") -> None:
+    sys.stdout.write(text + end)
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+# -- settings and shared parts --------------------------------------------------------------------
+def make_settings(args: argparse.Namespace):
+    from settings import Settings
+
+    fields = Settings.model_fields
+    overrides = {
+        name: value
+        for name, value in vars(args).items()
+        if name in fields and value is not None
+    }
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        flag = "--" + field.replace("_", "-")
+        raise UserError(f"{flag}: {first['msg']}") from exc
+
+
+def open_index(settings, *, quiet: bool = False):
+    from transcripts.index import PassageIndex
+
+    index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
+    announced = False
+
+    def progress(done: int, total: int) -> None:
+        nonlocal announced
+        if quiet:
+            return
+        if not announced:
+            _err("Indexing the show's transcript (first run only)…")
+            announced = True
+        _err(f"\r  {done}/{total} passages embedded")
+
+    index.ensure_bundled(progress=progress)
+    return index
+
+
+def searcher(index):
+    def search(query: str, k: int, sources=None):
+        return index.search(query, k, sources=sources)
+
+    return search
+
+
+@contextmanager
+def checkpointer(settings) -> Iterator[Any]:
+    from graphs.checkpoint import open_checkpointer
+
+    with open_checkpointer(settings.data_dir, settings.checkpoint_url) as saver:
+        yield saver
+
+
+# -- commands -------------------------------------------------------------------------------------
+def print_events(runner, painter: Painter) -> int:
+    """Stream a show to the terminal; returns the exit status."""
+    from graphs import events as ev
+
+    names: dict[str, tuple[str, str]] = {}
+    status = 0
+    for event in runner.run():
+        if isinstance(event, ev.DebateStarted):
+            for p in event.personas:
+                label = f"{p.name} (simulated)" if p.simulated else p.name
+                names[p.id] = (label, p.color)
+            _out(painter(f"▶ {event.topic}", bold=True))
+            _out(painter(f"  debate {event.debate_id} · up to {event.max_turns} turns", dim=True))
+        elif isinstance(event, ev.AgendaPlanned):
+            for i, seg in enumerate(event.agenda, 1):
+                _out(painter(f"  {i}. {seg.title} — {seg.question}", dim=True))
+        elif isinstance(event, ev.SegmentStarted):
+            _out()
+            _out(painter(f"── Segment {event.index + 1}: {event.title} ──", bold=True))
+        elif isinstance(event, ev.TurnStarted):
+            label, color = names.get(event.speaker_id, (event.speaker_id, "white"))
+            _out()
+            _out(painter(f"{label}", color, bold=True) + painter(f" · {event.turn_kind}", dim=True))
+        elif isinstance(event, ev.Token):
+            _out(event.text, end="")
+        elif isinstance(event, ev.TurnDiscarded):
+            _out(painter(f"  ↺ draft discarded ({event.reason}); again:", dim=True))
+        elif isinstance(event, ev.TurnFinished):
+            cites = " ".join(c.anchor for c in event.turn.citations)
+            _out()
+            if cites:
+                _out(painter(f"  [{cites}]", dim=True))
+        elif isinstance(event, ev.Interrupted):
+            _out(painter(f"  ⏸ {event.reason}", dim=True))
+        elif isinstance(event, ev.Resumed):
+            _out(painter(f"  ▶ resumed after {event.from_turn} turns", dim=True))
+        elif isinstance(event, ev.DebateFinished):
+            _out()
+            _out(painter(f"■ {event.stop_reason} · {event.turns} turns · "
+                         f"{event.tokens_in} tokens in, {event.tokens_out} out · "
+                         f"${event.cost_usd:.4f} · {event.wall_s:.1f} s", bold=True))
+            for path in event.paths:
+                _out(f"  saved {path}")
+        elif isinstance(event, ev.Error):
+            _out()
+            _err(f"debate: error: {event.message}")
+            status = 1
+    return status
+
+
+def _producer_input(runner) -> None:
+    """Lines typed during an interactive run become questions for the panel."""
+    for line in sys.stdin:
+        text = line.strip()
+        if not text:
+            continue
+        voice, to = "host", None
+        if text.lower().startswith("a:"):
+            voice, text = "audience", text[2:].strip()
+        if text.startswith("@"):
+            to, _, text = text[1:].partition(" ")
+        try:
+            runner.interject(text, voice, to)
+            _err(f"  (question queued for after this turn{f', to {to}' if to else ''})")
+        except UserError as exc:
+            _err(f"debate: {exc}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from graphs.runner import new_show
+
+    if args.lang is not None:
+        args.language = args.lang
+    settings = make_settings(args)
+    topic = args.topic
+    if topic is None:
+        topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
+    from graphs.runner import check_topic
+
+    check_topic(topic)
+    personas = args.personas.split(",") if args.personas else None
+    index = open_index(settings)
+    with checkpointer(settings) as saver:
+        runner = new_show(
+            settings,
+            topic,
+            search=searcher(index),
+            checkpointer=saver,
+            persona_ids=personas,
+            personas_dir=args.personas_dir,
+            steerable=args.interactive,
+        )
+        if args.interactive:
+            _err("Interactive: type a question and Enter to put it to the panel after the "
+                 "current turn ('a: …' for an audience question, '@id …' to address a panelist).")
+            threading.Thread(target=_producer_input, args=(runner,), daemon=True).start()
+        try:
+            return print_events(runner, Painter(sys.stdout))
+        except KeyboardInterrupt:
+            runner.save("stopped")
+            _err(f"\ndebate: stopped; continue with `debate resume {runner.debate.id}`")
+            return 130
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    from graphs.runner import resume_show
+
+    settings = make_settings(args)
+    index = open_index(settings, quiet=True)
+    with checkpointer(settings) as saver:
+        runner = resume_show(settings, args.id, search=searcher(index), checkpointer=saver)
+        return print_events(runner, Painter(sys.stdout))
+
+
+def cmd_fork(args: argparse.Namespace) -> int:
+    from graphs.runner import fork_show
+
+    settings = make_settings(args)
+    index = open_index(settings, quiet=True)
+    with checkpointer(settings) as saver:
+        runner = fork_show(settings, args.id, args.at_turn, search=searcher(index),
+                           checkpointer=saver, steer=args.steer)
+        return print_events(runner, Painter(sys.stdout))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from transcripts.store import DebateStore
+
+    settings = make_settings(args)
+    debates = DebateStore(settings.out_dir).list()
+    if args.json:
+        _out(json.dumps([
+            {"id": d.id, "parent_id": d.parent_id, "forked_at": d.forked_at, "topic": d.topic,
+             "language": d.language, "turns": len(d.turns), "status": d.status,
+             "created_at": d.created_at.isoformat()} for d in debates
+        ], ensure_ascii=False, indent=2))
+        return 0
+    if not debates:
+        _out(f"No debates in {settings.out_dir} yet. Start one with `debate run`.")
+        return 0
+    children: dict[str | None, list] = {}
+    ids = {d.id for d in debates}
+    for d in debates:
+        children.setdefault(d.parent_id if d.parent_id in ids else None, []).append(d)
+
+    def show(d, depth: int) -> None:
+        branch = "  " * depth + ("└ " if depth else "")
+        fork = f" (fork at turn {d.forked_at})" if d.parent_id else ""
+        _out(f"{branch}{d.id}  {d.created_at:%Y-%m-%d %H:%M}  {d.language}  "
+             f"{len(d.turns):>3} turns  {d.status:<8} {d.topic[:60]}{fork}")
+        for child in children.get(d.id, []):
+            show(child, depth + 1)
+
+    for d in children.get(None, []):
+        show(d, 0)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    settings = make_settings(args)
+    if args.k < 1:
+        raise UserError("--k must be at least 1")
+    index = open_index(settings, quiet=args.json)
+    found = index.search(args.query, args.k, sources=args.source or None)
+    if args.json:
+        rows = []
+        for p in found:
+            row = {"source_id": p.source_id, "line_start": p.line_start, "line_end": p.line_end,
+                   "text": p.text, "score": p.score}
+            if p.gloss:
+                row["gloss"] = p.gloss
+            rows.append(row)
+        _out(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for i, p in enumerate(found, 1):
+        _out(f"{i}. {p.anchor}  (score {p.score:.4f})")
+        _out(f"   {p.text}")
+        if p.gloss:
+            _out(f"   — {p.gloss}")
+    return 0
+
+
+def cmd_personas(args: argparse.Namespace) -> int:
+    from agents.personas import load_personas
+
+    personas = load_personas(args.personas_dir)
+    for p in personas.values():
+        sim = "  [simulated]" if p.simulated else ""
+        _out(f"{p.id:<12} {p.role:<9} {p.name} — {p.title}{sim}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from transcripts.index import PassageIndex
+
+    settings = make_settings(args)
+    if args.source_id and len(args.paths) > 1:
+        raise UserError("--source-id names one source; give one PATH with it")
+    index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
+    for path in args.paths:
+        def progress(done: int, total: int, name: str = path.name) -> None:
+            width = 30
+            fill = int(width * done / max(total, 1))
+            _err(f"\r{name}: [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
+
+        result = index.ingest(path, args.source_id, progress=progress)
+        _out(f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)")
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from transcripts.index import PassageIndex
+
+    settings = make_settings(args)
+    index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
+    if args.action == "remove":
+        if not args.id:
+            raise UserError("`debate sources remove` needs the source ID")
+        n = index.remove(args.id)
+        _out(f"removed {args.id} ({n} chunks)")
+        return 0
+    rows = index.sources()
+    if not rows:
+        _out("No sources indexed yet (`debate ingest PATH` or `debate run` adds the show's).")
+    for s in rows:
+        _out(f"{s.source_id:<32} {s.chunks:>5} chunks  {s.ingested_at}  {s.path}")
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.app import main as tui_main
+
+    return tui_main(make_settings(args))
+
+
+# -- parser --------------------------------------------------------------------------------------
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="Chroma store and checkpoints (default ./.debate)")
+    p.add_argument("--out", dest="out_dir", type=Path,
+                   help="where debates are saved (default ./transcripts/debates)")
+    p.add_argument("--chroma-url", help="use a Chroma server instead of the local store")
+    p.add_argument("--checkpoint-url", help="postgresql:// URL for checkpoints (default SQLite)")
+
+
+def _backend(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=["embedded", "openai"], help="model backend (default embedded)")
+    p.add_argument("--model", help="model name for the openai backend")
+    p.add_argument("--model-path", type=Path, help="a GGUF file for the embedded backend")
+    p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from settings import POLICIES
+
+    parser = argparse.ArgumentParser(
+        prog="debate",
+        description="Simulated, source-grounded panel debates on the compute-as-currency show.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log fallbacks and retries")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a new debate and save it")
+    run.add_argument("--topic", help="what the panel debates (default: the show's question)")
+    run.add_argument("--turns", type=int, help="most turns, host's included (default 12)")
+    run.add_argument("--lang", choices=["en", "ja"], help="language of the debate (default en)")
+    run.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
+    run.add_argument("--personas", help="comma-separated persona ids (default: all)")
+    run.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
+    run.add_argument("--seed", type=int, help="sampling seed (default 0)")
+    run.add_argument("--temperature", type=float, help="default temperature (0.7)")
+    run.add_argument("--token-budget", type=int, help="stop after this many tokens")
+    run.add_argument("--time-budget", dest="time_budget_s", type=float, help="stop after N seconds")
+    run.add_argument("--interactive", action="store_true",
+                     help="type questions for the panel while it debates")
+    _backend(run)
+    _common(run)
+    run.set_defaults(func=cmd_run, language=None)
+
+    resume = sub.add_parser("resume", help="continue a stopped or killed debate")
+    resume.add_argument("id", help="debate id (or a unique prefix)")
+    _backend(resume)
+    _common(resume)
+    resume.set_defaults(func=cmd_resume)
+
+    fork = sub.add_parser("fork", help="continue a debate from turn K as a new branch")
+    fork.add_argument("id", help="debate id (or a unique prefix)")
+    fork.add_argument("--at-turn", type=int, required=True, help="fork after this turn index")
+    fork.add_argument("--steer", help="a question the host puts to the panel at the fork")
+    _backend(fork)
+    _common(fork)
+    fork.set_defaults(func=cmd_fork)
+
+    lst = sub.add_parser("list", help="saved debates with their branches")
+    lst.add_argument("--json", action="store_true", help="print JSON")
+    _common(lst)
+    lst.set_defaults(func=cmd_list)
+
+    search = sub.add_parser("search", help="search the indexed transcripts")
+    search.add_argument("query", help="a question or keywords, Japanese or English")
+    search.add_argument("--k", type=int, default=5, help="how many passages (default 5)")
+    search.add_argument("--source", action="append", help="only this source id (repeatable)")
+    search.add_argument("--json", action="store_true", help="print a JSON array")
+    _common(search)
+    search.set_defaults(func=cmd_search)
+
+    personas = sub.add_parser("personas", help="list the personas")
+    personas.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
+    personas.set_defaults(func=cmd_personas)
+
+    ingest = sub.add_parser("ingest", help="index transcripts (.txt .md .srt .vtt)")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--source-id", help="id for the source (default: the file name)")
+    _common(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    sources = sub.add_parser("sources", help="list indexed sources, or `sources remove ID`")
+    sources.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
+    sources.add_argument("id", nargs="?", help="source id to remove")
+    _common(sources)
+    sources.set_defaults(func=cmd_sources)
+
+    tui = sub.add_parser("tui", help="open the terminal UI")
+    _backend(tui)
+    _common(tui)
+    tui.set_defaults(func=cmd_tui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="debate: %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        args = parser.parse_args(["run", *(argv or [])])
+    try:
+        return args.func(args)
+    except UserError as exc:
+        _err(f"debate: error: {exc}")
+        return 2
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The LangGraph state machine of a show: state, nodes, routing, builder, events."""

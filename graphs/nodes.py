@@ -1,0 +1,279 @@
+"""One function per node of the show: plan, open, select, moderate, retrieve, speak, close."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from langgraph.config import get_stream_writer
+from langgraph.runtime import Runtime
+
+from agents.host import plan_agenda
+from agents.personas import Persona
+from agents.speaker import TurnRequest, speak as speak_turn
+from graphs import events
+from graphs.context import ShowContext
+from graphs.policies import pick_next
+from graphs.state import NextTurn, ShowState
+from prompts import render
+from transcripts.models import Passage, Turn
+
+Update = dict[str, Any]
+RECENT = 3  # passages cited in this many last turns are offered again only if nothing else fits
+
+
+def _emit(event: Any) -> None:
+    try:
+        writer = get_stream_writer()
+    except RuntimeError:  # called outside a graph run (unit tests of a node)
+        return
+    writer(event)
+
+
+def timed(fn: Callable[[ShowState, Runtime[ShowContext]], Update]) -> Callable[..., Update]:
+    """Add the node's own duration to the show's elapsed time (kept across resumes)."""
+
+    @functools.wraps(fn)
+    def wrapper(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+        began = time.perf_counter()
+        update = fn(state, runtime)
+        update["elapsed_s"] = time.perf_counter() - began
+        return update
+
+    return wrapper
+
+
+def spoken_turns(state: ShowState) -> int:
+    """Turns the models spoke (a producer's interjection is not one of them)."""
+    return sum(1 for t in state.get("turns", []) if t.kind != "interjection")
+
+
+def _label(p: Persona) -> str:
+    return p.name
+
+
+@timed
+def plan(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    ctx = runtime.context
+    notes = ctx.search(state["topic"], 3, None)
+    agenda, fallback, tokens = plan_agenda(
+        ctx.model_for(ctx.host.id),
+        ctx.host,
+        state["topic"],
+        state["language"],
+        [_label(p) for p in ctx.panelists],
+        notes,
+        ctx.max_turns,
+        seed=ctx.seed,
+    )
+    _emit(events.AgendaPlanned(agenda, fallback))
+    _emit(events.SegmentStarted(0, agenda[0].title, agenda[0].question))
+    return {
+        "agenda": agenda,
+        "segment": 0,
+        "seg_turns": 0,
+        "summarized": False,
+        "tokens_used": tokens,
+    }
+
+
+@timed
+def open_show(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    ctx = runtime.context
+    first = pick_next(state, ctx)
+    return {"next": NextTurn(speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id)}
+
+
+def _stop_reason(state: ShowState, ctx: ShowContext) -> str | None:
+    if spoken_turns(state) >= ctx.max_turns - 1:
+        return "max_turns"
+    if ctx.token_budget is not None and state.get("tokens_used", 0) >= ctx.token_budget:
+        return "token_budget"
+    if ctx.time_budget_s is not None and state.get("elapsed_s", 0.0) >= ctx.time_budget_s:
+        return "time_budget"
+    return None
+
+
+@timed
+def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    """Decide the next turn: a producer's question, a segment change, a panelist, or the end."""
+    ctx = runtime.context
+    reason = _stop_reason(state, ctx)
+    if reason:
+        return {"next": None, "stop_reason": reason}
+    if state.get("pending"):
+        return {"next": None}
+    agenda = state["agenda"]
+    seg = state.get("segment", 0)
+    turns = state.get("turns", [])
+    if state.get("seg_turns", 0) >= agenda[seg].turns:
+        if seg + 1 >= len(agenda):
+            return {"next": None, "stop_reason": "agenda_done"}
+        if spoken_turns(state) + 3 > ctx.max_turns:  # summary, question, closing
+            return {"next": None, "stop_reason": "max_turns"}
+        if not state.get("summarized"):
+            return {"next": NextTurn(speaker_id=ctx.host.id, kind="summary"), "summarized": True}
+        nxt = {**state, "segment": seg + 1}
+        first = pick_next(nxt, ctx)  # type: ignore[arg-type]
+        _emit(events.SegmentStarted(seg + 1, agenda[seg + 1].title, agenda[seg + 1].question))
+        return {
+            "segment": seg + 1,
+            "seg_turns": 0,
+            "summarized": False,
+            "next": NextTurn(speaker_id=ctx.host.id, kind="question", addressed_to=first.speaker_id),
+            "tokens_used": first.tokens,
+        }
+    pick = pick_next(state, ctx)
+    last = turns[-1] if turns else None
+    kind = "rebuttal" if last is not None and last.speaker_id != ctx.host.id else "argument"
+    producer_question = None
+    if last is not None and last.kind == "interjection":
+        kind = "argument"
+        producer_question = last.text
+    return {
+        "next": NextTurn(speaker_id=pick.speaker_id, kind=kind, producer_question=producer_question),
+        "tokens_used": pick.tokens,
+        "fallback_picks": 1 if pick.fallback else 0,
+    }
+
+
+@timed
+def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    """Put the producer's pending question to the panel, word for word, as a turn."""
+    ctx = runtime.context
+    pending = state["pending"]
+    assert pending is not None
+    index = len(state.get("turns", []))
+    text = render(f"interjection_{pending.voice}", state["language"], text=pending.text)
+    target = pending.to if pending.to in {p.id for p in ctx.panelists} else None
+    _emit(events.TurnStarted(index, ctx.host.id, "interjection", state.get("segment", 0)))
+    turn = Turn(
+        index=index,
+        speaker_id=ctx.host.id,
+        kind="interjection",
+        text=text,
+        addressed_to=target,
+        segment=state.get("segment", 0),
+        model="producer",
+    )
+    _emit(events.Token(index, text))
+    _emit(events.TurnFinished(turn))
+    return {"turns": [turn], "pending": None}
+
+
+def _query(state: ShowState, nxt: NextTurn) -> str:
+    agenda = state.get("agenda") or []
+    question = agenda[state.get("segment", 0)].question if agenda else state["topic"]
+    parts = [question]
+    if nxt.producer_question:
+        parts.insert(0, nxt.producer_question)
+    turns = state.get("turns", [])
+    if turns and nxt.kind in ("rebuttal", "summary"):
+        parts.append(turns[-1].text[-300:])
+    if nxt.kind in ("opening", "closing"):
+        parts.insert(0, state["topic"])
+    return " ".join(parts)
+
+
+def _prefer_fresh(found: list[Passage], turns: list[Turn], k: int) -> list[Passage]:
+    recent = {(c.source_id, c.line_start, c.line_end) for t in turns[-RECENT:] for c in t.citations}
+    fresh = [p for p in found if (p.source_id, p.line_start, p.line_end) not in recent]
+    stale = [p for p in found if p not in fresh]
+    return (fresh + stale)[:k]
+
+
+@timed
+def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    ctx = runtime.context
+    nxt = state["next"]
+    assert nxt is not None
+    index = len(state.get("turns", []))
+    persona = ctx.persona(nxt.speaker_id)
+    _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
+    found = ctx.search(_query(state, nxt), ctx.passages_per_turn + RECENT, persona.sources)
+    passages = _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn)
+    _emit(events.PassagesRetrieved(index, passages))
+    return {"passages": passages}
+
+
+def _addressee(text: str, speaker_id: str, ctx: ShowContext) -> str | None:
+    """The first other panelist the text names (full, first or last name)."""
+    best: tuple[int, str] | None = None
+    for p in ctx.panelists:
+        if p.id == speaker_id:
+            continue
+        for name in {p.name, *p.name.split()}:
+            if len(name) < 3:
+                continue
+            m = re.search(rf"\b{re.escape(name)}\b", text)
+            if m and (best is None or m.start() < best[0]):
+                best = (m.start(), p.id)
+    return best[1] if best else None
+
+
+@timed
+def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    ctx = runtime.context
+    nxt = state["next"]
+    assert nxt is not None
+    turns = state.get("turns", [])
+    index = len(turns)
+    persona = ctx.persona(nxt.speaker_id)
+    agenda = state["agenda"]
+    seg = state.get("segment", 0)
+    previous = None
+    if turns:
+        prev = turns[-1]
+        previous = (ctx.persona(prev.speaker_id).name, prev.text)
+    first = ctx.persona(nxt.addressed_to).name if nxt.addressed_to else ""
+    req = TurnRequest(
+        index=index,
+        kind=nxt.kind,
+        topic=state["topic"],
+        question=agenda[seg].question,
+        language=state["language"],
+        passages=list(state.get("passages", [])),
+        segment=seg,
+        previous=previous,
+        producer_question=nxt.producer_question,
+        guests=[_label(p) for p in ctx.panelists],
+        first=first,
+        addressed_to=nxt.addressed_to,
+        earlier=[t.text for t in turns],
+        seed=ctx.seed,
+    )
+    spoken = speak_turn(
+        ctx.model_for(persona.id),
+        persona,
+        req,
+        others=[p.name for p in ctx.panel if p.id != persona.id],
+        temperature=ctx.temperature_for(persona.id),
+        max_tokens=ctx.turn_max_tokens,
+        on_token=lambda piece: _emit(events.Token(index, piece)),
+        on_discard=lambda why: _emit(events.TurnDiscarded(index, why)),
+    )
+    turn = spoken.turn
+    if persona.role == "panelist" and turn.addressed_to is None:
+        turn.addressed_to = _addressee(turn.text, persona.id, ctx)
+    _emit(events.TurnFinished(turn))
+    update: Update = {
+        "turns": [turn],
+        "next": None,
+        "passages": [],
+        "tokens_used": turn.tokens_in + turn.tokens_out,
+    }
+    if persona.role == "panelist":
+        update["seg_turns"] = state.get("seg_turns", 0) + 1
+    return update
+
+
+@timed
+def close(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    ctx = runtime.context
+    return {
+        "next": NextTurn(speaker_id=ctx.host.id, kind="closing"),
+        "stop_reason": state.get("stop_reason") or "agenda_done",
+    }

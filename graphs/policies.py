@@ -1,0 +1,130 @@
+"""Speaker selection policies: who of the panelists speaks next.
+
+round-robin     panelists in turn, across the whole show
+host-directed   the host's model picks among valid ids (never the last speaker
+                unless addressed); unusable picks fall back deterministically
+bidding         each panelist bids 0-10; highest wins, ties to the one who spoke least
+addressed-reply a turn that names a panelist hands that panelist the next turn
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agents.host import collect_bids, host_pick, least_spoken
+from graphs.context import ShowContext
+from graphs.state import ShowState
+from transcripts.models import Turn
+
+
+@dataclass(frozen=True)
+class Pick:
+    speaker_id: str
+    fallback: bool = False
+    tokens: int = 0
+
+
+def _panel_turns(turns: list[Turn], ctx: ShowContext) -> list[Turn]:
+    ids = {p.id for p in ctx.panelists}
+    return [t for t in turns if t.speaker_id in ids]
+
+
+def _counts(turns: list[Turn], ctx: ShowContext) -> dict[str, int]:
+    counts = {p.id: 0 for p in ctx.panelists}
+    for t in _panel_turns(turns, ctx):
+        counts[t.speaker_id] += 1
+    return counts
+
+
+def _last_panelist(turns: list[Turn], ctx: ShowContext) -> str | None:
+    spoken = _panel_turns(turns, ctx)
+    return spoken[-1].speaker_id if spoken else None
+
+
+def _addressed(turns: list[Turn], ctx: ShowContext) -> str | None:
+    """A panelist the last turn handed the floor to, if any."""
+    if not turns:
+        return None
+    target = turns[-1].addressed_to
+    ids = {p.id for p in ctx.panelists}
+    return target if target in ids and target != turns[-1].speaker_id else None
+
+
+def round_robin(state: ShowState, ctx: ShowContext) -> Pick:
+    order = [p.id for p in ctx.panelists]
+    last = _last_panelist(state.get("turns", []), ctx)
+    if last is None:
+        return Pick(order[0])
+    return Pick(order[(order.index(last) + 1) % len(order)])
+
+
+def addressed_reply(state: ShowState, ctx: ShowContext) -> Pick:
+    target = _addressed(state.get("turns", []), ctx)
+    return Pick(target) if target else round_robin(state, ctx)
+
+
+def host_directed(state: ShowState, ctx: ShowContext) -> Pick:
+    turns = state.get("turns", [])
+    target = _addressed(turns, ctx)
+    if target:
+        return Pick(target)
+    last = _last_panelist(turns, ctx)
+    choices = [p for p in ctx.panelists if p.id != last] or list(ctx.panelists)
+    question = state["agenda"][state.get("segment", 0)].question
+    last_persona = ctx.persona(turns[-1].speaker_id) if turns else None
+    pick, tokens = host_pick(
+        ctx.model_for(ctx.host.id),
+        state["topic"],
+        question,
+        state["language"],
+        last_persona,
+        turns[-1].text if turns else "",
+        choices,
+        seed=ctx.seed + len(turns),
+    )
+    if pick is None:
+        order = [p.id for p in ctx.panelists]
+        fallback = least_spoken([p.id for p in choices], _counts(turns, ctx), order, last)
+        return Pick(fallback, fallback=True, tokens=tokens)
+    return Pick(pick, tokens=tokens)
+
+
+def bidding(state: ShowState, ctx: ShowContext) -> Pick:
+    turns = state.get("turns", [])
+    target = _addressed(turns, ctx)
+    if target:
+        return Pick(target)
+    last = _last_panelist(turns, ctx)
+    bidders = [p for p in ctx.panelists if p.id != last] or list(ctx.panelists)
+    question = state["agenda"][state.get("segment", 0)].question
+    bids, tokens = collect_bids(
+        {p.id: ctx.model_for(p.id) for p in bidders},
+        state["topic"],
+        question,
+        state["language"],
+        ctx.persona(turns[-1].speaker_id) if turns else None,
+        turns[-1].text if turns else "",
+        bidders,
+        seed=ctx.seed + len(turns),
+    )
+    top = max(bids.values())
+    tied = [pid for pid, b in bids.items() if b == top]
+    order = [p.id for p in ctx.panelists]
+    winner = least_spoken(tied, _counts(turns, ctx), order, last)
+    return Pick(winner, tokens=tokens)
+
+
+POLICIES = {
+    "round-robin": round_robin,
+    "host-directed": host_directed,
+    "bidding": bidding,
+    "addressed-reply": addressed_reply,
+}
+
+
+def pick_next(state: ShowState, ctx: ShowContext) -> Pick:
+    try:
+        policy = POLICIES[ctx.policy]
+    except KeyError:
+        raise ValueError(f"unknown speaker policy {ctx.policy!r}") from None
+    return policy(state, ctx)

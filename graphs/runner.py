@@ -1,0 +1,388 @@
+"""Run a show: start, resume or fork a debate, yield its events, save it as it goes.
+
+The same ShowRunner serves the CLI and the TUI. A producer steers it from any
+thread: `interject()`, `pause()`, `play()`, `stop()`; each takes effect at the
+next interrupt (before the next speaker is chosen), as a state update.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agents.errors import UserError
+from agents.llm.base import ChatModel, ModelError
+from agents.llm.factory import make_model, parse_override
+from agents.personas import Persona, load_personas, select_panel
+from graphs import events
+from graphs.builder import compile_show
+from graphs.context import Search, ShowContext
+from graphs.state import Interjection
+from settings import Settings
+from transcripts.export import to_markdown
+from transcripts.models import Debate, Metrics, RunSettings, Turn
+from transcripts.store import DebateStore, atomic_write, new_debate_id
+
+log = logging.getLogger(__name__)
+MAX_TOPIC = 500
+
+
+def check_topic(topic: str) -> str:
+    topic = " ".join((topic or "").split())
+    if not topic:
+        raise UserError("--topic is empty; say what the panel should debate")
+    if len(topic) > MAX_TOPIC:
+        raise UserError(f"--topic is {len(topic)} characters; keep it under {MAX_TOPIC}")
+    return topic
+
+
+def persona_models(settings: Settings, panel: list[Persona]) -> dict[str, ChatModel]:
+    """Models for personas whose files override the model (a mixed panel)."""
+    out: dict[str, ChatModel] = {}
+    cache: dict[str, ChatModel] = {}
+    for p in panel:
+        if not p.model:
+            continue
+        if p.model not in cache:
+            backend, name = parse_override(p.model)
+            cache[p.model] = make_model(
+                backend,
+                model=name if backend == "openai" else None,
+                model_path=Path(name) if backend == "embedded" and name else None,
+                base_url=settings.base_url,
+                timeout=settings.request_timeout_s,
+                max_retries=settings.max_retries,
+                seed=settings.seed,
+            )
+        out[p.id] = cache[p.model]
+    return out
+
+
+def default_model(settings: Settings) -> ChatModel:
+    return make_model(
+        settings.backend,
+        model=settings.model,
+        model_path=settings.model_path,
+        base_url=settings.base_url,
+        timeout=settings.request_timeout_s,
+        max_retries=settings.max_retries,
+        seed=settings.seed,
+    )
+
+
+def debate_metrics(turns: list[Turn], settings: Settings, wall_s: float, fallbacks: int) -> Metrics:
+    return Metrics(
+        turns=len(turns),
+        tokens_in=sum(t.tokens_in for t in turns),
+        tokens_out=sum(t.tokens_out for t in turns),
+        wall_s=round(wall_s, 3),
+        cost_usd=round(sum(settings.cost(t.model, t.tokens_in, t.tokens_out) for t in turns), 6),
+        fallback_picks=fallbacks,
+    )
+
+
+@dataclass
+class ShowRunner:
+    """One debate being run."""
+
+    settings: Settings
+    debate: Debate
+    panel: list[Persona]
+    model: ChatModel
+    search: Search
+    checkpointer: Any
+    persona_models: dict[str, ChatModel] = field(default_factory=dict)
+    steerable: bool = False
+    resuming: bool = False
+    _questions: queue.Queue[Interjection] = field(default_factory=queue.Queue)
+    _playing: threading.Event = field(default_factory=threading.Event)
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._playing.set()
+        self.graph = compile_show(self.checkpointer, steerable=self.steerable)
+        self.store = DebateStore(self.settings.out_dir)
+
+    # -- steering (any thread) --------------------------------------------------------------
+    def interject(self, text: str, voice: str = "host", to: str | None = None) -> None:
+        text = " ".join(text.split())
+        if not text:
+            raise UserError("the question is empty")
+        if voice not in ("host", "audience"):
+            raise UserError(f"voice must be host or audience, not {voice!r}")
+        self._questions.put(Interjection(text=text[:MAX_TOPIC], voice=voice, to=to))  # type: ignore[arg-type]
+
+    def pause(self) -> None:
+        self._playing.clear()
+
+    def play(self) -> None:
+        self._playing.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._playing.is_set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._playing.set()
+
+    # -- running ----------------------------------------------------------------------------
+    @property
+    def config(self) -> dict[str, Any]:
+        return {"configurable": {"thread_id": self.debate.id}}
+
+    def context(self) -> ShowContext:
+        rs = self.debate.settings
+        return ShowContext(
+            debate_id=self.debate.id,
+            panel=self.panel,
+            model=self.model,
+            search=self.search,
+            persona_models=self.persona_models,
+            policy=rs.policy,
+            max_turns=rs.max_turns,
+            passages_per_turn=self.settings.passages_per_turn,
+            temperature=rs.temperature,
+            seed=rs.seed,
+            token_budget=self.settings.token_budget,
+            time_budget_s=self.settings.time_budget_s,
+        )
+
+    def snapshot(self, status: str) -> Debate:
+        values = self.graph.get_state(self.config).values
+        turns = list(values.get("turns", []))
+        self.debate = self.debate.model_copy(
+            update={
+                "agenda": list(values.get("agenda", [])),
+                "turns": turns,
+                "status": status,
+                "metrics": debate_metrics(
+                    turns, self.settings, values.get("elapsed_s", 0.0),
+                    values.get("fallback_picks", 0),
+                ),
+            }
+        )
+        return self.debate
+
+    def save(self, status: str, *, markdown: bool = False) -> list[Path]:
+        debate = self.snapshot(status)
+        paths = [self.store.save(debate)]
+        if markdown:
+            md = self.store.folder / f"{debate.id}.md"
+            paths.append(atomic_write(md, to_markdown(debate)))
+        return paths
+
+    def _apply_steering(self) -> Iterator[events.Event]:
+        """At an interrupt: wait while paused, then hand over one queued question."""
+        after = len(self.graph.get_state(self.config).values.get("turns", []))
+        if self.paused:
+            self.save("running")
+            yield events.Interrupted(self.debate.id, after - 1, "paused")
+            self._playing.wait()
+            if not self._stop.is_set():
+                yield events.Resumed(self.debate.id, after)
+        try:
+            question = self._questions.get_nowait()
+        except queue.Empty:
+            return
+        self.graph.update_state(self.config, {"pending": question})
+        yield events.Interrupted(self.debate.id, after - 1, "interjection")
+
+    def run(self) -> Iterator[events.Event]:
+        """Run the show to its end (or a stop), yielding every event."""
+        yield events.DebateStarted(
+            self.debate.id,
+            self.debate.topic,
+            self.debate.language,
+            self.debate.personas,
+            self.debate.settings.max_turns,
+            self.debate.parent_id,
+        )
+        began = time.perf_counter()
+        ctx = self.context()
+        payload: Any = None
+        if self.resuming:
+            done = len(self.graph.get_state(self.config).values.get("turns", []))
+            yield events.Resumed(self.debate.id, done)
+        else:
+            payload = {"topic": self.debate.topic, "language": self.debate.language}
+        self.save("running")
+        try:
+            while True:
+                for _mode, chunk in self.graph.stream(
+                    payload, self.config, context=ctx, stream_mode=["custom"]
+                ):
+                    yield chunk
+                    if isinstance(chunk, events.TurnFinished):
+                        self.save("running")
+                payload = None
+                state = self.graph.get_state(self.config)
+                if not state.next:
+                    break
+                if self._stop.is_set():
+                    paths = self.save("stopped", markdown=True)
+                    yield self._finished("stopped", paths, began)
+                    return
+                yield from self._apply_steering()
+                if self._stop.is_set():
+                    paths = self.save("stopped", markdown=True)
+                    yield self._finished("stopped", paths, began)
+                    return
+        except (UserError, ModelError) as exc:
+            self.save("stopped", markdown=False)
+            yield events.Error(
+                f"{exc} -- the debate is saved; continue it with `debate resume {self.debate.id}`",
+                self.debate.id,
+            )
+            return
+        paths = self.save("finished", markdown=True)
+        yield self._finished(
+            self.graph.get_state(self.config).values.get("stop_reason") or "agenda_done",
+            paths,
+            began,
+        )
+
+    def _finished(self, reason: str, paths: list[Path], began: float) -> events.DebateFinished:
+        m = self.debate.metrics
+        return events.DebateFinished(
+            self.debate.id, reason, [str(p) for p in paths], m.turns, m.tokens_in, m.tokens_out,
+            m.cost_usd, time.perf_counter() - began,
+        )
+
+
+def run_settings(settings: Settings, model: ChatModel, panel: list[Persona], policy: str) -> RunSettings:
+    return RunSettings(
+        backend=settings.backend,
+        model=model.name,
+        base_url=settings.base_url,
+        policy=policy,
+        seed=settings.seed,
+        temperature=settings.temperature,
+        max_turns=settings.turns,
+        persona_models={p.id: p.model for p in panel if p.model},
+    )
+
+
+def new_show(
+    settings: Settings,
+    topic: str,
+    *,
+    search: Search,
+    checkpointer: Any,
+    model: ChatModel | None = None,
+    persona_ids: list[str] | None = None,
+    personas_dir: Path | None = None,
+    steerable: bool = False,
+    extra_models: dict[str, ChatModel] | None = None,
+) -> ShowRunner:
+    """A new debate, ready to run."""
+    topic = check_topic(topic)
+    panel = select_panel(load_personas(personas_dir), persona_ids)
+    model = model or default_model(settings)
+    overrides = extra_models if extra_models is not None else persona_models(settings, panel)
+    debate = Debate(
+        id=new_debate_id(),
+        topic=topic,
+        language=settings.language,
+        settings=run_settings(settings, model, panel, settings.policy),
+        personas=[p.snapshot() for p in panel],
+    )
+    return ShowRunner(settings, debate, panel, model, search, checkpointer, overrides, steerable)
+
+
+def panel_of(debate: Debate) -> list[Persona]:
+    return [Persona.model_validate(p.model_dump()) for p in debate.personas]
+
+
+def resume_show(
+    settings: Settings,
+    ref: str,
+    *,
+    search: Search,
+    checkpointer: Any,
+    model: ChatModel | None = None,
+    steerable: bool = False,
+) -> ShowRunner:
+    """Continue a debate from its last checkpoint."""
+    store = DebateStore(settings.out_dir)
+    debate = store.load(ref)
+    if debate.status == "finished":
+        raise UserError(f"debate {debate.id} is finished; fork it to continue (`debate fork`)")
+    panel = panel_of(debate)
+    rs = debate.settings
+    if model is None:
+        model = make_model(rs.backend, model=rs.model if rs.backend == "openai" else None,
+                           model_path=settings.model_path, base_url=rs.base_url or settings.base_url,
+                           timeout=settings.request_timeout_s, max_retries=settings.max_retries,
+                           seed=rs.seed)
+    runner = ShowRunner(settings, debate, panel, model, search, checkpointer,
+                        persona_models(settings, panel), steerable, resuming=True)
+    if not runner.graph.get_state(runner.config).values:
+        raise UserError(f"debate {debate.id} has no checkpoint in {settings.data_dir}")
+    return runner
+
+
+def fork_show(
+    settings: Settings,
+    ref: str,
+    at_turn: int,
+    *,
+    search: Search,
+    checkpointer: Any,
+    steer: str | None = None,
+    model: ChatModel | None = None,
+    steerable: bool = False,
+) -> ShowRunner:
+    """A new debate that continues from the state right after turn `at_turn` of another."""
+    store = DebateStore(settings.out_dir)
+    parent = store.load(ref)
+    if not 0 <= at_turn < len(parent.turns):
+        raise UserError(
+            f"--at-turn {at_turn}: debate {parent.id} has turns 0-{len(parent.turns) - 1}"
+        )
+    graph = compile_show(checkpointer)
+    source = None
+    for snap in graph.get_state_history({"configurable": {"thread_id": parent.id}}):
+        turns = snap.values.get("turns", [])
+        if len(turns) == at_turn + 1 and "select" in snap.next:
+            source = snap
+            break
+    if source is None:
+        raise UserError(f"debate {parent.id} has no checkpoint after turn {at_turn} to fork from")
+    panel = panel_of(parent)
+    if model is None:
+        model = default_model(settings) if settings.backend != parent.settings.backend else make_model(
+            parent.settings.backend,
+            model=parent.settings.model if parent.settings.backend == "openai" else None,
+            model_path=settings.model_path, base_url=parent.settings.base_url or settings.base_url,
+            timeout=settings.request_timeout_s, max_retries=settings.max_retries,
+            seed=parent.settings.seed,
+        )
+    debate = parent.model_copy(
+        update={
+            "id": new_debate_id(),
+            "parent_id": parent.id,
+            "forked_at": at_turn,
+            "turns": [],
+            "status": "running",
+            "created_at": Debate.model_fields["created_at"].default_factory(),  # type: ignore[misc]
+        }
+    )
+    runner = ShowRunner(settings, debate, panel, model, search, checkpointer,
+                        persona_models(settings, panel), steerable, resuming=True)
+    values = dict(source.values)
+    runner.graph.update_state(runner.config, values, as_node="speak")
+    if steer:
+        runner.graph.update_state(
+            runner.config, {"pending": Interjection(text=steer, voice="host")}
+        )
+    return runner
+
+
+SearchFactory = Callable[[], Search]

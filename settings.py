@@ -1,0 +1,53 @@
+"""One settings model for every front end: env prefix DEBATE_, command-line flags win."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Policy = Literal["round-robin", "host-directed", "bidding", "addressed-reply"]
+POLICIES: tuple[str, ...] = ("round-robin", "host-directed", "bidding", "addressed-reply")
+
+
+class Settings(BaseSettings):
+    """Built once per process, frozen, and handed to whatever needs it."""
+
+    model_config = SettingsConfigDict(env_prefix="DEBATE_", frozen=True, extra="ignore")
+
+    data_dir: Path = Field(Path(".debate"), description="Chroma store and checkpoints.")
+    out_dir: Path = Field(Path("transcripts/debates"), description="Where debates are saved.")
+    backend: Literal["embedded", "openai"] = Field("embedded", description="Model backend.")
+    model: str | None = Field(None, description="Model name (openai backend).")
+    model_path: Path | None = Field(None, description="A GGUF file for the embedded backend.")
+    base_url: str | None = Field(None, description="OpenAI-compatible server URL.")
+    chroma_url: str | None = Field(None, description="Chroma server URL; local store if unset.")
+    checkpoint_url: str | None = Field(None, description="postgresql:// URL for checkpoints.")
+    language: Literal["en", "ja"] = "en"
+    policy: Policy = "round-robin"
+    turns: int = Field(12, ge=3, le=500, description="Most turns in a debate, host's included.")
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    seed: int = Field(0, ge=0)
+    passages_per_turn: int = Field(2, ge=1, le=8)
+    token_budget: int | None = Field(None, ge=100, description="Stop after this many tokens.")
+    time_budget_s: float | None = Field(None, gt=0, description="Stop after this many seconds.")
+    request_timeout_s: float = Field(60.0, gt=0, description="Per-call timeout (openai).")
+    max_retries: int = Field(4, ge=0, le=10)
+    prices_per_million: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": (0.15, 0.60),
+            "gpt-4o": (2.50, 10.00),
+            "gpt-4.1-mini": (0.40, 1.60),
+        },
+        description="USD per million (input, output) tokens; unlisted models cost 0.",
+    )
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.data_dir / "checkpoints.sqlite"
+
+    def cost(self, model: str, tokens_in: int, tokens_out: int) -> float:
+        price_in, price_out = self.prices_per_million.get(model, (0.0, 0.0))
+        return (tokens_in * price_in + tokens_out * price_out) / 1_000_000

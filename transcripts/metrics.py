@@ -1,0 +1,51 @@
+"""Text measures of a debate: echo (copy_rate), variety (distinct-2), word n-grams."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_TOKEN = re.compile(r"[\w']+", re.UNICODE)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words; Japanese text (no spaces) counts each character as a word."""
+    out: list[str] = []
+    for token in _TOKEN.findall(text.lower()):
+        if _CJK.search(token):
+            out.extend(token)
+        else:
+            out.append(token)
+    return out
+
+
+def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def copied_share(text: str, earlier: Sequence[str], n: int = 5) -> float:
+    """Share of the text's word n-grams already said in `earlier` texts."""
+    grams = ngrams(words(text), n)
+    if not grams:
+        return 0.0
+    seen: set[tuple[str, ...]] = set()
+    for other in earlier:
+        seen.update(ngrams(words(other), n))
+    return sum(1 for g in grams if g in seen) / len(grams)
+
+
+def copy_rate(texts: Sequence[str], n: int = 5, threshold: float = 0.5) -> float:
+    """Share of turns, after the first, more than `threshold` of whose n-grams were said before."""
+    if len(texts) < 2:
+        return 0.0
+    copies = sum(
+        1 for i in range(1, len(texts)) if copied_share(texts[i], texts[:i], n) > threshold
+    )
+    return copies / (len(texts) - 1)
+
+
+def distinct_n(texts: Sequence[str], n: int = 2) -> float:
+    """Distinct word n-grams over all word n-grams of the texts together."""
+    grams = [g for t in texts for g in ngrams(words(t), n)]
+    return len(set(grams)) / len(grams) if grams else 0.0

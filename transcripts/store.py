@@ -1,0 +1,121 @@
+"""Save, load and list debates. Every write is atomic: a temporary file in the
+same folder, flushed and fsynced, then renamed over the target."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from agents.errors import UserError
+from transcripts.models import SCHEMA_VERSION, Debate
+
+
+def atomic_write(path: Path, text: str) -> Path:
+    """Write `text` to `path` so that readers see the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def new_debate_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+def _migrate(raw: dict[str, Any], where: str) -> dict[str, Any]:
+    version = raw.get("schema_version")
+    if version is None:
+        raise UserError(f"{where}: field 'schema_version' is missing; not a saved debate")
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        raise UserError(
+            f"{where}: field 'schema_version' is {version!r}; this version reads up to "
+            f"{SCHEMA_VERSION}"
+        )
+    return raw
+
+
+def load_debate(path: Path) -> Debate:
+    """Read a saved debate; any problem is one line naming the file and the field."""
+    where = str(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise UserError(f"{where}: no such file") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{where}: not a UTF-8 JSON file") from exc
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{where}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    if not isinstance(raw, dict):
+        raise UserError(f"{where}: a saved debate must be a JSON object")
+    raw = _migrate(raw, where)
+    try:
+        return Debate.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UserError(f"{where}: field '{field}': {first['msg']}") from exc
+
+
+class DebateStore:
+    """Debates as `<id>.json` (+ `<id>.md`) files in one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def path_of(self, debate_id: str) -> Path:
+        return self.folder / f"{debate_id}.json"
+
+    def save(self, debate: Debate) -> Path:
+        body = debate.model_dump_json(indent=2)
+        return atomic_write(self.path_of(debate.id), body + "\n")
+
+    def resolve(self, ref: str) -> Path:
+        """A debate by id, unique id prefix, or file path."""
+        candidate = Path(ref)
+        if candidate.suffix == ".json" and candidate.exists():
+            return candidate
+        exact = self.path_of(ref)
+        if exact.exists():
+            return exact
+        matches = sorted(self.folder.glob(f"{ref}*.json")) if self.folder.is_dir() else []
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise UserError(f"'{ref}' matches {len(matches)} debates; give more of the id")
+        raise UserError(f"no debate '{ref}' in {self.folder} (see `debate list`)")
+
+    def load(self, ref: str) -> Debate:
+        return load_debate(self.resolve(ref))
+
+    def list(self) -> list[Debate]:
+        if not self.folder.is_dir():
+            return []
+        out = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                out.append(load_debate(path))
+            except UserError:
+                continue
+        return sorted(out, key=lambda d: d.created_at)
+
+    def delete(self, debate_id: str) -> None:
+        for suffix in (".json", ".md", ".html"):
+            (self.folder / f"{debate_id}{suffix}").unlink(missing_ok=True)
