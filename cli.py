@@ -188,7 +188,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from graphs.runner import check_topic
 
     check_topic(topic)
-    personas = args.personas.split(",") if args.personas else None
+    from agents.personas import load_personas, select_panel
+    from graphs.runner import default_model
+
+    personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
+    select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
+    model = default_model(settings)
     index = open_index(settings)
     with checkpointer(settings) as saver:
         runner = new_show(
@@ -196,6 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             topic,
             search=searcher(index),
             checkpointer=saver,
+            model=model,
             persona_ids=personas,
             personas_dir=args.personas_dir,
             steerable=args.interactive,

@@ -34,6 +34,15 @@ class AgendaPlan(BaseModel):
     segments: list[SegmentPlan] = Field(min_length=2, max_length=5)
 
 
+def agenda_schema(count: int) -> type[AgendaPlan]:
+    """AgendaPlan that asks for exactly `count` segments (the grammar enforces it)."""
+    return create_model(
+        "AgendaPlan",
+        __base__=AgendaPlan,
+        segments=(list[SegmentPlan], Field(min_length=count, max_length=count)),
+    )
+
+
 class Bid(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -102,24 +111,27 @@ def plan_agenda(
     )
     rows: list[tuple[str, str]] = []
     tokens = 0
-    fallback = False
     try:
         plan, completion = model.structured(
             [{"role": "user", "content": prompt}],
-            AgendaPlan,
-            Sampling(temperature=0.3, max_tokens=300, seed=seed),
+            agenda_schema(wanted),
+            Sampling(temperature=0.3, max_tokens=60 * wanted, seed=seed),
         )
         tokens = completion.tokens_in + completion.tokens_out
-        rows = [(s.title.strip(), s.question.strip()) for s in plan.segments]
-        questions = {q.lower() for _, q in rows}
-        if len(questions) < len(rows) or any(len(q.split()) < 3 and language == "en" for _, q in rows):
-            raise ModelError("agenda repeats or is too thin")
+        seen: set[str] = set()
+        for s in plan.segments:
+            key = s.question.strip().lower()
+            if key in seen or (language == "en" and len(key.split()) < 3):
+                continue  # a repeated or empty question is dropped, not trusted
+            seen.add(key)
+            rows.append((s.title.strip(), s.question.strip()))
     except ModelError as exc:
-        log.warning("agenda: falling back to the standard agenda (%s)", exc)
-        rows = []
-    if len(rows) < count:
-        fallback = True
-        rows = rows + fallback_agenda(topic, language, 5)[len(rows) :]
+        log.warning("agenda: unusable plan, using the standard agenda (%s)", exc)
+    fallback = len(rows) < count
+    if fallback:
+        log.info("agenda: %d of %d segments from the standard agenda", count - len(rows), count)
+        used = {q.lower() for _, q in rows}
+        rows += [r for r in fallback_agenda(topic, language, 5) if r[1].lower() not in used]
     rows = rows[:count]
     budget = split_budget(panel_turn_budget(max_turns, count), count)
     return [Segment(title=t, question=q, turns=n) for (t, q), n in zip(rows, budget, strict=True)], fallback, tokens

@@ -20,8 +20,8 @@ from transcripts.models import Citation, Passage, Turn, TurnKind
 
 ECHO_THRESHOLD = 0.5
 MAX_REDRAFTS = 2
-NOTE_CHARS = {"en": 260, "ja": 160}
-PREVIOUS_CHARS = {"en": 220, "ja": 140}
+NOTE_CHARS = {"en": 200, "ja": 120}
+PREVIOUS_CHARS = {"en": 160, "ja": 100}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
 _LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
 
@@ -105,7 +105,8 @@ def task_text(req: TurnRequest) -> str:
 def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
     """The two messages of a turn: a stable persona card (cached per speaker) and the turn."""
     language = req.language
-    notes = " / ".join(clip(note_of(p, language), NOTE_CHARS[language]) for p in req.passages)
+    budget = NOTE_CHARS[language] // max(1, len(req.passages))
+    notes = " / ".join(clip(note_of(p, language), budget) for p in req.passages)
     lines = ", ".join(f"{p.line_start}-{p.line_end}" for p in req.passages)
     previous = ""
     if req.previous:
@@ -216,6 +217,8 @@ def speak(
     latency = 0.0
     text = ""
     result: Completion | None = None
+    if req.kind in ("opening", "question", "summary"):
+        max_tokens = max(40, max_tokens * 2 // 3)
     for attempt in range(MAX_REDRAFTS + 1):
         sampling = Sampling(
             temperature=min(1.3, temperature + 0.15 * attempt),

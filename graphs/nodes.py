@@ -22,6 +22,7 @@ from prompts import render
 from transcripts.models import Passage, Turn
 
 Update = dict[str, Any]
+TOKEN_FLUSH_S = 0.05  # tokens are handed to front ends in batches at most this old
 RECENT = 3  # passages cited in this many last turns are offered again only if nothing else fits
 
 
@@ -31,6 +32,32 @@ def _emit(event: Any) -> None:
     except RuntimeError:  # called outside a graph run (unit tests of a node)
         return
     writer(event)
+
+
+class TokenBatcher:
+    """Hands streamed text to front ends in small batches.
+
+    One event per token would wake the consuming thread for every token and
+    fight the generating thread for the GIL; batches every ~50 ms look the same
+    on screen and leave the model its full speed.
+    """
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.parts: list[str] = []
+        self.last = time.perf_counter()
+
+    def __call__(self, piece: str) -> None:
+        self.parts.append(piece)
+        now = time.perf_counter()
+        if now - self.last >= TOKEN_FLUSH_S:
+            self.flush()
+            self.last = now
+
+    def flush(self) -> None:
+        if self.parts:
+            _emit(events.Token(self.index, "".join(self.parts)))
+            self.parts = []
 
 
 def timed(fn: Callable[[ShowState, Runtime[ShowContext]], Update]) -> Callable[..., Update]:
@@ -129,12 +156,8 @@ def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     pick = pick_next(state, ctx)
     last = turns[-1] if turns else None
     kind = "rebuttal" if last is not None and last.speaker_id != ctx.host.id else "argument"
-    producer_question = None
-    if last is not None and last.kind == "interjection":
-        kind = "argument"
-        producer_question = last.text
     return {
-        "next": NextTurn(speaker_id=pick.speaker_id, kind=kind, producer_question=producer_question),
+        "next": NextTurn(speaker_id=pick.speaker_id, kind=kind),
         "tokens_used": pick.tokens,
         "fallback_picks": 1 if pick.fallback else 0,
     }
@@ -142,7 +165,8 @@ def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
 
 @timed
 def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
-    """Put the producer's pending question to the panel, word for word, as a turn."""
+    """Put the producer's pending question to the panel, word for word, as a turn;
+    the panelist it is put to (or the policy's pick) answers next."""
     ctx = runtime.context
     pending = state["pending"]
     assert pending is not None
@@ -161,7 +185,13 @@ def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     )
     _emit(events.Token(index, text))
     _emit(events.TurnFinished(turn))
-    return {"turns": [turn], "pending": None}
+    answerer = target or pick_next({**state, "turns": [*state.get("turns", []), turn]}, ctx)
+    speaker = answerer if isinstance(answerer, str) else answerer.speaker_id
+    return {
+        "turns": [turn],
+        "pending": None,
+        "next": NextTurn(speaker_id=speaker, kind="argument", producer_question=pending.text),
+    }
 
 
 def _query(state: ShowState, nxt: NextTurn) -> str:
@@ -245,6 +275,7 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         earlier=[t.text for t in turns],
         seed=ctx.seed,
     )
+    batcher = TokenBatcher(index)
     spoken = speak_turn(
         ctx.model_for(persona.id),
         persona,
@@ -252,9 +283,10 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         others=[p.name for p in ctx.panel if p.id != persona.id],
         temperature=ctx.temperature_for(persona.id),
         max_tokens=ctx.turn_max_tokens,
-        on_token=lambda piece: _emit(events.Token(index, piece)),
-        on_discard=lambda why: _emit(events.TurnDiscarded(index, why)),
+        on_token=batcher,
+        on_discard=lambda why: (batcher.flush(), _emit(events.TurnDiscarded(index, why))),
     )
+    batcher.flush()
     turn = spoken.turn
     if persona.role == "panelist" and turn.addressed_to is None:
         turn.addressed_to = _addressee(turn.text, persona.id, ctx)

@@ -24,5 +24,7 @@ def after_speak(state: ShowState) -> Literal["select", "__end__"]:
     return "__end__" if turns[-1].kind == "closing" else "select"
 
 
-def after_moderate(state: ShowState) -> Literal["select"]:
-    return "select"
+def after_moderate(state: ShowState) -> Literal["retrieve"]:
+    if state.get("next") is None:
+        raise ValueError("moderate left no one to answer the producer's question")
+    return "retrieve"

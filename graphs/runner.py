@@ -191,7 +191,8 @@ class ShowRunner:
             question = self._questions.get_nowait()
         except queue.Empty:
             return
-        self.graph.update_state(self.config, {"pending": question})
+        # The show is paused before `select`, right after a turn was spoken.
+        self.graph.update_state(self.config, {"pending": question}, as_node="speak")
         yield events.Interrupted(self.debate.id, after - 1, "interjection")
 
     def run(self) -> Iterator[events.Event]:
@@ -380,7 +381,7 @@ def fork_show(
     runner.graph.update_state(runner.config, values, as_node="speak")
     if steer:
         runner.graph.update_state(
-            runner.config, {"pending": Interjection(text=steer, voice="host")}
+            runner.config, {"pending": Interjection(text=steer, voice="host")}, as_node="speak"
         )
     return runner
 

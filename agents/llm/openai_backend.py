@@ -50,6 +50,15 @@ class OpenAIModel:
         )
         self._schema_style = "json_schema"
 
+    def preflight(self) -> None:
+        """Fail fast, before any work, when the server cannot be reached or refuses the key."""
+        try:
+            self._client.with_options(max_retries=0, timeout=10.0).models.list()
+        except (self._openai.NotFoundError, self._openai.PermissionDeniedError):
+            return  # some compatible servers have no /models; the first call will tell
+        except self._openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIModel(model={self.name!r}, base_url={self.base_url!r})"
 

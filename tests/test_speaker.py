@@ -1,0 +1,68 @@
+from agents.llm.scripted import ScriptedModel
+from agents.personas import load_personas
+from agents.speaker import TurnRequest, clean_reply, cite, speak, turn_messages
+from tests.conftest import PASSAGES
+from transcripts.models import Citation, Turn
+
+
+def request(**kw) -> TurnRequest:
+    base = dict(index=3, kind="rebuttal", topic="Compute as currency", question="Who gains?",
+                language="en", passages=PASSAGES[:2], previous=("Keiko Tanabe", "Old words."))
+    base.update(kw)
+    return TurnRequest(**base)
+
+
+def test_prompt_holds_persona_question_notes_and_only_the_previous_turn():
+    altman = load_personas()["altman"]
+    req = request(earlier=["A much earlier turn about tulips."])
+    system, user = turn_messages(altman, req)
+    assert "Sam Altman" in system["content"]
+    assert "Who gains?" in user["content"]
+    assert "Compute resources will become the new currency." in user["content"]
+    assert "Old words." in user["content"]
+    assert "tulips" not in user["content"]
+    assert "lines 3-3, 10-11" in user["content"]
+
+
+def test_japanese_prompt_uses_original_text():
+    altman = load_personas()["altman"]
+    _, user = turn_messages(altman, request(language="ja"))
+    assert "計算資源こそが新しい通貨になる。" in user["content"]
+    assert "新しい論点" in user["content"]
+
+
+def test_clean_reply_strips_self_label_and_cuts_other_voices():
+    altman = load_personas()["altman"]
+    text = "Sam Altman: Compute is scarce. It will be money.\nKeiko Tanabe: No it will not."
+    assert clean_reply(text, altman, ["Keiko Tanabe"]) == "Compute is scarce. It will be money."
+
+
+def test_explicit_markers_outside_passages_are_not_cited():
+    cites = cite("As said [10-11] and [40-41].", PASSAGES[:2])
+    assert [(c.line_start, c.line_end) for c in cites] == [(10, 11)]
+
+
+def test_without_markers_the_closest_passage_is_cited():
+    (c,) = cite("We must build semiconductor factories everywhere.", PASSAGES[:2])
+    assert (c.line_start, c.line_end) == (10, 11)
+
+
+def test_turn_drops_citations_outside_its_passages():
+    turn = Turn(index=0, speaker_id="x", kind="argument", text="t", passages=PASSAGES[:1],
+                citations=[Citation(source_id="panel", line_start=3, line_end=3),
+                           Citation(source_id="panel", line_start=50, line_end=50)])
+    assert [c.line_start for c in turn.invalid_citations()] == [50]
+
+
+def test_echo_is_redrafted_and_counted():
+    altman = load_personas()["altman"]
+    earlier = "the world needs far more chips and data centres and energy for everyone"
+    model = ScriptedModel().enqueue(earlier, "A fresh point about fusion power plants.")
+    discards = []
+    spoken = speak(model, altman, request(earlier=[earlier]), on_discard=discards.append)
+    assert spoken.turn.text == "A fresh point about fusion power plants."
+    assert spoken.turn.regenerated == 1 and discards == ["echo"]
+    assert len(model.history) == 2
+    assert model.history[1].sampling.temperature > model.history[0].sampling.temperature
+    assert all(c.source_id == "panel" for c in spoken.turn.citations)
+    assert spoken.turn.invalid_citations() == []
