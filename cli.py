@@ -86,7 +86,8 @@ def open_index(settings, *, quiet: bool = False):
         if not announced:
             _err("Indexing the show's transcript (first run only)…")
             announced = True
-        _err(f"\r  {done}/{total} passages embedded")
+        sys.stderr.write(f"\r  {done}/{total} passages embedded" + ("\n" if done >= total else ""))
+        sys.stderr.flush()
 
     index.ensure_bundled(progress=progress)
     return index
@@ -276,6 +277,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     settings = make_settings(args)
     if args.k < 1:
         raise UserError("--k must be at least 1")
+    if not args.query.strip():
+        raise UserError("the search query is empty")
     index = open_index(settings, quiet=args.json)
     found = index.search(args.query, args.k, sources=args.source or None)
     if args.json:
@@ -317,7 +320,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         def progress(done: int, total: int, name: str = path.name) -> None:
             width = 30
             fill = int(width * done / max(total, 1))
-            _err(f"\r{name}: [{'#' * fill}{'.' * (width - fill)}] {done}/{total}")
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\r{name}: [{'#' * fill}{'.' * (width - fill)}] {done}/{total}{end}")
+            sys.stderr.flush()
 
         result = index.ingest(path, args.source_id, progress=progress)
         _out(f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)")

@@ -49,6 +49,7 @@ class OpenAIModel:
             api_key=key, base_url=self.base_url, timeout=timeout, max_retries=max_retries
         )
         self._schema_style = "json_schema"
+        self._schema_style_known = False
 
     def preflight(self) -> None:
         """Fail fast, before any work, when the server cannot be reached or refuses the key."""
@@ -126,6 +127,27 @@ class OpenAIModel:
             "json_schema": {"name": schema.__name__, "schema": body, "strict": False},
         }
 
+    def _structured_call(self, schema: type[T], kwargs: dict[str, Any]) -> Any:
+        """Try the standard json_schema form once without retries; a server that rejects
+        it (llama.cpp's answers 422 or 500 naming response_format) gets json_object."""
+        if self._schema_style_known:
+            return self._client.chat.completions.create(
+                response_format=self._response_format(schema), **kwargs
+            )
+        try:
+            reply = self._client.with_options(max_retries=0).chat.completions.create(
+                response_format=self._response_format(schema), **kwargs
+            )
+        except self._openai.APIStatusError as exc:
+            if "response_format" not in str(exc) and exc.status_code not in (400, 422):
+                raise
+            self._schema_style = "json_object"
+            reply = self._client.chat.completions.create(
+                response_format=self._response_format(schema), **kwargs
+            )
+        self._schema_style_known = True
+        return reply
+
     def structured(
         self, messages: list[Message], schema: type[T], sampling: Sampling
     ) -> tuple[T, Completion]:
@@ -139,18 +161,7 @@ class OpenAIModel:
         if sampling.seed is not None:
             kwargs["seed"] = sampling.seed
         try:
-            try:
-                reply = self._client.chat.completions.create(
-                    response_format=self._response_format(schema), **kwargs
-                )
-            except self._openai.UnprocessableEntityError:
-                # llama.cpp's server validates response_format as json_object + schema.
-                if self._schema_style == "json_object":
-                    raise
-                self._schema_style = "json_object"
-                reply = self._client.chat.completions.create(
-                    response_format=self._response_format(schema), **kwargs
-                )
+            reply = self._structured_call(schema, kwargs)
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         text = reply.choices[0].message.content or ""

@@ -1,0 +1,119 @@
+"""End to end: real debates on the embedded model, and through a real OpenAI-compatible
+server (llama-cpp-python's own, with the same GGUF) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.llm.embedded import bundled_model_path
+from tests.conftest import SOURCE, free_port
+
+pytestmark = pytest.mark.e2e
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+def check_saved(cwd: Path, stdout: str, speakers: list[str] | None) -> dict:
+    saved = [ln.split("saved ", 1)[1].strip() for ln in stdout.splitlines() if "saved " in ln]
+    assert any(p.endswith(".json") for p in saved) and any(p.endswith(".md") for p in saved)
+    path = cwd / next(p for p in saved if p.endswith(".json"))
+    debate = json.loads(path.read_text(encoding="utf-8"))
+    assert debate["status"] == "finished"
+    if speakers is not None:
+        assert [t["speaker_id"] for t in debate["turns"]] == speakers
+    lines = SOURCE.read_text(encoding="utf-8").split("\n")
+    for turn in debate["turns"]:
+        assert turn["text"].strip()
+        assert turn["citations"], turn
+        for c in turn["citations"]:
+            assert any(
+                p["source_id"] == c["source_id"]
+                and p["line_start"] <= c["line_start"] <= c["line_end"] <= p["line_end"]
+                for p in turn["passages"]
+            )
+            cited = "".join(lines[c["line_start"] - 1 : c["line_end"]])
+            assert c["quote"].rstrip("…")[:30] in cited
+            assert f"{c['source_id']}:{c['line_start']}-{c['line_end']}" in stdout
+    return debate
+
+
+def test_embedded_four_turn_debate(tmp_path: Path):
+    result = run_cli("run", "--turns", "4", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    debate = check_saved(tmp_path, result.stdout, ["host", "altman", "economist", "host"])
+    assert debate["settings"]["backend"] == "embedded"
+    assert debate["settings"]["model"] == "SmolLM2-135M-Instruct-Q4_1"
+    assert "Sam Altman (simulated)" in result.stdout
+    md = (tmp_path / "transcripts" / "debates" / f"{debate['id']}.md").read_text()
+    assert "*simulated*" in md
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    port = free_port()
+    log = open(os.devnull, "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()),
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+         "--model_alias", "smollm2", "--n_threads", "2"],
+        stdout=log, stderr=log,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/models", timeout=2):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("llama_cpp.server exited") from None
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        raise RuntimeError("llama_cpp.server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+def test_openai_backend_debate_against_a_real_server(tmp_path: Path, llama_server: str):
+    env = {**os.environ, "OPENAI_API_KEY": "sk-test-secret-key-1234"}
+    result = run_cli("run", "--turns", "4", "--backend", "openai", "--base-url", llama_server,
+                     "--model", "smollm2", "--policy", "host-directed", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    debate = check_saved(tmp_path, result.stdout, None)
+    assert [t["speaker_id"] for t in debate["turns"]][::3] == ["host", "host"]
+    panel = [t["speaker_id"] for t in debate["turns"][1:3]]
+    assert set(panel) <= {"altman", "economist", "futurist"} and panel[0] != panel[1]
+    assert debate["settings"]["backend"] == "openai"
+    assert debate["settings"]["base_url"] == llama_server
+    assert all(t["tokens_out"] > 0 for t in debate["turns"])
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert b"sk-test-secret-key-1234" not in path.read_bytes(), path
+
+
+def test_structured_pick_over_the_openai_api(llama_server: str):
+    from agents.host import host_pick
+    from agents.llm.openai_backend import OpenAIModel
+    from agents.personas import load_personas
+
+    personas = load_personas()
+    model = OpenAIModel("smollm2", base_url=llama_server)
+    choices = [personas["economist"], personas["futurist"]]
+    pick, tokens = host_pick(model, "Compute as money", "Who gains?", "en",
+                             personas["altman"], "Compute is the new money.", choices)
+    assert pick in {"economist", "futurist"} and tokens > 0
