@@ -18,7 +18,9 @@ from pydantic import ValidationError
 from agents.errors import UserError
 
 DEFAULT_TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
-DEFAULT_TOPIC_JA = "計算機資源が新しい通貨になるとき、一つのAIが全計算資源の51%を握ったら何が起きるか"
+DEFAULT_TOPIC_JA = (
+    "計算機資源が新しい通貨になるとき、一つのAIが全計算資源の51%を握ったら何が起きるか"
+)
 
 
 # -- terminal output ----------------------------------------------------------------------------
@@ -29,8 +31,9 @@ class Painter:
         self.stream = stream
         self.on = stream.isatty() and os.environ.get("NO_COLOR") is None
 
-    def __call__(self, text: str, color: str | None = None, *, bold: bool = False,
-                 dim: bool = False) -> str:
+    def __call__(
+        self, text: str, color: str | None = None, *, bold: bool = False, dim: bool = False
+    ) -> str:
         if not self.on:
             return text
         codes = []
@@ -60,9 +63,7 @@ def make_settings(args: argparse.Namespace):
 
     fields = Settings.model_fields
     overrides = {
-        name: value
-        for name, value in vars(args).items()
-        if name in fields and value is not None
+        name: value for name, value in vars(args).items() if name in fields and value is not None
     }
     try:
         return Settings(**overrides)
@@ -147,9 +148,14 @@ def print_events(runner, painter: Painter) -> int:
             _out(painter(f"  ▶ resumed after {event.from_turn} turns", dim=True))
         elif isinstance(event, ev.DebateFinished):
             _out()
-            _out(painter(f"■ {event.stop_reason} · {event.turns} turns · "
-                         f"{event.tokens_in} tokens in, {event.tokens_out} out · "
-                         f"${event.cost_usd:.4f} · {event.wall_s:.1f} s", bold=True))
+            _out(
+                painter(
+                    f"■ {event.stop_reason} · {event.turns} turns · "
+                    f"{event.tokens_in} tokens in, {event.tokens_out} out · "
+                    f"${event.cost_usd:.4f} · {event.wall_s:.1f} s",
+                    bold=True,
+                )
+            )
             for path in event.paths:
                 _out(f"  saved {path}")
         elif isinstance(event, ev.Error):
@@ -208,8 +214,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             steerable=args.interactive,
         )
         if args.interactive:
-            _err("Interactive: type a question and Enter to put it to the panel after the "
-                 "current turn ('a: …' for an audience question, '@id …' to address a panelist).")
+            _err(
+                "Interactive: type a question and Enter to put it to the panel after the "
+                "current turn ('a: …' for an audience question, '@id …' to address a panelist)."
+            )
             threading.Thread(target=_producer_input, args=(runner,), daemon=True).start()
         try:
             return print_events(runner, Painter(sys.stdout))
@@ -235,8 +243,14 @@ def cmd_fork(args: argparse.Namespace) -> int:
     settings = make_settings(args)
     index = open_index(settings, quiet=True)
     with checkpointer(settings) as saver:
-        runner = fork_show(settings, args.id, args.at_turn, search=searcher(index),
-                           checkpointer=saver, steer=args.steer)
+        runner = fork_show(
+            settings,
+            args.id,
+            args.at_turn,
+            search=searcher(index),
+            checkpointer=saver,
+            steer=args.steer,
+        )
         return print_events(runner, Painter(sys.stdout))
 
 
@@ -246,11 +260,25 @@ def cmd_list(args: argparse.Namespace) -> int:
     settings = make_settings(args)
     debates = DebateStore(settings.out_dir).list()
     if args.json:
-        _out(json.dumps([
-            {"id": d.id, "parent_id": d.parent_id, "forked_at": d.forked_at, "topic": d.topic,
-             "language": d.language, "turns": len(d.turns), "status": d.status,
-             "created_at": d.created_at.isoformat()} for d in debates
-        ], ensure_ascii=False, indent=2))
+        _out(
+            json.dumps(
+                [
+                    {
+                        "id": d.id,
+                        "parent_id": d.parent_id,
+                        "forked_at": d.forked_at,
+                        "topic": d.topic,
+                        "language": d.language,
+                        "turns": len(d.turns),
+                        "status": d.status,
+                        "created_at": d.created_at.isoformat(),
+                    }
+                    for d in debates
+                ],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     if not debates:
         _out(f"No debates in {settings.out_dir} yet. Start one with `debate run`.")
@@ -263,8 +291,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     def show(d, depth: int) -> None:
         branch = "  " * depth + ("└ " if depth else "")
         fork = f" (fork at turn {d.forked_at})" if d.parent_id else ""
-        _out(f"{branch}{d.id}  {d.created_at:%Y-%m-%d %H:%M}  {d.language}  "
-             f"{len(d.turns):>3} turns  {d.status:<8} {d.topic[:60]}{fork}")
+        _out(
+            f"{branch}{d.id}  {d.created_at:%Y-%m-%d %H:%M}  {d.language}  "
+            f"{len(d.turns):>3} turns  {d.status:<8} {d.topic[:60]}{fork}"
+        )
         for child in children.get(d.id, []):
             show(child, depth + 1)
 
@@ -284,8 +314,13 @@ def cmd_search(args: argparse.Namespace) -> int:
     if args.json:
         rows = []
         for p in found:
-            row = {"source_id": p.source_id, "line_start": p.line_start, "line_end": p.line_end,
-                   "text": p.text, "score": p.score}
+            row = {
+                "source_id": p.source_id,
+                "line_start": p.line_start,
+                "line_end": p.line_end,
+                "text": p.text,
+                "score": p.score,
+            }
             if p.gloss:
                 row["gloss"] = p.gloss
             rows.append(row)
@@ -317,6 +352,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise UserError("--source-id names one source; give one PATH with it")
     index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
     for path in args.paths:
+
         def progress(done: int, total: int, name: str = path.name) -> None:
             width = 30
             fill = int(width * done / max(total, 1))
@@ -325,7 +361,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
         result = index.ingest(path, args.source_id, progress=progress)
-        _out(f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)")
+        _out(
+            f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)"
+        )
     return 0
 
 
@@ -357,14 +395,20 @@ def cmd_tui(args: argparse.Namespace) -> int:
 # -- parser --------------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="Chroma store and checkpoints (default ./.debate)")
-    p.add_argument("--out", dest="out_dir", type=Path,
-                   help="where debates are saved (default ./transcripts/debates)")
+    p.add_argument(
+        "--out",
+        dest="out_dir",
+        type=Path,
+        help="where debates are saved (default ./transcripts/debates)",
+    )
     p.add_argument("--chroma-url", help="use a Chroma server instead of the local store")
     p.add_argument("--checkpoint-url", help="postgresql:// URL for checkpoints (default SQLite)")
 
 
 def _backend(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=["embedded", "openai"], help="model backend (default embedded)")
+    p.add_argument(
+        "--backend", choices=["embedded", "openai"], help="model backend (default embedded)"
+    )
     p.add_argument("--model", help="model name for the openai backend")
     p.add_argument("--model-path", type=Path, help="a GGUF file for the embedded backend")
     p.add_argument("--base-url", help="OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
@@ -391,8 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--temperature", type=float, help="default temperature (0.7)")
     run.add_argument("--token-budget", type=int, help="stop after this many tokens")
     run.add_argument("--time-budget", dest="time_budget_s", type=float, help="stop after N seconds")
-    run.add_argument("--interactive", action="store_true",
-                     help="type questions for the panel while it debates")
+    run.add_argument(
+        "--interactive", action="store_true", help="type questions for the panel while it debates"
+    )
     _backend(run)
     _common(run)
     run.set_defaults(func=cmd_run, language=None)

@@ -54,8 +54,14 @@ FALLBACK_AGENDA = {
     "en": [
         ("What it means", "What would \u201c{topic}\u201d mean for ordinary people?"),
         ("Who holds the power", "Who gains power, and who loses it, under \u201c{topic}\u201d?"),
-        ("What to do now", "What should governments and companies do now about \u201c{topic}\u201d?"),
-        ("Money and income", "What happens to wages, savings and a basic income under \u201c{topic}\u201d?"),
+        (
+            "What to do now",
+            "What should governments and companies do now about \u201c{topic}\u201d?",
+        ),
+        (
+            "Money and income",
+            "What happens to wages, savings and a basic income under \u201c{topic}\u201d?",
+        ),
         ("The race", "How does \u201c{topic}\u201d change the US-China race?"),
     ],
     "ja": [
@@ -115,7 +121,7 @@ def plan_agenda(
         plan, completion = model.structured(
             [{"role": "user", "content": prompt}],
             agenda_schema(wanted),
-            Sampling(temperature=0.3, max_tokens=60 * wanted, seed=seed),
+            Sampling(temperature=0.3, max_tokens=45 * wanted, seed=seed),
         )
         tokens = completion.tokens_in + completion.tokens_out
         seen: set[str] = set()
@@ -134,7 +140,11 @@ def plan_agenda(
         rows += [r for r in fallback_agenda(topic, language, 5) if r[1].lower() not in used]
     rows = rows[:count]
     budget = split_budget(panel_turn_budget(max_turns, count), count)
-    return [Segment(title=t, question=q, turns=n) for (t, q), n in zip(rows, budget, strict=True)], fallback, tokens
+    return (
+        [Segment(title=t, question=q, turns=n) for (t, q), n in zip(rows, budget, strict=True)],
+        fallback,
+        tokens,
+    )
 
 
 def pick_schema(choices: Sequence[str]) -> type[BaseModel]:
@@ -146,8 +156,9 @@ def pick_schema(choices: Sequence[str]) -> type[BaseModel]:
     )
 
 
-def least_spoken(candidates: Sequence[str], counts: dict[str, int], order: Sequence[str],
-                 last: str | None) -> str:
+def least_spoken(
+    candidates: Sequence[str], counts: dict[str, int], order: Sequence[str], last: str | None
+) -> str:
     """Deterministic choice: fewest turns so far, ties in panel order after the last speaker."""
     start = (order.index(last) + 1) if last in order else 0
     rotation = {pid: (i - start) % len(order) for i, pid in enumerate(order)}
@@ -218,8 +229,10 @@ def collect_bids(
         )
         try:
             bid, completion = models[p.id].structured(
-                [{"role": "system", "content": f"You are {p.name}. {p.stance}"},
-                 {"role": "user", "content": prompt}],
+                [
+                    {"role": "system", "content": f"You are {p.name}. {p.stance}"},
+                    {"role": "user", "content": prompt},
+                ],
                 Bid,
                 Sampling(temperature=0.5, max_tokens=60, seed=seed),
             )

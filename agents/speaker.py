@@ -20,8 +20,8 @@ from transcripts.models import Citation, Passage, Turn, TurnKind
 
 ECHO_THRESHOLD = 0.5
 MAX_REDRAFTS = 2
-NOTE_CHARS = {"en": 200, "ja": 120}
-PREVIOUS_CHARS = {"en": 160, "ja": 100}
+NOTE_CHARS = {"en": 120, "ja": 90}
+PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
 _LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
 
@@ -116,7 +116,7 @@ def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
             speaker=req.previous[0],
             text=clip(req.previous[1], PREVIOUS_CHARS[language], tail=True),
         )
-    sentences = 2 if req.kind in ("question", "opening") else 3
+    sentences = 2 if req.kind in ("question", "opening") else 4
     user = render(
         "turn",
         language,
@@ -134,11 +134,16 @@ def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
 def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
     """Strip a self-label, cut where the model starts voicing someone else."""
     text = text.strip().strip('"“”').strip()
-    text = _LABEL_LINE.sub("", text, count=1) if text[:60].split(":")[0].strip() in (
-        persona.name,
-        persona.name.split()[0],
-        persona.label,
-    ) else text
+    text = (
+        _LABEL_LINE.sub("", text, count=1)
+        if text[:60].split(":")[0].strip()
+        in (
+            persona.name,
+            persona.name.split()[0],
+            persona.label,
+        )
+        else text
+    )
     kept: list[str] = []
     for line in text.splitlines():
         label = line.split(":")[0].strip() if ":" in line[:42] else ""
@@ -170,8 +175,14 @@ def cite(text: str, passages: Sequence[Passage]) -> list[Citation]:
         end = int(m.group(2) or start)
         for p in passages:
             if p.covers(p.source_id, start, end):
-                found.append(Citation(source_id=p.source_id, line_start=start, line_end=end,
-                                      quote=clip(p.text, 120)))
+                found.append(
+                    Citation(
+                        source_id=p.source_id,
+                        line_start=start,
+                        line_end=end,
+                        quote=clip(p.text, 120),
+                    )
+                )
                 break
     if found:
         return list(dict.fromkeys(found))
@@ -217,14 +228,18 @@ def speak(
     latency = 0.0
     text = ""
     result: Completion | None = None
+    min_tokens = max_tokens * 2 // 3
     if req.kind in ("opening", "question", "summary"):
         max_tokens = max(40, max_tokens * 2 // 3)
+        min_tokens = max_tokens // 2
     for attempt in range(MAX_REDRAFTS + 1):
         sampling = Sampling(
             temperature=min(1.3, temperature + 0.15 * attempt),
             max_tokens=max_tokens,
             repeat_penalty=1.3,
             seed=req.seed * 1000 + req.index * 10 + attempt,
+            min_tokens=min_tokens,
+            end_on_sentence=True,
         )
         result = complete(model, messages, sampling, slot=persona.id, on_token=on_token)
         tokens_in += result.tokens_in

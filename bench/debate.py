@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from agents.llm.embedded import EmbeddedModel, bundled_model_path
+from agents.llm.embedded import EmbeddedModel
 from graphs import events
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import new_show
@@ -25,24 +25,23 @@ from transcripts.index import PassageIndex
 from transcripts.metrics import copy_rate, distinct_n
 
 
-def raw_decode_rate(tokens: int = 200) -> float:
-    """Tokens/s of plain llama-cpp generation (prompt excluded), same model and threads."""
-    from llama_cpp import Llama
+def raw_decode_rate(model: EmbeddedModel, tokens: int = 200) -> float:
+    """Tokens/s of plain llama-cpp generation (prompt excluded): same model, same
+    threads, run on the model's own llama thread like every debate call."""
 
-    model = EmbeddedModel()
-    llm = Llama(model_path=str(bundled_model_path()), n_ctx=512, n_threads=model.n_threads,
-                verbose=False, seed=0)
-    llm.create_completion("Warm up.", max_tokens=8)
-    prompt = llm.tokenize(b"The future of money is")
-    llm.reset()
-    llm.eval(prompt)
-    began = time.perf_counter()
-    produced = 0
-    for token in llm.generate(prompt, temp=0.7, reset=False):
-        produced += 1
-        if produced >= tokens:
-            break
-    return produced / (time.perf_counter() - began)
+    def measure(llm) -> float:
+        prompt = llm.tokenize(b"The future of money is")
+        llm.reset()
+        llm.eval(prompt)
+        began = time.perf_counter()
+        produced = 0
+        for _token in llm.generate(prompt, temp=0.7, reset=False):
+            produced += 1
+            if produced >= tokens:
+                break
+        return produced / (time.perf_counter() - began)
+
+    return statistics.median(model.call(measure, slot="__raw__") for _ in range(3))
 
 
 def main() -> None:
@@ -58,16 +57,25 @@ def main() -> None:
     index.ensure_bundled()
     index.search("warm up", 1)
     model = EmbeddedModel()
-    raw = raw_decode_rate()
-    print(f"raw llama-cpp decode: {raw:.1f} tokens/s ({model.n_threads} threads)")
+    raw_before = raw_decode_rate(model)
     rows = []
+    runs = []
     for run in range(args.runs):
-        settings = Settings(data_dir=work / "data", out_dir=work / "out", turns=args.turns,
-                            seed=run, policy=args.policy)
+        settings = Settings(
+            data_dir=work / "data",
+            out_dir=work / "out",
+            turns=args.turns,
+            seed=run,
+            policy=args.policy,
+        )
         with open_checkpointer(settings.data_dir) as saver:
-            runner = new_show(settings, "Compute as the new currency",
-                              search=lambda q, k, s: index.search(q, k, sources=s),
-                              checkpointer=saver, model=model)
+            runner = new_show(
+                settings,
+                "Compute as the new currency",
+                search=lambda q, k, s: index.search(q, k, sources=s),
+                checkpointer=saver,
+                model=model,
+            )
             began = time.perf_counter()
             discarded = 0
             for ev in runner.run():
@@ -76,13 +84,27 @@ def main() -> None:
             wall = time.perf_counter() - began
         debate = runner.debate
         texts = [t.text for t in debate.turns]
-        out_tokens = sum(t.tokens_out for t in debate.turns)
+        generated = sum(t.tokens_out for t in debate.turns)
+        # Only tokens of the turns as kept count; discarded drafts are waste.
+        out_tokens = sum(model.count_tokens(t.text) for t in debate.turns)
+        runs.append((debate, wall, out_tokens, generated, discarded))
+    raw_after = raw_decode_rate(model)
+    raw = (raw_before + raw_after) / 2
+    print(
+        f"raw llama-cpp decode: {raw:.1f} tokens/s (before {raw_before:.1f}, after "
+        f"{raw_after:.1f}; {model.n_threads} threads)"
+    )
+    for run, (debate, wall, out_tokens, generated, discarded) in enumerate(runs):
+        texts = [t.text for t in debate.turns]
         rate = out_tokens / wall
         rows.append((copy_rate(texts), distinct_n(texts, 2), rate, rate / raw))
-        print(f"run {run}: turns={len(texts)} copy_rate={rows[-1][0]:.2f} "
-              f"distinct-2={rows[-1][1]:.2f} completion_tokens={out_tokens} wall={wall:.1f}s "
-              f"tokens/s={rate:.1f} ratio={rate / raw:.2f} redrafts={discarded} "
-              f"prompt_tokens={sum(t.tokens_in for t in debate.turns)}")
+        print(
+            f"run {run}: turns={len(texts)} copy_rate={rows[-1][0]:.2f} "
+            f"distinct-2={rows[-1][1]:.2f} kept_tokens={out_tokens} generated={generated} "
+            f"wall={wall:.1f}s "
+            f"tokens/s={rate:.1f} ratio={rate / raw:.2f} redrafts={discarded} "
+            f"prompt_tokens={sum(t.tokens_in for t in debate.turns)}"
+        )
         if args.show:
             for t in debate.turns:
                 print(f"  [{t.index} {t.speaker_id} {t.kind}] {t.text}")

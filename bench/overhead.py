@@ -24,8 +24,14 @@ from settings import Settings
 from transcripts.models import Passage
 
 PASSAGES = [
-    Passage(source_id="panel", chunk_id=f"panel:{i}-{i}:x", line_start=i, line_end=i,
-            text="計算資源こそが新しい通貨になる。", gloss="Compute is the new currency.")
+    Passage(
+        source_id="panel",
+        chunk_id=f"panel:{i}-{i}:x",
+        line_start=i,
+        line_end=i,
+        text="計算資源こそが新しい通貨になる。",
+        gloss="Compute is the new currency.",
+    )
     for i in (3, 10)
 ]
 
@@ -42,9 +48,13 @@ def zero_latency_model() -> ScriptedModel:
 
 def one_run(turns: int, saver, work: Path) -> float:
     settings = Settings(data_dir=work, out_dir=work / "out", turns=turns)
-    runner = new_show(settings, "Compute as the new currency",
-                      search=lambda q, k, s: PASSAGES[:k], checkpointer=saver,
-                      model=zero_latency_model())
+    runner = new_show(
+        settings,
+        "Compute as the new currency",
+        search=lambda q, k, s: PASSAGES[:k],
+        checkpointer=saver,
+        model=zero_latency_model(),
+    )
     began = time.perf_counter()
     for _ in runner.run():
         pass
@@ -68,9 +78,11 @@ def main() -> None:
             else:
                 with open_checkpointer(work / f"db{len(samples)}") as saver:
                     samples.append(one_run(args.turns, saver, work))
-        print(f"{label:>6} checkpointer: {statistics.median(samples):.2f} ms/turn median "
-              f"(min {min(samples):.2f}, max {max(samples):.2f}) over {args.runs} runs "
-              f"of {args.turns} turns; includes saving the debate JSON after each turn")
+        print(
+            f"{label:>6} checkpointer: {statistics.median(samples):.2f} ms/turn median "
+            f"(min {min(samples):.2f}, max {max(samples):.2f}) over {args.runs} runs "
+            f"of {args.turns} turns; includes saving the debate JSON after each turn"
+        )
 
 
 if __name__ == "__main__":

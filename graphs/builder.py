@@ -1,8 +1,8 @@
 """build_graph() -> the uncompiled StateGraph of a show; compile it with a checkpointer.
 
-    plan -> open -> retrieve -> speak -> select -+-> retrieve -> speak -> ...
-                                                 +-> moderate -> select
-                                                 +-> close -> retrieve -> speak -> END
+plan -> open -> retrieve -> speak -> select -+-> retrieve -> speak -> ...
+                                             +-> moderate -> select
+                                             +-> close -> retrieve -> speak -> END
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ class ShowContext:
     seed: int = field(default=0, metadata={"description": "Base seed for sampling."})
     token_budget: int | None = field(default=None, metadata={"description": "Token cap."})
     time_budget_s: float | None = field(default=None, metadata={"description": "Time cap."})
-    turn_max_tokens: int = field(default=120, metadata={"description": "Tokens per turn."})
+    turn_max_tokens: int = field(default=150, metadata={"description": "Tokens per turn."})
 
     @property
     def host(self) -> Persona:

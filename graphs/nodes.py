@@ -13,7 +13,8 @@ from langgraph.runtime import Runtime
 
 from agents.host import plan_agenda
 from agents.personas import Persona
-from agents.speaker import TurnRequest, speak as speak_turn
+from agents.speaker import TurnRequest
+from agents.speaker import speak as speak_turn
 from graphs import events
 from graphs.context import ShowContext
 from graphs.policies import pick_next
@@ -150,7 +151,9 @@ def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
             "segment": seg + 1,
             "seg_turns": 0,
             "summarized": False,
-            "next": NextTurn(speaker_id=ctx.host.id, kind="question", addressed_to=first.speaker_id),
+            "next": NextTurn(
+                speaker_id=ctx.host.id, kind="question", addressed_to=first.speaker_id
+            ),
             "tokens_used": first.tokens,
         }
     pick = pick_next(state, ctx)

@@ -108,6 +108,10 @@ class ShowRunner:
         self._playing.set()
         self.graph = compile_show(self.checkpointer, steerable=self.steerable)
         self.store = DebateStore(self.settings.out_dir)
+        for model in {id(m): m for m in [self.model, *self.persona_models.values()]}.values():
+            prepare = getattr(model, "prepare", None)
+            if prepare is not None:
+                prepare([p.id for p in self.panel])
 
     # -- steering (any thread) --------------------------------------------------------------
     def interject(self, text: str, voice: str = "host", to: str | None = None) -> None:
@@ -163,7 +167,9 @@ class ShowRunner:
                 "turns": turns,
                 "status": status,
                 "metrics": debate_metrics(
-                    turns, self.settings, values.get("elapsed_s", 0.0),
+                    turns,
+                    self.settings,
+                    values.get("elapsed_s", 0.0),
                     values.get("fallback_picks", 0),
                 ),
             }
@@ -252,12 +258,20 @@ class ShowRunner:
     def _finished(self, reason: str, paths: list[Path], began: float) -> events.DebateFinished:
         m = self.debate.metrics
         return events.DebateFinished(
-            self.debate.id, reason, [str(p) for p in paths], m.turns, m.tokens_in, m.tokens_out,
-            m.cost_usd, time.perf_counter() - began,
+            self.debate.id,
+            reason,
+            [str(p) for p in paths],
+            m.turns,
+            m.tokens_in,
+            m.tokens_out,
+            m.cost_usd,
+            time.perf_counter() - began,
         )
 
 
-def run_settings(settings: Settings, model: ChatModel, panel: list[Persona], policy: str) -> RunSettings:
+def run_settings(
+    settings: Settings, model: ChatModel, panel: list[Persona], policy: str
+) -> RunSettings:
     return RunSettings(
         backend=settings.backend,
         model=model.name,
@@ -318,12 +332,26 @@ def resume_show(
     panel = panel_of(debate)
     rs = debate.settings
     if model is None:
-        model = make_model(rs.backend, model=rs.model if rs.backend == "openai" else None,
-                           model_path=settings.model_path, base_url=rs.base_url or settings.base_url,
-                           timeout=settings.request_timeout_s, max_retries=settings.max_retries,
-                           seed=rs.seed)
-    runner = ShowRunner(settings, debate, panel, model, search, checkpointer,
-                        persona_models(settings, panel), steerable, resuming=True)
+        model = make_model(
+            rs.backend,
+            model=rs.model if rs.backend == "openai" else None,
+            model_path=settings.model_path,
+            base_url=rs.base_url or settings.base_url,
+            timeout=settings.request_timeout_s,
+            max_retries=settings.max_retries,
+            seed=rs.seed,
+        )
+    runner = ShowRunner(
+        settings,
+        debate,
+        panel,
+        model,
+        search,
+        checkpointer,
+        persona_models(settings, panel),
+        steerable,
+        resuming=True,
+    )
     if not runner.graph.get_state(runner.config).values:
         raise UserError(f"debate {debate.id} has no checkpoint in {settings.data_dir}")
     return runner
@@ -358,12 +386,18 @@ def fork_show(
         raise UserError(f"debate {parent.id} has no checkpoint after turn {at_turn} to fork from")
     panel = panel_of(parent)
     if model is None:
-        model = default_model(settings) if settings.backend != parent.settings.backend else make_model(
-            parent.settings.backend,
-            model=parent.settings.model if parent.settings.backend == "openai" else None,
-            model_path=settings.model_path, base_url=parent.settings.base_url or settings.base_url,
-            timeout=settings.request_timeout_s, max_retries=settings.max_retries,
-            seed=parent.settings.seed,
+        model = (
+            default_model(settings)
+            if settings.backend != parent.settings.backend
+            else make_model(
+                parent.settings.backend,
+                model=parent.settings.model if parent.settings.backend == "openai" else None,
+                model_path=settings.model_path,
+                base_url=parent.settings.base_url or settings.base_url,
+                timeout=settings.request_timeout_s,
+                max_retries=settings.max_retries,
+                seed=parent.settings.seed,
+            )
         )
     debate = parent.model_copy(
         update={
@@ -375,8 +409,17 @@ def fork_show(
             "created_at": Debate.model_fields["created_at"].default_factory(),  # type: ignore[misc]
         }
     )
-    runner = ShowRunner(settings, debate, panel, model, search, checkpointer,
-                        persona_models(settings, panel), steerable, resuming=True)
+    runner = ShowRunner(
+        settings,
+        debate,
+        panel,
+        model,
+        search,
+        checkpointer,
+        persona_models(settings, panel),
+        steerable,
+        resuming=True,
+    )
     values = dict(source.values)
     runner.graph.update_state(runner.config, values, as_node="speak")
     if steer:

@@ -22,8 +22,14 @@ SOURCE = ROOT / "transcripts" / "sources" / "compute_resource_ism_panel.ja.txt"
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test reads or writes the user's files or keys."""
     monkeypatch.chdir(tmp_path)
-    for name in ("OPENAI_API_KEY", "DEBATE_DATA_DIR", "DEBATE_OUT_DIR", "DEBATE_BACKEND",
-                 "DEBATE_CHROMA_URL", "DEBATE_CHECKPOINT_URL"):
+    for name in (
+        "OPENAI_API_KEY",
+        "DEBATE_DATA_DIR",
+        "DEBATE_OUT_DIR",
+        "DEBATE_BACKEND",
+        "DEBATE_CHROMA_URL",
+        "DEBATE_CHECKPOINT_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -33,15 +39,33 @@ def settings(tmp_path: Path) -> Settings:
 
 
 PASSAGES = [
-    Passage(source_id="panel", chunk_id="panel:3-3:a", line_start=3, line_end=3,
-            text="計算資源こそが新しい通貨になる。", score=0.9,
-            gloss="Compute resources will become the new currency."),
-    Passage(source_id="panel", chunk_id="panel:10-11:b", line_start=10, line_end=11,
-            text="半導体工場を世界中に作っていく。", score=0.8,
-            gloss="He would build semiconductor factories all over the world."),
-    Passage(source_id="panel", chunk_id="panel:30-30:c", line_start=30, line_end=30,
-            text="善良な独裁者に支配される方がまし。", score=0.7,
-            gloss="Better to be ruled by a benevolent dictator."),
+    Passage(
+        source_id="panel",
+        chunk_id="panel:3-3:a",
+        line_start=3,
+        line_end=3,
+        text="計算資源こそが新しい通貨になる。",
+        score=0.9,
+        gloss="Compute resources will become the new currency.",
+    ),
+    Passage(
+        source_id="panel",
+        chunk_id="panel:10-11:b",
+        line_start=10,
+        line_end=11,
+        text="半導体工場を世界中に作っていく。",
+        score=0.8,
+        gloss="He would build semiconductor factories all over the world.",
+    ),
+    Passage(
+        source_id="panel",
+        chunk_id="panel:30-30:c",
+        line_start=30,
+        line_end=30,
+        text="善良な独裁者に支配される方がまし。",
+        score=0.7,
+        gloss="Better to be ruled by a benevolent dictator.",
+    ),
 ]
 
 

@@ -14,8 +14,12 @@ from tests.conftest import free_port
 
 def debate(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env=env,
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -40,8 +44,18 @@ color: "#ffffff"
         (["run", "--personas", "host,nobody"], "unknown persona 'nobody'"),
         (["run", "--model-path", "missing.gguf"], "missing.gguf: no such GGUF file"),
         (["run", "--turns", "1"], "--turns"),
-        (["run", "--backend", "openai", "--base-url", "http://127.0.0.1:{port}/v1",
-          "--model", "x"], "cannot reach the server"),
+        (
+            [
+                "run",
+                "--backend",
+                "openai",
+                "--base-url",
+                "http://127.0.0.1:{port}/v1",
+                "--model",
+                "x",
+            ],
+            "cannot reach the server",
+        ),
         (["run", "--personas-dir", "personas"], "personas/guest.yaml: field 'stance' is missing"),
         (["resume", "nosuchid"], "no debate 'nosuchid'"),
         (["search", ""], "the search query is empty"),
@@ -72,8 +86,9 @@ def test_personas_lists_the_panel_with_simulated_label(tmp_path: Path):
 
 
 def test_search_json_contract(tmp_path: Path):
-    result = debate("search", "Who will build semiconductor factories?", "--k", "5", "--json",
-                    cwd=tmp_path)
+    result = debate(
+        "search", "Who will build semiconductor factories?", "--k", "5", "--json", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 5

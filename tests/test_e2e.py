@@ -21,8 +21,14 @@ pytestmark = pytest.mark.e2e
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cli", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=600, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
 
 
 def check_saved(cwd: Path, stdout: str, speakers: list[str] | None) -> dict:
@@ -65,10 +71,25 @@ def llama_server() -> Iterator[str]:
     port = free_port()
     log = open(os.devnull, "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_model_path()),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-         "--model_alias", "smollm2", "--n_threads", "2"],
-        stdout=log, stderr=log,
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(bundled_model_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "smollm2",
+            "--n_threads",
+            "2",
+        ],
+        stdout=log,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}/v1"
     deadline = time.time() + 120
@@ -91,8 +112,21 @@ def llama_server() -> Iterator[str]:
 
 def test_openai_backend_debate_against_a_real_server(tmp_path: Path, llama_server: str):
     env = {**os.environ, "OPENAI_API_KEY": "sk-test-secret-key-1234"}
-    result = run_cli("run", "--turns", "4", "--backend", "openai", "--base-url", llama_server,
-                     "--model", "smollm2", "--policy", "host-directed", cwd=tmp_path, env=env)
+    result = run_cli(
+        "run",
+        "--turns",
+        "4",
+        "--backend",
+        "openai",
+        "--base-url",
+        llama_server,
+        "--model",
+        "smollm2",
+        "--policy",
+        "host-directed",
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     debate = check_saved(tmp_path, result.stdout, None)
     assert [t["speaker_id"] for t in debate["turns"]][::3] == ["host", "host"]
@@ -114,6 +148,13 @@ def test_structured_pick_over_the_openai_api(llama_server: str):
     personas = load_personas()
     model = OpenAIModel("smollm2", base_url=llama_server)
     choices = [personas["economist"], personas["futurist"]]
-    pick, tokens = host_pick(model, "Compute as money", "Who gains?", "en",
-                             personas["altman"], "Compute is the new money.", choices)
+    pick, tokens = host_pick(
+        model,
+        "Compute as money",
+        "Who gains?",
+        "en",
+        personas["altman"],
+        "Compute is the new money.",
+        choices,
+    )
     assert pick in {"economist", "futurist"} and tokens > 0

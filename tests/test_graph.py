@@ -18,8 +18,14 @@ from transcripts.store import DebateStore
 
 
 def run(settings, model, search, saver, **kw):
-    runner = new_show(settings, kw.pop("topic", "Compute as the new currency"), search=search,
-                      checkpointer=saver, model=model, **kw)
+    runner = new_show(
+        settings,
+        kw.pop("topic", "Compute as the new currency"),
+        search=search,
+        checkpointer=saver,
+        model=model,
+        **kw,
+    )
     got = list(runner.run())
     return runner, got
 
@@ -64,11 +70,13 @@ def test_event_stream_order_per_turn(settings, model, search, saver):
 
 
 def test_agenda_from_structured_output(settings, search, saver):
-    plan = AgendaPlan(segments=[
-        SegmentPlan(title="Chips", question="Who builds the chips of the future?"),
-        SegmentPlan(title="Income", question="Can a basic income be paid in compute?"),
-        SegmentPlan(title="Power", question="What if one AI holds 51% of compute?"),
-    ])
+    plan = AgendaPlan(
+        segments=[
+            SegmentPlan(title="Chips", question="Who builds the chips of the future?"),
+            SegmentPlan(title="Income", question="Can a basic income be paid in compute?"),
+            SegmentPlan(title="Power", question="What if one AI holds 51% of compute?"),
+        ]
+    )
     model = varied().enqueue(plan)
     runner, got = run(settings, model, search, saver)
     agenda = runner.debate.agenda
@@ -92,8 +100,7 @@ def test_max_turns_still_closes(tmp_path, model, search, saver):
 
 
 def test_token_budget_stops_early_with_a_closing(tmp_path, model, search, saver):
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=30,
-                        token_budget=150)
+    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=30, token_budget=150)
     runner, got = run(settings, model, search, saver)
     turns = runner.debate.turns
     assert len(turns) < 30 and turns[-1].kind == "closing"
@@ -107,8 +114,9 @@ def test_retrieval_is_per_turn(settings, model, search, saver):
 
 
 def test_host_directed_fallback_is_deterministic(tmp_path, search, saver):
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=8,
-                        policy="host-directed")
+    settings = Settings(
+        data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=8, policy="host-directed"
+    )
     model = varied()
     model.default = None
 
@@ -133,15 +141,20 @@ def test_host_directed_fallback_is_deterministic(tmp_path, search, saver):
 
 
 def test_host_directed_follows_a_valid_pick(tmp_path, search, saver):
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=5,
-                        policy="host-directed")
+    settings = Settings(
+        data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=5, policy="host-directed"
+    )
 
     counter = {"n": 0}
 
     def respond(messages):
         content = messages[-1]["content"]
         if "Pick one id" in content:
-            return '{"speaker_id": "futurist"}' if "futurist (" in content else '{"speaker_id": "economist"}'
+            return (
+                '{"speaker_id": "futurist"}'
+                if "futurist (" in content
+                else '{"speaker_id": "economist"}'
+            )
         counter["n"] += 1
         return f"Turn {counter['n']} about fusion {counter['n'] * 5}."
 
@@ -153,8 +166,7 @@ def test_host_directed_follows_a_valid_pick(tmp_path, search, saver):
 
 
 def test_bidding_highest_wins_and_ties_go_to_who_spoke_least(tmp_path, search, saver):
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=6,
-                        policy="bidding")
+    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=6, policy="bidding")
     counter = {"n": 0}
 
     def respond(messages):
@@ -173,17 +185,20 @@ def test_bidding_highest_wins_and_ties_go_to_who_spoke_least(tmp_path, search, s
 
 
 def test_addressed_reply_hands_the_floor(tmp_path, search, saver):
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=6,
-                        policy="addressed-reply")
-    replies = iter([
-        "no agenda",                                      # plan (falls back)
-        "Welcome all.",                                   # opening
-        "Keiko, compute is money now, tell me why not.",  # altman (first in rotation)
-        "Ren, I think you are wrong about that one.",     # economist, addresses futurist
-        "Fusion will decide it, Sam, not central banks.",  # futurist, addresses altman
-        "Chips decide the future, nothing else at all.",   # altman
-        "Thanks everyone.",
-    ])
+    settings = Settings(
+        data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=6, policy="addressed-reply"
+    )
+    replies = iter(
+        [
+            "no agenda",  # plan (falls back)
+            "Welcome all.",  # opening
+            "Keiko, compute is money now, tell me why not.",  # altman (first in rotation)
+            "Ren, I think you are wrong about that one.",  # economist, addresses futurist
+            "Fusion will decide it, Sam, not central banks.",  # futurist, addresses altman
+            "Chips decide the future, nothing else at all.",  # altman
+            "Thanks everyone.",
+        ]
+    )
     model = ScriptedModel(responder=lambda m: next(replies))
     runner, _ = run(settings, model, search, saver)
     turns = runner.debate.turns
@@ -192,8 +207,14 @@ def test_addressed_reply_hands_the_floor(tmp_path, search, saver):
 
 
 def test_interjection_is_answered_next(settings, model, search, saver):
-    runner = new_show(settings, "Compute as the new currency", search=search,
-                      checkpointer=saver, model=model, steerable=True)
+    runner = new_show(
+        settings,
+        "Compute as the new currency",
+        search=search,
+        checkpointer=saver,
+        model=model,
+        steerable=True,
+    )
     seen = []
     for e in runner.run():
         seen.append(e)
@@ -205,9 +226,9 @@ def test_interjection_is_answered_next(settings, model, search, saver):
     assert "Who pays for a basic income?" in turns[i].text
     assert turns[i].text.startswith("We have a question from the audience")
     assert turns[i + 1].speaker_id == "futurist"
-    assert "Who pays for a basic income?" in model.history[-0 - (len(turns) - i - 1)].messages[-1]["content"] or any(
-        "Who pays for a basic income?" in c.messages[-1]["content"] for c in model.history
-    )
+    assert "Who pays for a basic income?" in model.history[-0 - (len(turns) - i - 1)].messages[-1][
+        "content"
+    ] or any("Who pays for a basic income?" in c.messages[-1]["content"] for c in model.history)
     assert any(isinstance(e, ev.Interrupted) and e.reason == "interjection" for e in seen)
     assert turns[-1].kind == "closing"
 
@@ -230,8 +251,9 @@ def test_model_fault_stops_and_resume_finishes(settings, search, saver):
     stopped = DebateStore(settings.out_dir).load(runner.debate.id)
     assert stopped.status == "stopped"
     done_before = len(stopped.turns)
-    resumed = resume_show(settings, runner.debate.id, search=search, checkpointer=saver,
-                          model=model)
+    resumed = resume_show(
+        settings, runner.debate.id, search=search, checkpointer=saver, model=model
+    )
     list(resumed.run())
     final = resumed.debate
     assert final.status == "finished" and len(final.turns) == 12
@@ -242,8 +264,15 @@ def test_model_fault_stops_and_resume_finishes(settings, search, saver):
 def test_fork_continues_as_a_new_branch(settings, model, search, saver):
     runner, _ = run(settings, model, search, saver)
     parent = runner.debate
-    fork = fork_show(settings, parent.id, 4, search=search, checkpointer=saver, model=model,
-                     steer="What about energy?")
+    fork = fork_show(
+        settings,
+        parent.id,
+        4,
+        search=search,
+        checkpointer=saver,
+        model=model,
+        steer="What about energy?",
+    )
     list(fork.run())
     child = fork.debate
     assert child.parent_id == parent.id and child.forked_at == 4

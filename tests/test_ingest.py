@@ -42,7 +42,9 @@ def test_bundled_gloss_covers_every_sentence(bundled_source: Path):
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp932", "euc_jp"])
 def test_japanese_encodings_are_detected(tmp_path: Path, encoding: str):
-    text = "司会：計算機資源が新しい通貨になるという話です。\n斎藤：ベーシックインカムも必要です。\n"
+    text = (
+        "司会：計算機資源が新しい通貨になるという話です。\n斎藤：ベーシックインカムも必要です。\n"
+    )
     path = tmp_path / "show.txt"
     path.write_bytes(text.encode(encoding))
     source = read_source(path)
@@ -55,16 +57,20 @@ def test_japanese_encodings_are_detected(tmp_path: Path, encoding: str):
 
 def test_srt_and_vtt_keep_times_speakers_and_lines(tmp_path: Path):
     srt = tmp_path / "a.srt"
-    srt.write_text("1\n00:00:01,000 --> 00:00:03,000\nHOST: Compute is money now.\n\n"
-                   "2\n00:00:04,000 --> 00:00:06,000\nIs it?\n", encoding="utf-8")
+    srt.write_text(
+        "1\n00:00:01,000 --> 00:00:03,000\nHOST: Compute is money now.\n\n"
+        "2\n00:00:04,000 --> 00:00:06,000\nIs it?\n",
+        encoding="utf-8",
+    )
     s = read_source(srt).sentences
     assert [(x.line, x.text, x.speaker, x.timestamp) for x in s] == [
         (3, "Compute is money now.", "HOST", "00:00:01.000"),
         (7, "Is it?", None, "00:00:04.000"),
     ]
     vtt = tmp_path / "b.vtt"
-    vtt.write_text("WEBVTT\n\n00:01.000 --> 00:03.000\n<v Sam>Chips are scarce.</v>\n",
-                   encoding="utf-8")
+    vtt.write_text(
+        "WEBVTT\n\n00:01.000 --> 00:03.000\n<v Sam>Chips are scarce.</v>\n", encoding="utf-8"
+    )
     (only,) = read_source(vtt).sentences
     assert (only.line, only.text, only.speaker) == (4, "Chips are scarce.", "Sam")
 

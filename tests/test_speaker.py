@@ -1,13 +1,20 @@
 from agents.llm.scripted import ScriptedModel
 from agents.personas import load_personas
-from agents.speaker import TurnRequest, clean_reply, cite, speak, turn_messages
+from agents.speaker import TurnRequest, cite, clean_reply, speak, turn_messages
 from tests.conftest import PASSAGES
 from transcripts.models import Citation, Turn
 
 
 def request(**kw) -> TurnRequest:
-    base = dict(index=3, kind="rebuttal", topic="Compute as currency", question="Who gains?",
-                language="en", passages=PASSAGES[:2], previous=("Keiko Tanabe", "Old words."))
+    base = dict(
+        index=3,
+        kind="rebuttal",
+        topic="Compute as currency",
+        question="Who gains?",
+        language="en",
+        passages=PASSAGES[:2],
+        previous=("Keiko Tanabe", "Old words."),
+    )
     base.update(kw)
     return TurnRequest(**base)
 
@@ -48,9 +55,17 @@ def test_without_markers_the_closest_passage_is_cited():
 
 
 def test_turn_drops_citations_outside_its_passages():
-    turn = Turn(index=0, speaker_id="x", kind="argument", text="t", passages=PASSAGES[:1],
-                citations=[Citation(source_id="panel", line_start=3, line_end=3),
-                           Citation(source_id="panel", line_start=50, line_end=50)])
+    turn = Turn(
+        index=0,
+        speaker_id="x",
+        kind="argument",
+        text="t",
+        passages=PASSAGES[:1],
+        citations=[
+            Citation(source_id="panel", line_start=3, line_end=3),
+            Citation(source_id="panel", line_start=50, line_end=50),
+        ],
+    )
     assert [c.line_start for c in turn.invalid_citations()] == [50]
 
 

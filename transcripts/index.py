@@ -225,8 +225,13 @@ class PassageIndex:
             counts[sid] = counts.get(sid, 0) + 1
             seen.setdefault(
                 sid,
-                SourceInfo(sid, str(meta.get("path", "")), 0, str(meta.get("sha256", "")),
-                           str(meta.get("ingested_at", ""))),
+                SourceInfo(
+                    sid,
+                    str(meta.get("path", "")),
+                    0,
+                    str(meta.get("sha256", "")),
+                    str(meta.get("ingested_at", "")),
+                ),
             )
         return [
             SourceInfo(s.source_id, s.path, counts[s.source_id], s.sha256, s.ingested_at)

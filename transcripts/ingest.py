@@ -21,7 +21,9 @@ MAX_BYTES = 20 * 1024 * 1024
 # A sentence ends at 。！？!? (with closing brackets), at an ellipsis, or at the line's end.
 _SENTENCE = re.compile(r".*?(?:[。！？!?]+[」』）)]*|・・・|…+|$)", re.S)
 _EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
-_LABEL = re.compile(r"^\s*(?:<v\s+([^>]{1,40})>|([^\s:：<>]{1,20}|[A-Z][\w .'-]{0,30}?)\s*[:：])\s*")
+_LABEL = re.compile(
+    r"^\s*(?:<v\s+([^>]{1,40})>|([^\s:：<>]{1,20}|[A-Z][\w .'-]{0,30}?)\s*[:：])\s*"
+)
 _SRT_TIME = re.compile(
     r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{1,3}\s*-->\s*(\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{1,3}"
 )
@@ -169,7 +171,9 @@ def read_source(path: Path) -> SourceText:
         raise UserError(f"{path}: unsupported file type '{suffix}' (use {', '.join(SUFFIXES)})")
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise UserError(f"{path}: {size // (1024 * 1024)} MB is over the {MAX_BYTES >> 20} MB limit")
+        raise UserError(
+            f"{path}: {size // (1024 * 1024)} MB is over the {MAX_BYTES >> 20} MB limit"
+        )
     data = path.read_bytes()
     text, encoding = decode(data, str(path))
     text = unicodedata.normalize("NFC", text)

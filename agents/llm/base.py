@@ -38,6 +38,10 @@ class Sampling:
     repeat_penalty: float = 1.3
     seed: int | None = None
     stop: tuple[str, ...] = field(default_factory=tuple)
+    min_tokens: int = 0  # end-of-turn is not allowed before this many tokens (where supported)
+    # After min_tokens, stop at the first sentence end instead of running to max_tokens,
+    # so no turn ends on a broken sentence (where supported).
+    end_on_sentence: bool = False
 
 
 class ModelError(Exception):
@@ -102,6 +106,4 @@ def parse_structured(text: str, schema: type[T]) -> T:
         return schema.model_validate(json.loads(candidate))
     except (json.JSONDecodeError, ValidationError) as exc:
         snippet = text.strip().replace("\n", " ")[:80]
-        raise StructuredOutputError(
-            f"reply does not fit {schema.__name__}: {snippet!r}"
-        ) from exc
+        raise StructuredOutputError(f"reply does not fit {schema.__name__}: {snippet!r}") from exc

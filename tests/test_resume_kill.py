@@ -1,0 +1,68 @@
+"""A debate killed with SIGKILL in the middle of a turn resumes from its last checkpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_sigkill_mid_turn_then_resume(tmp_path: Path):
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "cli", "run", "--turns", "8"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    debate_id = None
+    headers = 0
+    deadline = time.time() + 300
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip().startswith("debate ") and debate_id is None:
+            debate_id = line.split()[1]
+        if " · " in line and line.split(" · ")[-1].strip() in (
+            "opening",
+            "argument",
+            "rebuttal",
+            "question",
+            "summary",
+            "closing",
+        ):
+            headers += 1
+        if headers == 4:  # the fourth turn has started streaming
+            break
+        assert time.time() < deadline
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert debate_id
+    saved = tmp_path / "transcripts" / "debates" / f"{debate_id}.json"
+    before = json.loads(saved.read_text(encoding="utf-8"))
+    assert before["status"] == "running"
+    assert len(before["turns"]) == 3
+
+    result = subprocess.run(
+        [sys.executable, "-m", "cli", "resume", debate_id[:12]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "resumed after 3 turns" in result.stdout
+    after = json.loads(saved.read_text(encoding="utf-8"))
+    assert after["status"] == "finished"
+    assert [t["index"] for t in after["turns"]] == list(range(8))
+    assert [t["text"] for t in after["turns"][:3]] == [t["text"] for t in before["turns"]]
+    assert after["turns"][-1]["kind"] == "closing"
