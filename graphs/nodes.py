@@ -112,7 +112,12 @@ def plan(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
 def open_show(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     first = pick_next(state, ctx)
-    return {"next": NextTurn(speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id)}
+    return {
+        "next": NextTurn(speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id),
+        "tokens_used": first.tokens,
+        "fallback_picks": 1 if first.fallback else 0,
+        "model_picks": 1 if first.asked else 0,
+    }
 
 
 def _stop_reason(state: ShowState, ctx: ShowContext) -> str | None:
@@ -163,6 +168,7 @@ def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         "next": NextTurn(speaker_id=pick.speaker_id, kind=kind),
         "tokens_used": pick.tokens,
         "fallback_picks": 1 if pick.fallback else 0,
+        "model_picks": 1 if pick.asked else 0,
     }
 
 

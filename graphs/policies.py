@@ -1,8 +1,10 @@
 """Speaker selection policies: who of the panelists speaks next.
 
 round-robin     panelists in turn, across the whole show
-host-directed   the host's model picks among valid ids (never the last speaker
-                unless addressed); unusable picks fall back deterministically
+host-directed   the host's model picks among valid ids: never the last speaker,
+                nobody more than one turn ahead of the least heard; a panelist
+                named by the last turn gets the floor if valid; unusable picks
+                fall back deterministically
 bidding         each panelist bids 0-10; highest wins, ties to the one who spoke least
 addressed-reply a turn that names a panelist hands that panelist the next turn
 """
@@ -22,6 +24,7 @@ class Pick:
     speaker_id: str
     fallback: bool = False
     tokens: int = 0
+    asked: bool = False  # a model was asked (host pick or bids)
 
 
 def _panel_turns(turns: list[Turn], ctx: ShowContext) -> list[Turn]:
@@ -63,13 +66,28 @@ def addressed_reply(state: ShowState, ctx: ShowContext) -> Pick:
     return Pick(target) if target else round_robin(state, ctx)
 
 
+def _eligible(turns: list[Turn], ctx: ShowContext, last: str | None) -> list[str]:
+    """Panelists the host may turn to: not the last speaker, and nobody more than one
+    turn ahead of whoever has spoken least (a host spreads the floor)."""
+    counts = _counts(turns, ctx)
+    floor = min(counts.values())
+    ids = [p.id for p in ctx.panelists if p.id != last and counts[p.id] <= floor + 1]
+    return ids or [p.id for p in ctx.panelists if p.id != last] or [p.id for p in ctx.panelists]
+
+
 def host_directed(state: ShowState, ctx: ShowContext) -> Pick:
     turns = state.get("turns", [])
-    target = _addressed(turns, ctx)
-    if target:
-        return Pick(target)
     last = _last_panelist(turns, ctx)
-    choices = [p for p in ctx.panelists if p.id != last] or list(ctx.panelists)
+    eligible = _eligible(turns, ctx, last)
+    target = _addressed(turns, ctx)
+    if target and target in eligible:
+        return Pick(target)
+    if len(eligible) == 1:
+        return Pick(eligible[0])
+    # Offer the choices in a rotating order, so a small model's bias for the first
+    # listed name does not decide the show.
+    shift = (ctx.seed + len(turns)) % len(eligible)
+    choices = [ctx.persona(pid) for pid in eligible[shift:] + eligible[:shift]]
     question = state["agenda"][state.get("segment", 0)].question
     last_persona = ctx.persona(turns[-1].speaker_id) if turns else None
     pick, tokens = host_pick(
@@ -84,9 +102,9 @@ def host_directed(state: ShowState, ctx: ShowContext) -> Pick:
     )
     if pick is None:
         order = [p.id for p in ctx.panelists]
-        fallback = least_spoken([p.id for p in choices], _counts(turns, ctx), order, last)
-        return Pick(fallback, fallback=True, tokens=tokens)
-    return Pick(pick, tokens=tokens)
+        fallback = least_spoken(eligible, _counts(turns, ctx), order, last)
+        return Pick(fallback, fallback=True, tokens=tokens, asked=True)
+    return Pick(pick, tokens=tokens, asked=True)
 
 
 def bidding(state: ShowState, ctx: ShowContext) -> Pick:
@@ -111,7 +129,7 @@ def bidding(state: ShowState, ctx: ShowContext) -> Pick:
     tied = [pid for pid, b in bids.items() if b == top]
     order = [p.id for p in ctx.panelists]
     winner = least_spoken(tied, _counts(turns, ctx), order, last)
-    return Pick(winner, tokens=tokens)
+    return Pick(winner, tokens=tokens, asked=True)
 
 
 POLICIES = {

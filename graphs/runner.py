@@ -76,7 +76,9 @@ def default_model(settings: Settings) -> ChatModel:
     )
 
 
-def debate_metrics(turns: list[Turn], settings: Settings, wall_s: float, fallbacks: int) -> Metrics:
+def debate_metrics(
+    turns: list[Turn], settings: Settings, wall_s: float, fallbacks: int, picks: int = 0
+) -> Metrics:
     return Metrics(
         turns=len(turns),
         tokens_in=sum(t.tokens_in for t in turns),
@@ -84,6 +86,7 @@ def debate_metrics(turns: list[Turn], settings: Settings, wall_s: float, fallbac
         wall_s=round(wall_s, 3),
         cost_usd=round(sum(settings.cost(t.model, t.tokens_in, t.tokens_out) for t in turns), 6),
         fallback_picks=fallbacks,
+        model_picks=picks,
     )
 
 
@@ -171,6 +174,7 @@ class ShowRunner:
                     self.settings,
                     values.get("elapsed_s", 0.0),
                     values.get("fallback_picks", 0),
+                    values.get("model_picks", 0),
                 ),
             }
         )

@@ -52,4 +52,5 @@ class ShowState(TypedDict, total=False):
     tokens_used: Annotated[int, operator.add]
     elapsed_s: Annotated[float, operator.add]
     fallback_picks: Annotated[int, operator.add]
+    model_picks: Annotated[int, operator.add]
     stop_reason: str | None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -106,6 +107,11 @@ def model() -> ScriptedModel:
 @pytest.fixture
 def saver() -> InMemorySaver:
     return InMemorySaver(serde=serializer())
+
+
+# The installed console script, as a user runs it (`python -m cli` from a folder that
+# holds a `transcripts/` directory would import that folder instead of the package).
+DEBATE = [str(Path(sys.executable).with_name("debate"))]
 
 
 def free_port() -> int:

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import DEBATE, free_port
 
 
 def debate(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None):
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [*DEBATE, *args],
         cwd=cwd,
         capture_output=True,
         text=True,

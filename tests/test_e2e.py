@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from agents.llm.embedded import bundled_model_path
-from tests.conftest import SOURCE, free_port
+from tests.conftest import DEBATE, SOURCE, free_port
 
 pytestmark = pytest.mark.e2e
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "cli", *args],
+        [*DEBATE, *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -158,3 +158,33 @@ def test_structured_pick_over_the_openai_api(llama_server: str):
         choices,
     )
     assert pick in {"economist", "futurist"} and tokens > 0
+
+
+def test_mixed_panel_one_persona_on_a_server(tmp_path: Path, llama_server: str):
+    import shutil
+
+    from prompts import personas_dir
+
+    folder = tmp_path / "personas"
+    shutil.copytree(str(personas_dir()), folder)
+    altman = folder / "altman.yaml"
+    altman.write_text(
+        altman.read_text(encoding="utf-8") + "model: openai:smollm2\ntemperature: 0.4\n",
+        encoding="utf-8",
+    )
+    result = run_cli(
+        "run",
+        "--turns",
+        "4",
+        "--personas-dir",
+        str(folder),
+        "--base-url",
+        llama_server,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    debate = check_saved(tmp_path, result.stdout, ["host", "altman", "economist", "host"])
+    assert debate["settings"]["persona_models"] == {"altman": "openai:smollm2"}
+    models = {t["speaker_id"]: t["model"] for t in debate["turns"]}
+    assert models["altman"] == "smollm2"
+    assert models["economist"] == models["host"] == "SmolLM2-135M-Instruct-Q4_1"

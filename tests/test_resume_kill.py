@@ -12,17 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import DEBATE
+
 pytestmark = pytest.mark.e2e
 
 
 def test_sigkill_mid_turn_then_resume(tmp_path: Path):
     proc = subprocess.Popen(
-        [sys.executable, "-u", "-m", "cli", "run", "--turns", "8"],
+        [*DEBATE, "run", "--turns", "8"],
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**os.environ, "NO_COLOR": "1"},
+        env={**os.environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"},
     )
     debate_id = None
     headers = 0
@@ -53,7 +55,7 @@ def test_sigkill_mid_turn_then_resume(tmp_path: Path):
     assert len(before["turns"]) == 3
 
     result = subprocess.run(
-        [sys.executable, "-m", "cli", "resume", debate_id[:12]],
+        [*DEBATE, "resume", debate_id[:12]],
         cwd=tmp_path,
         capture_output=True,
         text=True,

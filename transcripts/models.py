@@ -140,6 +140,7 @@ class Metrics(BaseModel):
     wall_s: float = 0.0
     cost_usd: float = 0.0
     fallback_picks: int = 0
+    model_picks: int = Field(0, description="Next-speaker picks a model was asked for.")
 
 
 class Debate(BaseModel):
