@@ -23,7 +23,11 @@ from transcripts.lexical import BM25, JapaneseTokenizer
 from transcripts.models import Passage
 
 COLLECTION = "passages"
-RRF_K = 60
+GLOSS_SUFFIX = "#gloss"
+# Fusion constants, chosen on tests/data/retrieval_questions.jsonl (bench/retrieval.py).
+RRF_K = 5
+DENSE_WEIGHT = 1.0
+LEXICAL_WEIGHT = 0.5
 EMBED_BATCH = 16
 
 
@@ -164,24 +168,34 @@ class PassageIndex:
             if old is not None and old.get("sha256") == source.sha256:
                 return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
             chunks = chunk(source, sid, gloss=load_gloss(Path(path)))
-            vectors: list[list[float]] = []
-            for start in range(0, len(chunks), EMBED_BATCH):
-                batch = chunks[start : start + EMBED_BATCH]
-                vectors.extend(self.embedder.passage([c.text for c in batch]))
-                if progress is not None:
-                    progress(min(start + EMBED_BATCH, len(chunks)), len(chunks))
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            metas = [self._meta(c, source.sha256, len(chunks), str(path), stamp) for c in chunks]
+            # Each chunk is embedded as written and, where it has one, as its English
+            # gloss (a second record, `<chunk id>#gloss`): an English question then
+            # meets English text in the dense search too.
+            records: list[tuple[str, str, dict[str, Any], str]] = []
+            for c in chunks:
+                meta = self._meta(c, source.sha256, len(chunks), str(path), stamp)
+                records.append((c.chunk_id, c.text, meta, c.text))
+                if c.gloss:
+                    records.append(
+                        (c.chunk_id + GLOSS_SUFFIX, c.gloss, {**meta, "view": "gloss"}, c.text)
+                    )
+            vectors: list[list[float]] = []
+            for start in range(0, len(records), EMBED_BATCH):
+                batch = records[start : start + EMBED_BATCH]
+                vectors.extend(self.embedder.passage([r[1] for r in batch]))
+                if progress is not None:
+                    progress(min(start + EMBED_BATCH, len(records)), len(records))
             # Write the new chunks first, then drop the old ones that are no longer there,
             # so a crash in between leaves the old source searchable.
-            ids = [c.chunk_id for c in chunks]
-            for start in range(0, len(chunks), 512):
+            ids = [r[0] for r in records]
+            for start in range(0, len(records), 512):
                 end = start + 512
                 self._collection.upsert(
                     ids=ids[start:end],
                     embeddings=vectors[start:end],
-                    documents=[c.text for c in chunks[start:end]],
-                    metadatas=metas[start:end],
+                    documents=[r[3] for r in records[start:end]],
+                    metadatas=[r[2] for r in records[start:end]],
                 )
             if old is not None:
                 stale = self._collection.get(where={"source_id": sid}, include=[])["ids"]
@@ -221,6 +235,8 @@ class PassageIndex:
         seen: dict[str, SourceInfo] = {}
         counts: dict[str, int] = {}
         for meta in metas:
+            if meta.get("view") == "gloss":
+                continue
             sid = str(meta["source_id"])
             counts[sid] = counts.get(sid, 0) + 1
             seen.setdefault(
@@ -245,16 +261,21 @@ class PassageIndex:
                 raise UserError(f"no source with id '{source_id}' (see `debate sources`)")
             self._collection.delete(ids=ids)
             self._lexical = None
-            return len(ids)
+            return sum(1 for i in ids if not i.endswith(GLOSS_SUFFIX))
 
     # -- search ----------------------------------------------------------------------------
     def _lexical_index(self) -> tuple[list[str], list[dict[str, Any]], list[str], BM25]:
         with self._lock:
             if self._lexical is None:
                 got = self._collection.get(include=["metadatas", "documents"])
-                ids = list(got["ids"])
-                metas = [dict(m) for m in got.get("metadatas") or []]
-                docs = list(got.get("documents") or [])
+                rows = [
+                    (i, dict(m), d)
+                    for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+                    if not i.endswith(GLOSS_SUFFIX)
+                ]
+                ids = [r[0] for r in rows]
+                metas = [r[1] for r in rows]
+                docs = [r[2] for r in rows]
                 tokens = [
                     self.tokenizer(doc + " " + str(meta.get("gloss", "")))
                     for doc, meta in zip(docs, metas, strict=True)
@@ -281,9 +302,13 @@ class PassageIndex:
         pool = min(len(ids), max(depth, k))
         where = {"source_id": {"$in": list(allowed)}} if allowed else None
         vector = self.embedder.query([query])[0]
-        dense = self._collection.query(
-            query_embeddings=[vector], n_results=pool, where=where, include=[]
+        hits = self._collection.query(
+            query_embeddings=[vector],
+            n_results=min(2 * pool, 2 * len(ids)),
+            where=where,
+            include=[],
         )["ids"][0]
+        dense = list(dict.fromkeys(h.removesuffix(GLOSS_SUFFIX) for h in hits))[:pool]
         lexical_scores = bm25.scores(self.tokenizer(query))
         order = sorted(range(len(ids)), key=lambda i: -lexical_scores[i])
         lexical = [
@@ -292,17 +317,23 @@ class PassageIndex:
             if lexical_scores[i] > 0 and (allowed is None or metas[i]["source_id"] in allowed)
         ][:pool]
         fused: dict[str, float] = {}
-        for ranking in (dense, lexical):
+        for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, LEXICAL_WEIGHT)):
             for rank, cid in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         position = {cid: i for i, cid in enumerate(ids)}
-        best = sorted(fused.items(), key=lambda kv: -kv[1])[:k]
-        out = []
-        for cid, score in best:
+        out: list[Passage] = []
+        spans: set[tuple[str, int, int]] = set()
+        for cid, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+            if len(out) == k:
+                break
             i = position.get(cid)
             if i is None:
                 continue
             meta = metas[i]
+            span = (str(meta["source_id"]), int(meta["line_start"]), int(meta["line_end"]))
+            if span in spans:
+                continue  # another piece of the same lines ranks higher already
+            spans.add(span)
             out.append(
                 Passage(
                     source_id=str(meta["source_id"]),

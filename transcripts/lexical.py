@@ -31,7 +31,10 @@ class JapaneseTokenizer:
             if JapaneseTokenizer._shared is None:
                 from sudachipy import Dictionary, SplitMode
 
-                JapaneseTokenizer._shared = (Dictionary(dict="core").create(), SplitMode.A)
+                JapaneseTokenizer._shared = (
+                    Dictionary(dict="core").tokenizer(mode=SplitMode.A),
+                    SplitMode.A,
+                )
         self._tokenizer, self._mode = JapaneseTokenizer._shared
         self._call_lock = threading.Lock()
 

@@ -1,0 +1,119 @@
+"""The passage index: ingest once, replace on change, hybrid search, Chroma server mode."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agents.errors import UserError
+from tests.conftest import DEBATE, SOURCE, free_port
+from transcripts.index import PassageIndex
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory) -> PassageIndex:
+    ix = PassageIndex(tmp_path_factory.mktemp("data"))
+    ix.ensure_bundled()
+    return ix
+
+
+def covers(passages, line: int) -> bool:
+    return any(p.line_start <= line <= p.line_end for p in passages)
+
+
+def test_bundled_source_is_indexed_once(index: PassageIndex):
+    (again,) = index.ensure_bundled()
+    assert again.status == "unchanged"
+    (info,) = index.sources()
+    assert info.source_id == "compute_resource_ism_panel" and info.chunks == again.chunks
+
+
+def test_english_question_finds_japanese_lines(index: PassageIndex):
+    found = index.search("Who plans to build semiconductor fabs and fusion reactors?", 5)
+    assert covers(found, 10)
+    assert all(p.gloss for p in found)
+    assert [p.score for p in found] == sorted((p.score for p in found), reverse=True)
+
+
+def test_japanese_question_finds_lines(index: PassageIndex):
+    found = index.search("ベーシックインカムは資本主義の上に成り立つ", 5)
+    assert covers(found, 43) or covers(found, 44)
+
+
+def test_changed_file_replaces_its_chunks(tmp_path: Path):
+    ix = PassageIndex(tmp_path / "data")
+    path = tmp_path / "talk.txt"
+    path.write_text("計算資源は通貨になる。\n半導体が足りない。\n", encoding="utf-8")
+    first = ix.ingest(path)
+    assert first.status == "added"
+    assert ix.ingest(path).status == "unchanged"
+    path.write_text(
+        "計算資源は通貨にならない。\n電力が足りない。\n核融合が鍵だ。\n", encoding="utf-8"
+    )
+    second = ix.ingest(path)
+    assert second.status == "replaced"
+    texts = [p.text for p in ix.search("電力", 10)]
+    assert all("半導体" not in t for t in texts)
+    assert ix.sources()[0].chunks == second.chunks
+    assert ix.remove("talk") == second.chunks
+    assert ix.sources() == []
+    with pytest.raises(UserError, match="no source with id 'talk'"):
+        ix.remove("talk")
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory) -> Iterator[str]:
+    binary = shutil.which("chroma") or str(Path(DEBATE[0]).with_name("chroma"))
+    port = free_port()
+    folder = tmp_path_factory.mktemp("chroma")
+    proc = subprocess.Popen(
+        [binary, "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("chroma server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_ingest_and_search_against_a_chroma_server(tmp_path: Path, chroma_server: str):
+    def run(*args):
+        return subprocess.run(
+            [*DEBATE, *args, "--chroma-url", chroma_server],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    copy = tmp_path / "show.txt"
+    copy.write_bytes(SOURCE.read_bytes())
+    ingest = run("ingest", str(copy), "--source-id", "show")
+    assert ingest.returncode == 0, ingest.stderr
+    assert "show: added" in ingest.stdout
+    assert "show: unchanged" in run("ingest", str(copy), "--source-id", "show").stdout
+    found = run("search", "basic income funding", "--json", "--source", "show")
+    assert found.returncode == 0, found.stderr
+    rows = json.loads(found.stdout)
+    assert rows and all(r["source_id"] == "show" for r in rows)
+    assert not (tmp_path / ".debate" / "chroma").exists()
+    listing = run("sources")
+    assert "show" in listing.stdout

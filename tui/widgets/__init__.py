@@ -1,0 +1,1 @@
+"""Widgets of the debate TUI, one family per module."""

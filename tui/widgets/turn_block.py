@@ -1,0 +1,76 @@
+"""A turn as a block in its persona's colour: name, role, a simulated tag, the text."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from transcripts.models import PersonaSnapshot
+
+
+def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, index: int) -> Text:
+    """`Name · role · kind · #n`, with `simulated` for personas of real people; never markup."""
+    line = Text()
+    name = persona.name if persona else speaker_id
+    color = persona.color if persona else "white"
+    line.append(name, style=f"bold {color}")
+    if persona is not None:
+        role = "host" if persona.role == "host" else persona.title
+        line.append(f" · {role}", style="dim")
+        if persona.simulated:
+            line.append(" simulated", style="reverse")
+    line.append(f" · {kind} · #{index}", style="dim")
+    return line
+
+
+class TurnBlock(Static):
+    """One turn. Text from models and transcripts is added as plain Text, never markup."""
+
+    DEFAULT_CSS = """
+    TurnBlock {
+        border-left: thick $panel;
+        padding: 0 1;
+        margin: 0 0 1 0;
+        height: auto;
+    }
+    TurnBlock.-selected {
+        background: $boost;
+    }
+    """
+
+    def __init__(
+        self,
+        index: int,
+        persona: PersonaSnapshot | None,
+        speaker_id: str,
+        kind: str,
+        text: str = "",
+    ) -> None:
+        super().__init__(markup=False)
+        self.index = index
+        self.persona = persona
+        self.speaker_id = speaker_id
+        self.kind = kind
+        self.text = text
+        self.cites = ""
+        if persona is not None:
+            self.styles.border_left = ("thick", persona.color)
+
+    def render_text(self) -> Text:
+        body = speaker_line(self.persona, self.speaker_id, self.kind, self.index)
+        body.append("\n")
+        body.append(self.text)
+        if self.cites:
+            body.append(f"\n{self.cites}", style="dim")
+        return body
+
+    def on_mount(self) -> None:
+        self.update(self.render_text())
+
+    def append(self, piece: str) -> None:
+        self.text += piece
+        self.update(self.render_text())
+
+    def finish(self, text: str, cites: str) -> None:
+        self.text, self.cites = text, cites
+        self.update(self.render_text())
