@@ -392,6 +392,19 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return tui_main(make_settings(args))
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from transcripts.store import DebateStore, load_debate
+    from tui.app import main as tui_main
+
+    settings = make_settings(args)
+    path = Path(args.ref)
+    if path.suffix == ".json":
+        load_debate(path)  # a bad file is one line here, before the screen opens
+    else:
+        DebateStore(settings.out_dir).load(args.ref)
+    return tui_main(settings, replay=args.ref)
+
+
 # -- parser --------------------------------------------------------------------------------------
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="Chroma store and checkpoints (default ./.debate)")
@@ -489,6 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
     _backend(tui)
     _common(tui)
     tui.set_defaults(func=cmd_tui)
+
+    replay = sub.add_parser("replay", help="replay a saved debate in the terminal UI")
+    replay.add_argument("ref", metavar="FILE_OR_ID", help="a debate JSON file or a debate id")
+    _common(replay)
+    replay.set_defaults(func=cmd_replay)
     return parser
 
 

@@ -1,38 +1,162 @@
-"""The Textual app: a first screen listing saved debates (the full UI is planned)."""
+"""The Textual app: library, new debate, live, replay and outline screens.
+
+Built by `make_app(settings, model=..., search=..., checkpointer=...)`; tests pass
+a scripted model, a fixed search and an in-memory checkpointer, so they never
+touch a real model or the user's files.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Header
+import contextlib
+from pathlib import Path
+from typing import Any
 
+from textual.app import App
+from textual.screen import Screen
+
+from agents.errors import UserError
+from agents.llm.base import ChatModel
+from graphs.context import Search
+from graphs.runner import ShowRunner, default_model, fork_show, new_show
 from settings import Settings
-from transcripts.store import DebateStore
+from transcripts.store import DebateStore, load_debate
 
 
 class DebateApp(App[None]):
     TITLE = "Panel debates"
-    BINDINGS = [("q", "quit", "Quit")]
+    CSS_PATH = "app.tcss"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        model: ChatModel | None = None,
+        search: Search | None = None,
+        checkpointer: Any = None,
+        replay: str | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
+        self.store = DebateStore(settings.out_dir)
+        self._model = model
+        self._models: dict[tuple, ChatModel] = {}
+        self._search = search
+        self._checkpointer = checkpointer
+        self._resources = contextlib.ExitStack()
+        self.replay_ref = replay
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(id="library")
-        yield Footer()
+    def get_default_screen(self) -> Screen:
+        from tui.screens.library import LibraryScreen
+
+        return LibraryScreen()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("id", "topic", "language", "turns", "status")
-        for d in DebateStore(self.settings.out_dir).list():
-            table.add_row(d.id, d.topic[:60], d.language, str(len(d.turns)), d.status)
+        if self.replay_ref:
+            try:
+                self.open_replay(self.replay_ref)
+            except UserError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+
+    def on_unmount(self) -> None:
+        self._resources.close()
+
+    # -- shared parts, made on first use (from worker threads) -------------------------------------
+    def model_for(self, settings: Settings) -> ChatModel:
+        if self._model is not None:
+            return self._model
+        key = (settings.backend, settings.model, settings.model_path, settings.base_url)
+        if key not in self._models:
+            self._models[key] = default_model(settings)
+        return self._models[key]
+
+    def search(self) -> Search:
+        if self._search is None:
+            from transcripts.index import PassageIndex
+
+            index = PassageIndex(self.settings.data_dir, chroma_url=self.settings.chroma_url)
+            index.ensure_bundled()
+            self._search = lambda q, k, s=None: index.search(q, k, sources=s)
+        return self._search
+
+    def checkpointer(self) -> Any:
+        if self._checkpointer is None:
+            from graphs.checkpoint import open_checkpointer
+
+            self._checkpointer = self._resources.enter_context(
+                open_checkpointer(self.settings.data_dir, self.settings.checkpoint_url)
+            )
+        return self._checkpointer
+
+    # -- navigation ------------------------------------------------------------------------------
+    def open_replay(self, ref: str) -> None:
+        from tui.screens.replay import ReplayScreen
+
+        path = Path(ref)
+        debate = (
+            load_debate(path) if path.suffix == ".json" and path.exists() else self.store.load(ref)
+        )
+        self.push_screen(ReplayScreen(debate))
+
+    def start_live(self, form: Any) -> None:
+        from tui.screens.live import LiveScreen
+
+        settings = self.settings.model_copy(
+            update={
+                "turns": form.turns,
+                "policy": form.policy,
+                "language": form.language,
+                "backend": form.backend,
+                "model": form.model,
+            }
+        )
+
+        def make_runner() -> ShowRunner:
+            return new_show(
+                settings,
+                form.topic,
+                search=self.search(),
+                checkpointer=self.checkpointer(),
+                model=self.model_for(settings),
+                persona_ids=form.persona_ids,
+                steerable=True,
+            )
+
+        from tui.screens.new_debate import NewDebateScreen
+
+        live = LiveScreen(make_runner)
+        if isinstance(self.screen, NewDebateScreen):
+            self.switch_screen(live)
+        else:
+            self.push_screen(live)
+
+    def start_fork(self, parent_id: str, at_turn: int) -> None:
+        from tui.screens.live import LiveScreen
+
+        def make_runner() -> ShowRunner:
+            return fork_show(
+                self.settings,
+                parent_id,
+                at_turn,
+                search=self.search(),
+                checkpointer=self.checkpointer(),
+                model=self.model_for(self.settings),
+                steerable=True,
+            )
+
+        self.switch_screen(LiveScreen(make_runner))
 
 
-def make_app(settings: Settings) -> DebateApp:
-    return DebateApp(settings)
+def make_app(
+    settings: Settings,
+    model: ChatModel | None = None,
+    *,
+    search: Search | None = None,
+    checkpointer: Any = None,
+    replay: str | None = None,
+) -> DebateApp:
+    return DebateApp(settings, model=model, search=search, checkpointer=checkpointer, replay=replay)
 
 
-def main(settings: Settings) -> int:
-    make_app(settings).run()
+def main(settings: Settings, replay: str | None = None) -> int:
+    make_app(settings, replay=replay).run()
     return 0

@@ -1,0 +1,236 @@
+"""The episode outline a producer works from, assembled from a saved debate.
+
+Deterministic assembly: talking points, clashes, quotes, sources and durations
+come from the turns themselves, so any model's debate yields a valid outline.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, Field
+
+from transcripts.export import speaker_label
+from transcripts.models import Debate, Turn
+
+WORDS_PER_MINUTE = 150  # English speech
+CHARS_PER_MINUTE = 300  # Japanese speech
+_SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+")
+_WORD = re.compile(r"[a-z]{4,}")
+
+
+class Quote(BaseModel):
+    speaker: str
+    turn: int
+    text: str
+
+
+class PersonaPoints(BaseModel):
+    speaker: str
+    points: list[str]
+
+
+class OutlineSegment(BaseModel):
+    title: str
+    question: str
+    minutes: float
+    talking_points: list[PersonaPoints]
+    clash: Quote | None = None
+    quotes: list[Quote] = Field(default_factory=list)
+
+
+class SourceNote(BaseModel):
+    anchor: str
+    text: str
+    gloss: str | None = None
+
+
+class FactCheck(BaseModel):
+    turn: int
+    speaker: str
+    claim: str
+    anchor: str
+    reason: str
+
+
+class Outline(BaseModel):
+    debate_id: str
+    title: str
+    logline: str
+    language: str
+    cold_open: Quote | None
+    segments: list[OutlineSegment]
+    sources: list[SourceNote]
+    open_questions: list[str]
+    fact_checks: list[FactCheck]
+    simulated: list[str]
+
+
+def sentences(text: str) -> list[str]:
+    found = [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    return found or ([text.strip()] if text.strip() else [])
+
+
+def minutes(text: str, language: str) -> float:
+    if language == "ja":
+        return len(text) / CHARS_PER_MINUTE
+    return len(text.split()) / WORDS_PER_MINUTE
+
+
+def _quotable(turn: Turn) -> str | None:
+    for s in sentences(turn.text):
+        n = len(s.split()) if not re.search(r"[\u3040-\u9fff]", s) else len(s) // 3
+        if 6 <= n <= 30 and not s.endswith("?"):
+            return s
+    return None
+
+
+def _support(turn: Turn) -> list[FactCheck]:
+    """Citations whose passage shares almost no content words with the claim."""
+    out = []
+    for c in turn.citations:
+        passage = next(
+            (p for p in turn.passages if p.covers(c.source_id, c.line_start, c.line_end)), None
+        )
+        if passage is None:
+            out.append(
+                FactCheck(
+                    turn=turn.index,
+                    speaker=turn.speaker_id,
+                    claim=turn.text[:160],
+                    anchor=c.anchor,
+                    reason="cited lines were not retrieved",
+                )
+            )
+            continue
+        source_words = set(_WORD.findall((passage.gloss or passage.text).lower()))
+        claim_words = set(_WORD.findall(turn.text.lower()))
+        if source_words and claim_words and len(source_words & claim_words) < 2:
+            out.append(
+                FactCheck(
+                    turn=turn.index,
+                    speaker=turn.speaker_id,
+                    claim=sentences(turn.text)[0][:160],
+                    anchor=c.anchor,
+                    reason="the cited passage shares almost nothing with the claim",
+                )
+            )
+    return out
+
+
+def build_outline(debate: Debate) -> Outline:
+    label = {p.id: speaker_label(debate, p.id) for p in debate.personas}
+    panel = [
+        t
+        for t in debate.turns
+        if debate.persona(t.speaker_id) is not None
+        and debate.persona(t.speaker_id).role == "panelist"
+    ]  # type: ignore[union-attr]
+    quotes = [
+        Quote(speaker=label[t.speaker_id], turn=t.index, text=q)
+        for t in panel
+        if (q := _quotable(t))
+    ]
+    cold = max(quotes, key=lambda q: (len(q.text.split()), -q.turn), default=None)
+    segments = []
+    agenda = debate.agenda or []
+    for i, seg in enumerate(agenda or [None]):  # type: ignore[list-item]
+        turns = [t for t in debate.turns if t.segment == i] if agenda else debate.turns
+        points = []
+        for p in debate.personas:
+            if p.role != "panelist":
+                continue
+            mine = [sentences(t.text)[0] for t in turns if t.speaker_id == p.id and t.text]
+            if mine:
+                points.append(PersonaPoints(speaker=label[p.id], points=mine))
+        rebuttals = [t for t in turns if t.kind == "rebuttal"]
+        clash = None
+        if rebuttals:
+            r = max(rebuttals, key=lambda t: len(t.text))
+            clash = Quote(speaker=label[r.speaker_id], turn=r.index, text=sentences(r.text)[0])
+        segments.append(
+            OutlineSegment(
+                title=seg.title if seg else debate.topic,
+                question=seg.question if seg else debate.topic,
+                minutes=round(sum(minutes(t.text, debate.language) for t in turns), 1),
+                talking_points=points,
+                clash=clash,
+                quotes=[q for q in quotes if any(q.turn == t.index for t in turns)][:3],
+            )
+        )
+    cited: dict[str, SourceNote] = {}
+    for t in debate.turns:
+        for c in t.citations:
+            for p in t.passages:
+                if p.covers(c.source_id, c.line_start, c.line_end):
+                    cited.setdefault(
+                        p.anchor, SourceNote(anchor=p.anchor, text=p.text, gloss=p.gloss)
+                    )
+    asked = [s for t in debate.turns if t.kind == "interjection" for s in [t.text]]
+    open_q = asked + [s for t in panel for s in sentences(t.text) if s.endswith(("?", "？"))]
+    names = ", ".join(label[p.id] for p in debate.personas if p.role == "panelist")
+    return Outline(
+        debate_id=debate.id,
+        title=debate.topic,
+        logline=f"{names} debate: {debate.topic}",
+        language=debate.language,
+        cold_open=cold,
+        segments=segments,
+        sources=sorted(cited.values(), key=lambda s: s.anchor),
+        open_questions=list(dict.fromkeys(open_q))[:6],
+        fact_checks=[f for t in panel for f in _support(t)],
+        simulated=[label[p.id] for p in debate.personas if p.simulated],
+    )
+
+
+def outline_markdown(outline: Outline) -> str:
+    out = [f"# {outline.title}", "", f"*{outline.logline}*", ""]
+    if outline.simulated:
+        out += [
+            f"> Simulated personas: {', '.join(outline.simulated)}. "
+            "Their words were generated by a language model.",
+            "",
+        ]
+    if outline.cold_open:
+        q = outline.cold_open
+        out += ["## Cold open", "", f"> “{q.text}” — {q.speaker} (turn {q.turn})", ""]
+    for i, seg in enumerate(outline.segments, 1):
+        out += [
+            f"## Segment {i}: {seg.title} (~{seg.minutes:.1f} min)",
+            "",
+            f"**Question:** {seg.question}",
+            "",
+        ]
+        for pp in seg.talking_points:
+            out.append(f"- **{pp.speaker}**")
+            out += [f"  - {p}" for p in pp.points]
+        if seg.clash:
+            out += [
+                "",
+                f"**Key clash:** {seg.clash.speaker} (turn {seg.clash.turn}): “{seg.clash.text}”",
+            ]
+        if seg.quotes:
+            out += ["", "**Quotable:**"]
+            out += [f"- “{q.text}” — {q.speaker}, turn {q.turn}" for q in seg.quotes]
+        out.append("")
+    if outline.sources:
+        out += ["## Sources", ""]
+        for s in outline.sources:
+            out.append(f"- `{s.anchor}` {s.text}")
+            if s.gloss:
+                out.append(f"  - *gloss:* {s.gloss}")
+        out.append("")
+    if outline.open_questions:
+        out += ["## Open questions for the next episode", ""]
+        out += [f"- {q}" for q in outline.open_questions]
+        out.append("")
+    out += ["## Fact-check", ""]
+    if outline.fact_checks:
+        out += [
+            f"- turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
+            for f in outline.fact_checks
+        ]
+    else:
+        out.append("- Every citation shares content with its claim.")
+    out.append("")
+    return "\n".join(out)

@@ -1,0 +1,167 @@
+"""The library: saved debates, sortable and filterable."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input
+
+from transcripts.models import Debate
+from tui.widgets.dialogs import ConfirmDialog
+
+COLUMNS = ("topic", "date", "lang", "turns", "model", "grounding", "branches", "status")
+
+
+def grounding_rate(debate: Debate) -> float:
+    """Share of turns with at least one valid citation."""
+    spoken = [t for t in debate.turns if t.kind != "interjection"]
+    if not spoken:
+        return 0.0
+    grounded = sum(1 for t in spoken if t.citations and not t.invalid_citations())
+    return grounded / len(spoken)
+
+
+def library_rows(debates: list[Debate], needle: str = "") -> list[tuple[str, tuple]]:
+    """(debate id, cells) for the table; `needle` filters on topic, id, model, language."""
+    children: dict[str, int] = {}
+    for d in debates:
+        if d.parent_id:
+            children[d.parent_id] = children.get(d.parent_id, 0) + 1
+    rows = []
+    needle = needle.lower().strip()
+    for d in debates:
+        hay = f"{d.topic} {d.id} {d.settings.model} {d.language} {d.status}".lower()
+        if needle and needle not in hay:
+            continue
+        topic = ("↳ " if d.parent_id else "") + d.topic
+        rows.append(
+            (
+                d.id,
+                (
+                    topic[:60],
+                    d.created_at.strftime("%Y-%m-%d %H:%M"),
+                    d.language,
+                    len(d.turns),
+                    d.settings.model[:28],
+                    f"{grounding_rate(d):.0%}",
+                    children.get(d.id, 0),
+                    d.status,
+                ),
+            )
+        )
+    return rows
+
+
+class LibraryScreen(Screen[None]):
+    BINDINGS = [
+        Binding("n", "new", "New debate", id="library.new", tooltip="Start a new debate"),
+        Binding("enter", "replay", "Replay", id="library.replay", tooltip="Replay the debate"),
+        Binding("o", "outline", "Outline", id="library.outline", tooltip="Episode outline"),
+        Binding("d", "delete", "Delete", id="library.delete", tooltip="Delete (asks first)"),
+        Binding("s", "sort", "Sort", id="library.sort", tooltip="Sort by the next column"),
+        Binding("slash", "filter", "Filter", id="library.filter", tooltip="Filter debates"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("q", "app.quit", "Quit", id="library.quit", tooltip="Quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_column = 1
+        self.sort_reverse = True
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="filter: topic, id, model, language…", id="filter", classes="hidden"
+        )
+        yield DataTable(id="library", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        self.refresh_rows()
+        table.focus()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        needle = self.query_one("#filter", Input).value
+        for debate_id, cells in library_rows(self.app.store.list(), needle):  # type: ignore[attr-defined]
+            table.add_row(*cells, key=debate_id)
+        if table.row_count:
+            table.sort(COLUMNS[self.sort_column], reverse=self.sort_reverse)
+        self.sub_title = f"{table.row_count} debates · sorted by {COLUMNS[self.sort_column]}"
+
+    def selected_id(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            self.notify("No debate selected. Press n to start one.", severity="warning")
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
+        index = COLUMNS.index(str(event.column_key.value))
+        self.sort_reverse = not self.sort_reverse if index == self.sort_column else False
+        self.sort_column = index
+        self.refresh_rows()
+
+    def on_data_table_row_selected(self, _event: DataTable.RowSelected) -> None:
+        self.action_replay()
+
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.refresh_rows()
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.value = ""
+        box.add_class("hidden")
+        self.query_one(DataTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort_column = (self.sort_column + 1) % len(COLUMNS)
+        self.sort_reverse = False
+        self.refresh_rows()
+
+    def action_new(self) -> None:
+        from tui.screens.new_debate import NewDebateScreen
+
+        self.app.push_screen(NewDebateScreen())
+
+    def action_replay(self) -> None:
+        debate_id = self.selected_id()
+        if debate_id:
+            self.app.open_replay(debate_id)  # type: ignore[attr-defined]
+
+    def action_outline(self) -> None:
+        debate_id = self.selected_id()
+        if debate_id:
+            from tui.screens.outline import OutlineScreen
+
+            self.app.push_screen(OutlineScreen(self.app.store.load(debate_id)))  # type: ignore[attr-defined]
+
+    def action_delete(self) -> None:
+        debate_id = self.selected_id()
+        if not debate_id:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.app.store.delete(debate_id)  # type: ignore[attr-defined]
+                self.notify(f"Deleted {debate_id}")
+                self.refresh_rows()
+
+        self.app.push_screen(ConfirmDialog(f"Delete debate {debate_id}?"), done)

@@ -1,0 +1,249 @@
+"""Watch a debate live: turns stream in, sources beside them, the producer steers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
+
+from graphs import events as ev
+from graphs.runner import ShowRunner
+from transcripts.models import Passage, PersonaSnapshot, Turn
+from tui.messages import ShowEvent
+from tui.widgets.dialogs import InterjectDialog, Question
+from tui.widgets.sources_panel import SourcesPanel
+from tui.widgets.status_bar import LiveStatus, StatusBar
+from tui.widgets.turn_block import TurnBlock
+
+RunnerFactory = Callable[[], ShowRunner]
+
+
+class LiveScreen(Screen[None]):
+    BINDINGS = [
+        Binding(
+            "i",
+            "interject",
+            "Interject",
+            id="live.interject",
+            tooltip="Put a question to the panel",
+        ),
+        Binding("p", "pause", "Pause/Continue", id="live.pause", tooltip="Pause after this turn"),
+        Binding("f", "fork", "Fork here", id="live.fork", tooltip="Fork from the selected turn"),
+        Binding("s", "stop", "Stop & save", id="live.stop", tooltip="Stop and save the debate"),
+        Binding("up", "select(-1)", "Prev turn", show=False),
+        Binding("down", "select(1)", "Next turn", show=False),
+        Binding("escape", "back", "Back", id="live.back", tooltip="Back to the library"),
+    ]
+
+    def __init__(self, make_runner: RunnerFactory) -> None:
+        super().__init__()
+        self.make_runner = make_runner
+        self.runner: ShowRunner | None = None
+        self.personas: dict[str, PersonaSnapshot] = {}
+        self.blocks: dict[int, TurnBlock] = {}
+        self.passages: dict[int, list[Passage]] = {}
+        self.turns: dict[int, Turn] = {}
+        self.selected: int | None = None
+        self.follow = True
+        self.status = LiveStatus()
+        self.started = time.monotonic()
+        self.finished = False
+        self.pending_fork: int | None = None
+        self.stream_chars = 0
+        self.stream_began = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="live-body"):
+            yield VerticalScroll(id="live-turns")
+            with VerticalScroll(id="live-sources"):
+                yield SourcesPanel(id="sources")
+        yield StatusBar(id="live-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Live"
+        self.set_interval(0.5, self.tick)
+        self.run_show()
+
+    def tick(self) -> None:
+        if not self.finished:
+            self.status.elapsed_s = time.monotonic() - self.started
+        self.query_one(StatusBar).show(self.status)
+
+    @work(thread=True, exclusive=True, group="show")
+    def run_show(self) -> None:
+        worker = get_current_worker()
+        try:
+            runner = self.make_runner()
+        except Exception as exc:  # a UserError or a model that cannot load
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=10)
+            self.post_message(ShowEvent(ev.Error(str(exc))))
+            return
+        self.runner = runner
+        for event in runner.run():
+            self.post_message(ShowEvent(event))
+            if worker.is_cancelled:
+                runner.stop()
+
+    # -- events ----------------------------------------------------------------------------------
+    def on_show_event(self, message: ShowEvent) -> None:
+        event = message.event
+        column = self.query_one("#live-turns", VerticalScroll)
+        if isinstance(event, ev.DebateStarted):
+            self.personas = {p.id: p for p in event.personas}
+            self.status.max_turns = event.max_turns
+            self.status.state = "live"
+            self.sub_title = f"Live · {event.topic[:60]}"
+        elif isinstance(event, ev.AgendaPlanned):
+            self.status.segments = len(event.agenda)
+        elif isinstance(event, ev.SegmentStarted):
+            self.status.segment = event.index
+            column.mount(
+                Static(
+                    Text(
+                        f"── Segment {event.index + 1}: {event.title} ──\n{event.question}",
+                        style="bold",
+                    ),
+                    classes="segment",
+                )
+            )
+        elif isinstance(event, ev.TurnStarted):
+            block = TurnBlock(
+                event.index, self.personas.get(event.speaker_id), event.speaker_id, event.turn_kind
+            )
+            self.blocks[event.index] = block
+            column.mount(block)
+            self.status.turn = event.index + 1
+            self.stream_chars, self.stream_began = 0, time.monotonic()
+            if self.follow:
+                self.select(event.index)
+                column.scroll_end(animate=False)
+        elif isinstance(event, ev.PassagesRetrieved):
+            self.passages[event.index] = event.passages
+            if self.selected == event.index:
+                self.show_sources(event.index)
+        elif isinstance(event, ev.Token):
+            block = self.blocks.get(event.index)
+            if block is not None:
+                block.append(event.text)
+                self.stream_chars += len(event.text)
+                spent = time.monotonic() - self.stream_began
+                if spent > 0.2:  # about four characters a token
+                    self.status.tokens_per_s = self.stream_chars / 4 / spent
+                if self.follow:
+                    column.scroll_end(animate=False)
+        elif isinstance(event, ev.TurnDiscarded):
+            block = self.blocks.get(event.index)
+            if block is not None:
+                block.text = ""
+                block.append("")
+        elif isinstance(event, ev.TurnFinished):
+            turn = event.turn
+            self.turns[turn.index] = turn
+            block = self.blocks.get(turn.index)
+            if block is not None:
+                block.finish(turn.text, " ".join(c.anchor for c in turn.citations))
+            if turn.latency_ms and turn.tokens_out:
+                self.status.tokens_per_s = turn.tokens_out / (turn.latency_ms / 1000)
+            if self.selected == turn.index:
+                self.show_sources(turn.index)
+        elif isinstance(event, ev.Interrupted):
+            self.status.state = "paused" if event.reason == "paused" else "live"
+        elif isinstance(event, ev.Resumed):
+            self.status.state = "live"
+        elif isinstance(event, ev.DebateFinished):
+            self.finished = True
+            self.status.state = event.stop_reason
+            saved = ", ".join(event.paths) or "nothing"
+            self.notify(f"Debate {event.stop_reason}. Saved {saved}", timeout=8)
+            if self.pending_fork is not None:
+                self.start_fork(self.pending_fork)
+        elif isinstance(event, ev.Error):
+            self.finished = True
+            self.status.state = "error"
+            self.notify(event.message, severity="error", timeout=10)
+        self.query_one(StatusBar).show(self.status)
+
+    # -- selection -------------------------------------------------------------------------------
+    def select(self, index: int) -> None:
+        if self.selected is not None and self.selected in self.blocks:
+            self.blocks[self.selected].remove_class("-selected")
+        self.selected = index
+        if index in self.blocks:
+            self.blocks[index].add_class("-selected")
+        self.show_sources(index)
+
+    def show_sources(self, index: int) -> None:
+        turn = self.turns.get(index)
+        self.query_one("#sources", SourcesPanel).show(turn, self.passages.get(index))
+
+    def action_select(self, delta: int) -> None:
+        if not self.blocks:
+            return
+        current = self.selected if self.selected is not None else max(self.blocks)
+        target = max(0, min(max(self.blocks), current + delta))
+        self.follow = target == max(self.blocks)
+        self.select(target)
+        self.blocks[target].scroll_visible(animate=False)
+
+    # -- steering ----------------------------------------------------------------------------------
+    def action_interject(self) -> None:
+        if self.finished or self.runner is None:
+            self.notify("The debate is not running.", severity="warning")
+            return
+
+        def ask(question: Question | None) -> None:
+            if question is not None and self.runner is not None:
+                self.runner.interject(question.text, question.voice)
+                self.notify("Question queued: the panel answers it next.")
+
+        self.app.push_screen(InterjectDialog(), ask)
+
+    def action_pause(self) -> None:
+        if self.runner is None or self.finished:
+            return
+        if self.runner.paused:
+            self.runner.play()
+            self.status.state = "live"
+        else:
+            self.runner.pause()
+            self.status.state = "pausing after this turn"
+        self.query_one(StatusBar).show(self.status)
+
+    def action_stop(self) -> None:
+        if self.runner is not None and not self.finished:
+            self.runner.stop()
+            self.status.state = "stopping after this turn"
+            self.query_one(StatusBar).show(self.status)
+
+    def action_fork(self) -> None:
+        if self.selected is None or self.selected not in self.turns:
+            self.notify("Select a finished turn to fork from (↑/↓).", severity="warning")
+            return
+        if self.finished:
+            self.start_fork(self.selected)
+        elif self.runner is not None:
+            self.pending_fork = self.selected
+            self.runner.stop()
+            self.notify(f"Forking from turn {self.selected} once this turn ends…")
+
+    def start_fork(self, at_turn: int) -> None:
+        if self.runner is None:
+            return
+        parent = self.runner.debate.id
+        self.pending_fork = None
+        self.app.start_fork(parent, at_turn)  # type: ignore[attr-defined]
+
+    def action_back(self) -> None:
+        if self.runner is not None and not self.finished:
+            self.runner.stop()
+        self.app.pop_screen()
