@@ -135,10 +135,12 @@ def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     """Decide the next turn: a producer's question, a segment change, a panelist, or the end."""
     ctx = runtime.context
     reason = _stop_reason(state, ctx)
+    # A producer's question is answered even when the turn count is reached;
+    # only a token or time budget overrules it.
+    if state.get("pending") and reason in (None, "max_turns"):
+        return {"next": None}
     if reason:
         return {"next": None, "stop_reason": reason}
-    if state.get("pending"):
-        return {"next": None}
     agenda = state["agenda"]
     seg = state.get("segment", 0)
     turns = state.get("turns", [])

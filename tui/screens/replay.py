@@ -269,7 +269,4 @@ class ReplayScreen(Screen[None]):
             box.add_class("hidden")
             self.query_one("#turns", OptionList).focus()
             return
-        if len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
-        else:
-            self.app.exit()
+        self.app.pop_screen()

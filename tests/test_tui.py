@@ -1,0 +1,391 @@
+"""The TUI driven with Pilot: every binding, markup safety, and screen snapshots."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import DataTable, Input, SelectionList
+
+from graphs import events as ev
+from settings import Settings
+from tests.conftest import StubSearch, varied
+from tests.tui_fixtures import sample_debate
+from transcripts.store import DebateStore
+from tui.app import make_app
+from tui.screens.library import LibraryScreen, grounding_rate, library_rows
+from tui.screens.live import LiveScreen
+from tui.screens.new_debate import NewDebateScreen, parse_form
+from tui.screens.outline import OutlineScreen
+from tui.screens.replay import SPEEDS, ReplayScreen
+from tui.widgets.timeline import timeline_text
+
+SIZE = (110, 34)
+
+
+@pytest.fixture
+def tui_settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", out_dir=tmp_path / "debates", turns=6)
+
+
+@pytest.fixture
+def library(tui_settings: Settings) -> DebateStore:
+    store = DebateStore(tui_settings.out_dir)
+    store.save(sample_debate())
+    store.save(
+        sample_debate("20261128-130000-beef", turns=4, topic="Basic income in compute").model_copy(
+            update={"parent_id": "20261128-120000-abcd", "forked_at": 2}
+        )
+    )
+    return store
+
+
+def app_for(settings: Settings, saver=None, model=None, **kw):
+    return make_app(settings, model or varied(), search=StubSearch(), checkpointer=saver, **kw)
+
+
+def screen_text(app) -> str:
+    """What the terminal shows, as plain text (from the SVG screenshot)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+
+
+async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not met in time")
+
+
+# -- helpers without the UI ------------------------------------------------------------------
+def test_library_rows_filter_and_branches():
+    parent = sample_debate()
+    child = sample_debate("x2", turns=3).model_copy(update={"parent_id": parent.id})
+    rows = dict(library_rows([parent, child]))
+    assert rows[parent.id][6] == 1 and rows["x2"][0].startswith("↳ ")
+    assert [r[0] for r in library_rows([parent, child], "x2")] == ["x2"]
+    assert grounding_rate(parent) == 1.0
+
+
+def test_form_validation():
+    with pytest.raises(ValueError, match="topic"):
+        parse_form(" ", ["altman"], "6", "round-robin", "en", "embedded", "")
+    with pytest.raises(ValueError, match="between 3 and 500"):
+        parse_form("x", ["altman"], "2", "round-robin", "en", "embedded", "")
+    with pytest.raises(ValueError, match="model name"):
+        parse_form("x", ["altman"], "6", "round-robin", "en", "openai", "")
+    form = parse_form(" a  topic ", ["altman"], "6", "bidding", "ja", "embedded", "")
+    assert form.topic == "a topic" and form.turns == 6 and form.language == "ja"
+
+
+def test_timeline_marks_segments_and_position():
+    line = timeline_text(20, 10, 4, [0, 5]).plain
+    assert line[10] == "┃" and line[:10] == "█" * 10 and line.endswith("░" * 9)
+
+
+# -- library ----------------------------------------------------------------------------------
+async def test_library_lists_sorts_filters_and_deletes(tui_settings, library):
+    app = app_for(tui_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.screen.query_one(DataTable)
+        assert table.row_count == 2
+        await pilot.press("s")
+        assert app.screen.sort_column == 2
+        await pilot.press("slash")
+        await pilot.press(*"basic")
+        await pilot.pause()
+        assert table.row_count == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table.row_count == 2
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("n")  # "no" in the confirm dialog
+        await pilot.pause()
+        assert table.row_count == 2
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert table.row_count == 1
+        assert len(library.list()) == 1
+
+
+async def test_library_keys_open_screens(tui_settings, library):
+    app = app_for(tui_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReplayScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OutlineScreen)
+        await pilot.press("e")
+        await pilot.pause()
+        assert (tui_settings.out_dir / f"{app.screen.debate.id}.outline.md").exists()
+        await pilot.press("escape")
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NewDebateScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+# -- replay -----------------------------------------------------------------------------------
+async def test_replay_bindings(tui_settings, library):
+    app = app_for(tui_settings, replay="20261128-120000-abcd")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen) and screen.playing
+        await pilot.press("space")
+        assert not screen.playing
+        for _ in range(3):
+            await pilot.press("plus")
+        assert screen.speed == 8.0
+        for _ in range(10):
+            await pilot.press("plus")
+        assert screen.speed == SPEEDS[-1] == 16.0
+        for _ in range(12):
+            await pilot.press("minus")
+        assert screen.speed == SPEEDS[0] == 0.25
+        await pilot.press("right", "right")
+        assert screen.position == 2
+        await pilot.press("left")
+        assert screen.position == 1
+        await pilot.press("right_square_bracket")
+        assert screen.position == 4  # first turn of segment 2
+        await pilot.press("left_square_bracket")
+        assert screen.position == 0
+        await pilot.press("G")
+        assert screen.position == 7
+        await pilot.press("g")
+        assert screen.position == 0
+        await pilot.press("slash")
+        await pilot.press(*"compute")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.matches == [0, 1, 2, 5, 7]
+        assert screen.position == 0
+        await pilot.press("n", "n")
+        assert screen.position == 2
+        await pilot.press("N")
+        assert screen.position == 1
+        sources = str(screen.query_one("#sources").render())
+        assert "✓ cited" in sources and "panel:10-11" in sources
+
+
+async def test_replay_plays_at_the_chosen_speed(tui_settings, library):
+    app = app_for(tui_settings, replay="20261128-120000-abcd")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await pilot.press("plus", "plus", "plus", "plus")  # 16x
+        await wait_for(pilot, lambda: screen.position >= 2, timeout=15)
+
+
+async def test_transcript_text_is_never_markup(tui_settings, library):
+    app = app_for(tui_settings, replay="20261128-120000-abcd")
+    async with app.run_test(size=(240, 40)) as pilot:
+        await pilot.press("space", "right")
+        await pilot.pause()
+        assert "[bold red]not markup[/]" in screen_text(app)
+        await pilot.press("right")
+        await pilot.pause()
+        assert "[@click=app.quit]x[/]" in screen_text(app)
+        await pilot.click("#stage")
+        await pilot.pause()
+        assert app.return_code is None and app.is_running  # no click action ran
+
+
+# -- new debate and live ------------------------------------------------------------------------
+async def test_new_debate_runs_live_with_scripted_model(tui_settings, saver):
+    app = app_for(tui_settings, saver)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#topic", Input).value = "Who owns compute?"
+        form.query_one("#personas", SelectionList).deselect("futurist")
+        form.query_one("#turns", Input).value = "5"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        live = app.screen
+        assert isinstance(live, LiveScreen)
+        await wait_for(pilot, lambda: live.finished)
+        speakers = [b.speaker_id for b in live.blocks.values()]
+        assert speakers[0] == "host" and speakers[-1] == "host"
+        assert "futurist" not in speakers
+        assert live.status.state == "max_turns"
+        assert len(DebateStore(tui_settings.out_dir).list()) == 1
+
+
+def slow_model(delay: float = 0.05):
+    model = varied()
+    original = model.stream
+
+    def stream(messages, sampling, *, slot=None):
+        import time
+
+        for piece in original(messages, sampling, slot=slot):
+            time.sleep(delay)
+            yield piece
+
+    model.stream = stream  # type: ignore[method-assign]
+    return model
+
+
+async def test_live_interject_pause_stop(tui_settings, saver):
+    settings = tui_settings.model_copy(update={"turns": 12})
+    app = app_for(settings, saver, model=slow_model())
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_live(
+            parse_form(
+                "Who owns compute?",
+                ["altman", "economist", "futurist"],
+                "12",
+                "round-robin",
+                "en",
+                "embedded",
+                "",
+            )
+        )
+        await pilot.pause()
+        live = app.screen
+        await wait_for(pilot, lambda: live.runner is not None and len(live.turns) >= 1)
+        await pilot.press("i")
+        await pilot.pause()
+        await pilot.press(*"Who pays?")
+        await pilot.press("enter")
+        await pilot.pause()
+        await wait_for(pilot, lambda: any(t.kind == "interjection" for t in live.turns.values()))
+        asked = next(t for t in live.turns.values() if t.kind == "interjection")
+        await wait_for(pilot, lambda: asked.index + 1 in live.turns)
+        assert live.turns[asked.index + 1].speaker_id != "host"
+        await pilot.press("p")
+        assert live.runner.paused
+        await wait_for(pilot, lambda: live.status.state == "paused")
+        count = len(live.turns)
+        await pilot.pause(0.5)
+        assert len(live.turns) == count
+        await pilot.press("p")
+        assert not live.runner.paused
+        await pilot.press("s")
+        await wait_for(pilot, lambda: live.finished)
+        saved = DebateStore(settings.out_dir).list()
+        assert saved[0].status == "stopped" and len(saved[0].turns) < 13
+
+
+async def test_live_fork_from_selected_turn(tui_settings, saver):
+    app = app_for(tui_settings, saver)
+    async with app.run_test(size=SIZE) as pilot:
+        app.start_live(
+            parse_form(
+                "Who owns compute?",
+                ["altman", "economist", "futurist"],
+                "6",
+                "round-robin",
+                "en",
+                "embedded",
+                "",
+            )
+        )
+        await pilot.pause()
+        live = app.screen
+        await wait_for(pilot, lambda: live.finished)
+        parent = live.runner.debate.id
+        await pilot.press("up", "up", "up")
+        assert live.selected == 2
+        await pilot.press("f")
+        await wait_for(pilot, lambda: app.screen is not live and app.screen.finished)
+        child = app.screen.runner.debate
+        assert child.parent_id == parent and child.forked_at == 2
+
+
+# -- snapshots ----------------------------------------------------------------------------------
+def test_snapshot_library(snap_compare, tui_settings, library):
+    assert snap_compare(app_for(tui_settings), terminal_size=SIZE)
+
+
+def test_snapshot_replay(snap_compare, tui_settings, library):
+    async def end(pilot):
+        await pilot.press("space", "G")
+        await pilot.pause()
+
+    assert snap_compare(
+        app_for(tui_settings, replay="20261128-120000-abcd"), terminal_size=SIZE, run_before=end
+    )
+
+
+def test_snapshot_outline(snap_compare, tui_settings, library):
+    async def outline(pilot):
+        await pilot.press("o")
+        await pilot.pause()
+
+    assert snap_compare(app_for(tui_settings), terminal_size=SIZE, run_before=outline)
+
+
+def test_snapshot_live(snap_compare, tui_settings, saver):
+    from tests.conftest import ScriptedModel
+
+    replies = iter(["no agenda"] + [f"Scripted turn {i} on chips and power." for i in range(20)])
+    model = ScriptedModel(responder=lambda m: next(replies))
+
+    async def run(pilot):
+        app = pilot.app
+        app.start_live(
+            parse_form(
+                "Who owns compute?",
+                ["altman", "economist", "futurist"],
+                "5",
+                "round-robin",
+                "en",
+                "embedded",
+                "",
+            )
+        )
+        await pilot.pause()
+        live = app.screen
+        await wait_for(pilot, lambda: live.finished)
+        live.status.elapsed_s = 0
+        live.status.tokens_per_s = 0
+        live.tick()
+        app.clear_notifications()
+        await pilot.pause()
+
+    assert snap_compare(
+        app_for(tui_settings, saver, model=model), terminal_size=SIZE, run_before=run
+    )
+
+
+def test_events_are_the_only_interface():
+    # the live screen handles every event kind the graph can emit
+    import inspect
+
+    source = inspect.getsource(LiveScreen.on_show_event)
+    for name in (
+        "DebateStarted",
+        "AgendaPlanned",
+        "SegmentStarted",
+        "TurnStarted",
+        "PassagesRetrieved",
+        "Token",
+        "TurnDiscarded",
+        "TurnFinished",
+        "Interrupted",
+        "Resumed",
+        "DebateFinished",
+        "Error",
+    ):
+        assert f"ev.{name}" in source
+    assert hasattr(ev, "Event")
+    asyncio.get_event_loop_policy()
