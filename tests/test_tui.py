@@ -65,10 +65,15 @@ async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
 def test_library_rows_filter_and_branches():
     parent = sample_debate()
     child = sample_debate("x2", turns=3).model_copy(update={"parent_id": parent.id})
-    rows = dict(library_rows([parent, child]))
+    import json
+
+    from transcripts.store import DebateSummary
+
+    summaries = [DebateSummary.of(json.loads(d.model_dump_json())) for d in (parent, child)]
+    rows = dict(library_rows(summaries))
     assert rows[parent.id][6] == 1 and rows["x2"][0].startswith("↳ ")
-    assert [r[0] for r in library_rows([parent, child], "x2")] == ["x2"]
-    assert grounding_rate(parent) == 1.0
+    assert rows[parent.id][5] == "100%" and summaries[0].grounding == grounding_rate(parent)
+    assert [r[0] for r in library_rows(summaries, "x2")] == ["x2"]
 
 
 def test_form_validation():

@@ -10,7 +10,7 @@ from transcripts.models import Citation, Debate, RunSettings, Segment, Turn
 
 TEXTS = [
     "Welcome to the show. Sam, is compute the new money?",
-    "Compute is scarce and everyone wants it, so it will behave like money [bold red]not markup[/].",
+    "Compute is scarce and everyone wants it, so it will behave like money [bold red]not markup[/].",  # noqa: E501
     "Money needs a central bank. Compute wears out; it cannot store value. [@click=app.quit]x[/]",
     "Let me sum up: scarcity agreed, money disputed.",
     "Ren, who wins the race between the US and China?",

@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,49 @@ from pydantic import ValidationError
 
 from agents.errors import UserError
 from transcripts.models import SCHEMA_VERSION, Debate
+
+
+@dataclass(frozen=True)
+class DebateSummary:
+    id: str
+    parent_id: str | None
+    topic: str
+    language: str
+    created_at: str
+    turns: int
+    model: str
+    grounding: float
+    status: str
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> DebateSummary:
+        turns = raw.get("turns") or []
+        spoken = [t for t in turns if t.get("kind") != "interjection"]
+        grounded = 0
+        for t in spoken:
+            spans = [
+                (p["source_id"], p["line_start"], p["line_end"]) for p in t.get("passages", [])
+            ]
+            cites = t.get("citations") or []
+            if cites and all(
+                any(
+                    s == c["source_id"] and a <= c["line_start"] and c["line_end"] <= b
+                    for s, a, b in spans
+                )
+                for c in cites
+            ):
+                grounded += 1
+        return cls(
+            id=str(raw["id"]),
+            parent_id=raw.get("parent_id"),
+            topic=str(raw["topic"]),
+            language=str(raw.get("language", "en")),
+            created_at=str(raw.get("created_at", "")),
+            turns=len(turns),
+            model=str((raw.get("settings") or {}).get("model", "")),
+            grounding=grounded / len(spoken) if spoken else 0.0,
+            status=str(raw.get("status", "")),
+        )
 
 
 def atomic_write(path: Path, text: str) -> Path:
@@ -113,6 +157,19 @@ class DebateStore:
             try:
                 out.append(load_debate(path))
             except UserError:
+                continue
+        return sorted(out, key=lambda d: d.created_at)
+
+    def summaries(self) -> list[DebateSummary]:
+        """What a library lists, read without validating every turn (fast for long debates)."""
+        if not self.folder.is_dir():
+            return []
+        out = []
+        for path in sorted(self.folder.glob("*.json")):
+            try:
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                out.append(DebateSummary.of(raw))
+            except (OSError, ValueError, KeyError, TypeError):
                 continue
         return sorted(out, key=lambda d: d.created_at)
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.screen import Screen
 
+if TYPE_CHECKING:
+    from graphs.context import Search
+    from graphs.runner import ShowRunner
+
 from agents.errors import UserError
 from agents.llm.base import ChatModel
-from graphs.context import Search
-from graphs.runner import ShowRunner, default_model, fork_show, new_show
 from settings import Settings
 from transcripts.store import DebateStore, load_debate
 
@@ -66,6 +68,8 @@ class DebateApp(App[None]):
             return self._model
         key = (settings.backend, settings.model, settings.model_path, settings.base_url)
         if key not in self._models:
+            from graphs.runner import default_model
+
             self._models[key] = default_model(settings)
         return self._models[key]
 
@@ -111,6 +115,8 @@ class DebateApp(App[None]):
         )
 
         def make_runner() -> ShowRunner:
+            from graphs.runner import new_show
+
             return new_show(
                 settings,
                 form.topic,
@@ -133,6 +139,8 @@ class DebateApp(App[None]):
         from tui.screens.live import LiveScreen
 
         def make_runner() -> ShowRunner:
+            from graphs.runner import fork_show
+
             return fork_show(
                 self.settings,
                 parent_id,

@@ -8,13 +8,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
 from transcripts.models import Debate
+from transcripts.store import DebateSummary
 from tui.widgets.dialogs import ConfirmDialog
 
 COLUMNS = ("topic", "date", "lang", "turns", "model", "grounding", "branches", "status")
 
 
 def grounding_rate(debate: Debate) -> float:
-    """Share of turns with at least one valid citation."""
+    """Share of turns with at least one citation, all of them valid."""
     spoken = [t for t in debate.turns if t.kind != "interjection"]
     if not spoken:
         return 0.0
@@ -22,7 +23,7 @@ def grounding_rate(debate: Debate) -> float:
     return grounded / len(spoken)
 
 
-def library_rows(debates: list[Debate], needle: str = "") -> list[tuple[str, tuple]]:
+def library_rows(debates: list[DebateSummary], needle: str = "") -> list[tuple[str, tuple]]:
     """(debate id, cells) for the table; `needle` filters on topic, id, model, language."""
     children: dict[str, int] = {}
     for d in debates:
@@ -31,7 +32,7 @@ def library_rows(debates: list[Debate], needle: str = "") -> list[tuple[str, tup
     rows = []
     needle = needle.lower().strip()
     for d in debates:
-        hay = f"{d.topic} {d.id} {d.settings.model} {d.language} {d.status}".lower()
+        hay = f"{d.topic} {d.id} {d.model} {d.language} {d.status}".lower()
         if needle and needle not in hay:
             continue
         topic = ("↳ " if d.parent_id else "") + d.topic
@@ -40,11 +41,11 @@ def library_rows(debates: list[Debate], needle: str = "") -> list[tuple[str, tup
                 d.id,
                 (
                     topic[:60],
-                    d.created_at.strftime("%Y-%m-%d %H:%M"),
+                    d.created_at[:16].replace("T", " "),
                     d.language,
-                    len(d.turns),
-                    d.settings.model[:28],
-                    f"{grounding_rate(d):.0%}",
+                    d.turns,
+                    d.model[:28],
+                    f"{d.grounding:.0%}",
                     children.get(d.id, 0),
                     d.status,
                 ),
@@ -82,8 +83,7 @@ class LibraryScreen(Screen[None]):
         table = self.query_one(DataTable)
         for name in COLUMNS:
             table.add_column(name, key=name)
-        self.refresh_rows()
-        table.focus()
+        table.focus()  # rows come with the screen-resume event that follows
 
     def on_screen_resume(self) -> None:
         self.refresh_rows()
@@ -92,7 +92,7 @@ class LibraryScreen(Screen[None]):
         table = self.query_one(DataTable)
         table.clear()
         needle = self.query_one("#filter", Input).value
-        for debate_id, cells in library_rows(self.app.store.list(), needle):  # type: ignore[attr-defined]
+        for debate_id, cells in library_rows(self.app.store.summaries(), needle):  # type: ignore[attr-defined]
             table.add_row(*cells, key=debate_id)
         if table.row_count:
             table.sort(COLUMNS[self.sort_column], reverse=self.sort_reverse)

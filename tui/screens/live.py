@@ -63,8 +63,9 @@ class LiveScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="live-body"):
-            yield VerticalScroll(id="live-turns")
-            with VerticalScroll(id="live-sources"):
+            # Not focusable: ↑/↓ select turns here instead of scrolling a container.
+            yield VerticalScroll(id="live-turns", can_focus=False)
+            with VerticalScroll(id="live-sources", can_focus=False):
                 yield SourcesPanel(id="sources")
         yield StatusBar(id="live-status")
         yield Footer()

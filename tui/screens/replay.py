@@ -10,8 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from transcripts.models import Debate, Turn
 from tui.widgets.sources_panel import SourcesPanel
@@ -46,15 +45,13 @@ def citation_context(turn: Turn, around: int = 1) -> list[tuple[int, str]]:
     return out
 
 
-def turn_label(debate: Debate, turn: Turn) -> Text:
+def turn_row(debate: Debate, turn: Turn) -> tuple[Text, Text, Text]:
+    """Cells of a turn in the turn list: number, speaker, the first words. Never markup."""
     persona = debate.persona(turn.speaker_id)
-    label = Text(f"{turn.index:>4} ", style="dim")
-    label.append(
+    speaker = Text(
         persona.name if persona else turn.speaker_id, style=persona.color if persona else ""
     )
-    label.append(f" {turn.kind}: ", style="dim")
-    label.append(" ".join(turn.text.split())[:48])
-    return label
+    return (Text(str(turn.index), style="dim"), speaker, Text(" ".join(turn.text.split())[:60]))
 
 
 def segment_starts(debate: Debate) -> list[int]:
@@ -98,7 +95,7 @@ class ReplayScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="replay-body"):
-            yield OptionList(id="turns")
+            yield DataTable(id="turns", cursor_type="row", show_header=False)
             with Vertical(id="stage-column"):
                 with VerticalScroll(id="stage-scroll"):
                     yield Static("", id="stage", markup=False)
@@ -115,10 +112,11 @@ class ReplayScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = f"Replay · {self.debate.topic[:60]}"
-        turns = self.query_one("#turns", OptionList)
-        turns.add_options(
-            [Option(turn_label(self.debate, t), id=str(t.index)) for t in self.debate.turns]
-        )
+        turns = self.query_one("#turns", DataTable)
+        turns.add_column("#", width=5)
+        turns.add_column("speaker", width=14)
+        turns.add_column("text", width=60)
+        turns.add_rows(turn_row(self.debate, t) for t in self.debate.turns)
         self.show_turn(0, reveal=not self.playing)
         self.set_interval(TICK_S, self.tick)
 
@@ -151,9 +149,9 @@ class ReplayScreen(Screen[None]):
         self.position = max(0, min(index, len(self.debate.turns) - 1))
         self.revealed = float(len(self.current.text)) if reveal else 0.0  # type: ignore[union-attr]
         self.hold = 0.0
-        turns = self.query_one("#turns", OptionList)
-        if turns.highlighted != self.position:
-            turns.highlighted = self.position
+        turns = self.query_one("#turns", DataTable)
+        if turns.cursor_row != self.position:
+            turns.move_cursor(row=self.position)
         self.query_one("#timeline", Timeline).position = self.position
         turn = self.current
         self.query_one("#sources", SourcesPanel).show(turn, context=citation_context(turn))
@@ -233,7 +231,7 @@ class ReplayScreen(Screen[None]):
         needle = event.value.strip().lower()
         self.matches = [t.index for t in self.debate.turns if needle and needle in t.text.lower()]
         event.input.add_class("hidden")
-        self.query_one("#turns", OptionList).focus()
+        self.query_one("#turns", DataTable).focus()
         if not self.matches:
             self.notify(f"No turn mentions “{event.value}”.", severity="warning")
             self.paint_status()
@@ -253,10 +251,10 @@ class ReplayScreen(Screen[None]):
             )
         self.show_turn(target, reveal=True)
 
-    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        if event.option_index != self.position:
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != self.position:
             self.playing = False
-            self.show_turn(event.option_index, reveal=True)
+            self.show_turn(event.cursor_row, reveal=True)
 
     def action_outline(self) -> None:
         from tui.screens.outline import OutlineScreen
@@ -267,6 +265,6 @@ class ReplayScreen(Screen[None]):
         box = self.query_one("#search", Input)
         if not box.has_class("hidden"):
             box.add_class("hidden")
-            self.query_one("#turns", OptionList).focus()
+            self.query_one("#turns", DataTable).focus()
             return
         self.app.pop_screen()
