@@ -68,8 +68,17 @@ class ReplayScreen(Screen[None]):
         Binding("space", "toggle", "Play/Pause", id="replay.toggle", tooltip="Play or pause"),
         Binding("plus,equals_sign", "faster", "+ speed", id="replay.faster", tooltip="Faster"),
         Binding("minus", "slower", "- speed", id="replay.slower", tooltip="Slower"),
-        Binding("right", "step(1)", "Next turn", id="replay.next", tooltip="Next turn"),
-        Binding("left", "step(-1)", "Prev turn", id="replay.prev", tooltip="Previous turn"),
+        Binding(
+            "right", "step(1)", "Next turn", id="replay.next", tooltip="Next turn", priority=True
+        ),
+        Binding(
+            "left",
+            "step(-1)",
+            "Prev turn",
+            id="replay.prev",
+            tooltip="Previous turn",
+            priority=True,
+        ),
         Binding("right_square_bracket", "segment(1)", "Next segment", id="replay.next_segment"),
         Binding("left_square_bracket", "segment(-1)", "Prev segment", id="replay.prev_segment"),
         Binding("g", "seek_start", "Start", id="replay.start", tooltip="Go to the start"),
@@ -181,6 +190,12 @@ class ReplayScreen(Screen[None]):
                 f"segment {seg}/{max(1, len(self.debate.agenda))}{found}"
             )
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While typing a search, the arrow keys move the text cursor.
+        if action == "step" and isinstance(self.focused, Input):
+            return False
+        return True
 
     # -- actions --------------------------------------------------------------------------------
     def action_toggle(self) -> None:
