@@ -381,9 +381,17 @@ def fork_show(
         )
     graph = compile_show(checkpointer)
     source = None
+    # Right after turn K the show is about to choose a speaker (`select`), or, when turn K
+    # is a producer's question, to fetch passages for its answer (`retrieve`).
+    after = "moderate" if parent.turns[at_turn].kind == "interjection" else "speak"
+    if steer and after == "moderate":
+        raise UserError(
+            f"--at-turn {at_turn} is a producer's question; --steer needs a turn of the panel"
+        )
+    wanted = "retrieve" if after == "moderate" else "select"
     for snap in graph.get_state_history({"configurable": {"thread_id": parent.id}}):
         turns = snap.values.get("turns", [])
-        if len(turns) == at_turn + 1 and "select" in snap.next:
+        if len(turns) == at_turn + 1 and wanted in snap.next:
             source = snap
             break
     if source is None:
@@ -425,11 +433,12 @@ def fork_show(
         resuming=True,
     )
     values = dict(source.values)
-    runner.graph.update_state(runner.config, values, as_node="speak")
+    runner.graph.update_state(runner.config, values, as_node=after)
     if steer:
         runner.graph.update_state(
             runner.config, {"pending": Interjection(text=steer, voice="host")}, as_node="speak"
         )
+
     return runner
 
 

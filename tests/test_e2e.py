@@ -188,3 +188,39 @@ def test_mixed_panel_one_persona_on_a_server(tmp_path: Path, llama_server: str):
     models = {t["speaker_id"]: t["model"] for t in debate["turns"]}
     assert models["altman"] == "smollm2"
     assert models["economist"] == models["host"] == "SmolLM2-135M-Instruct-Q4_1"
+
+
+def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path):
+    result = subprocess.run(
+        [*DEBATE, "run", "--turns", "5", "--interactive"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        input="a: @futurist Who pays for the chips?\n",
+    )
+    assert result.returncode == 0, result.stderr
+    path = next((tmp_path / "transcripts" / "debates").glob("*.json"))
+    debate = json.loads(path.read_text(encoding="utf-8"))
+    asked = [t for t in debate["turns"] if t["kind"] == "interjection"]
+    assert len(asked) == 1 and "Who pays for the chips?" in asked[0]["text"]
+    assert asked[0]["text"].startswith("We have a question from the audience")
+    answer = debate["turns"][asked[0]["index"] + 1]
+    assert answer["speaker_id"] == "futurist"
+
+    refused = run_cli("fork", debate["id"], "--at-turn", "1", "--steer", "Energy?", cwd=tmp_path)
+    assert refused.returncode == 2 and "needs a turn of the panel" in refused.stderr
+    # forking right after the producer's question lets the panel answer it afresh
+    fork = run_cli("fork", debate["id"], "--at-turn", "1", cwd=tmp_path)
+    assert fork.returncode == 0, fork.stderr
+    child = json.loads(
+        next(
+            p for p in (tmp_path / "transcripts" / "debates").glob("*.json") if p != path
+        ).read_text(encoding="utf-8")
+    )
+    assert child["turns"][2]["speaker_id"] == "futurist"
+    assert child["turns"][2]["kind"] == "argument"
+    listing = run_cli("list", cwd=tmp_path)
+    lines = listing.stdout.splitlines()
+    assert lines[0].startswith(debate["id"])
+    assert lines[1].startswith("  └ ") and "(fork at turn 1)" in lines[1]
