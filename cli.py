@@ -386,6 +386,30 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_outline(args: argparse.Namespace) -> int:
+    from transcripts.export import to_html
+    from transcripts.outline import build_outline, outline_html, outline_markdown
+    from transcripts.store import DebateStore, atomic_write
+
+    settings = make_settings(args)
+    debate = DebateStore(settings.out_dir).load(args.id)
+    outline = build_outline(debate)
+    if args.format == "json":
+        text = outline.model_dump_json(indent=2) + "\n"
+    elif args.format == "html":
+        text = outline_html(outline)
+    elif args.format == "debate-html":
+        text = to_html(debate)
+    else:
+        text = outline_markdown(outline)
+    if args.output:
+        atomic_write(args.output, text)
+        _out(f"saved {args.output}")
+    else:
+        _out(text, end="")
+    return 0
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import main as tui_main
 
@@ -497,6 +521,18 @@ def build_parser() -> argparse.ArgumentParser:
     sources.add_argument("id", nargs="?", help="source id to remove")
     _common(sources)
     sources.set_defaults(func=cmd_sources)
+
+    outline = sub.add_parser("outline", help="the episode outline of a debate")
+    outline.add_argument("id", help="debate id (or a unique prefix)")
+    outline.add_argument("-o", "--output", type=Path, help="write to this file")
+    outline.add_argument(
+        "--format",
+        choices=["md", "json", "html", "debate-html"],
+        default="md",
+        help="md (default), json, html, or the whole debate as html",
+    )
+    _common(outline)
+    outline.set_defaults(func=cmd_outline)
 
     tui = sub.add_parser("tui", help="open the terminal UI")
     _backend(tui)

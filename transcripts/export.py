@@ -121,3 +121,53 @@ def to_markdown(debate: Debate) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+_HTML_STYLE = """
+body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
+line-height:1.5;color:#222}
+h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
+.turn{border-left:4px solid #999;padding:.2rem .8rem;margin:1rem 0}
+.who{font-weight:600}.meta,.cites{color:#666;font-size:.85rem}
+.sim{background:#222;color:#fff;font-size:.75rem;padding:0 .3rem;border-radius:.2rem}
+blockquote{color:#444;border-left:3px solid #ccc;margin-left:0;padding-left:1rem}
+"""
+
+
+def _page(title: str, body: list[str]) -> str:
+    from html import escape
+
+    return (
+        '<!doctype html>\n<html><head><meta charset="utf-8">'
+        f"<title>{escape(title)}</title><style>{_HTML_STYLE}</style></head><body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )
+
+
+def to_html(debate: Debate) -> str:
+    """A self-contained HTML page of a debate: no external assets, every text escaped."""
+    from html import escape
+
+    body = [
+        f"<h1>{escape(debate.topic)}</h1>",
+        f'<p class="meta">{escape(debate.id)} · {escape(debate.settings.model)} · '
+        f"{escape(debate.settings.policy)}</p>",
+        "<h2>Panel</h2><ul>",
+    ]
+    for p in debate.personas:
+        sim = ' <span class="sim">simulated</span>' if p.simulated else ""
+        body.append(f"<li><b>{escape(p.name)}</b>, {escape(p.title)}{sim}</li>")
+    body.append("</ul>")
+    for t in debate.turns:
+        p = debate.persona(t.speaker_id)
+        color = escape(p.color if p else "#999", quote=True)
+        sim = ' <span class="sim">simulated</span>' if p and p.simulated else ""
+        cites = " ".join(escape(c.anchor) for c in t.citations)
+        body.append(
+            f'<div class="turn" style="border-color:{color}"><div class="who">'
+            f"{escape(p.name if p else t.speaker_id)}{sim} "
+            f'<span class="meta">· {escape(t.kind)} · #{t.index}</span></div>'
+            f'<p>{escape(t.text)}</p><div class="cites">{cites}</div></div>'
+        )
+    return _page(debate.topic, body)
