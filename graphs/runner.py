@@ -319,6 +319,19 @@ def panel_of(debate: Debate) -> list[Persona]:
     return [Persona.model_validate(p.model_dump()) for p in debate.personas]
 
 
+def saved_model(settings: Settings, rs: RunSettings) -> ChatModel:
+    """The model a saved debate ran with (a given --base-url or --model-path wins)."""
+    return make_model(
+        rs.backend,
+        model=rs.model if rs.backend == "openai" else None,
+        model_path=settings.model_path,
+        base_url=settings.base_url or rs.base_url,
+        timeout=settings.request_timeout_s,
+        max_retries=settings.max_retries,
+        seed=rs.seed,
+    )
+
+
 def resume_show(
     settings: Settings,
     ref: str,
@@ -334,17 +347,7 @@ def resume_show(
     if debate.status == "finished":
         raise UserError(f"debate {debate.id} is finished; fork it to continue (`debate fork`)")
     panel = panel_of(debate)
-    rs = debate.settings
-    if model is None:
-        model = make_model(
-            rs.backend,
-            model=rs.model if rs.backend == "openai" else None,
-            model_path=settings.model_path,
-            base_url=rs.base_url or settings.base_url,
-            timeout=settings.request_timeout_s,
-            max_retries=settings.max_retries,
-            seed=rs.seed,
-        )
+    model = model or saved_model(settings, debate.settings)
     runner = ShowRunner(
         settings,
         debate,
@@ -397,20 +400,7 @@ def fork_show(
     if source is None:
         raise UserError(f"debate {parent.id} has no checkpoint after turn {at_turn} to fork from")
     panel = panel_of(parent)
-    if model is None:
-        model = (
-            default_model(settings)
-            if settings.backend != parent.settings.backend
-            else make_model(
-                parent.settings.backend,
-                model=parent.settings.model if parent.settings.backend == "openai" else None,
-                model_path=settings.model_path,
-                base_url=parent.settings.base_url or settings.base_url,
-                timeout=settings.request_timeout_s,
-                max_retries=settings.max_retries,
-                seed=parent.settings.seed,
-            )
-        )
+    model = model or saved_model(settings, parent.settings)
     debate = parent.model_copy(
         update={
             "id": new_debate_id(),
