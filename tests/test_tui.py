@@ -188,6 +188,15 @@ async def test_replay_bindings(tui_settings, library):
         assert screen.position == 1
         sources = str(screen.query_one("#sources").render())
         assert "✓ cited" in sources and "panel:10-11" in sources
+        await pilot.press("o")
+        await pilot.pause()
+        assert isinstance(app.screen, OutlineScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)
 
 
 async def test_replay_plays_at_the_chosen_speed(tui_settings, library):
@@ -288,6 +297,9 @@ async def test_live_interject_pause_stop(tui_settings, saver):
         await wait_for(pilot, lambda: live.finished)
         saved = DebateStore(settings.out_dir).list()
         assert saved[0].status == "stopped" and len(saved[0].turns) < 13
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)
 
 
 async def test_live_fork_from_selected_turn(tui_settings, saver):
