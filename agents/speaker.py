@@ -66,6 +66,13 @@ def clip(text: str, limit: int, *, tail: bool = False) -> str:
     return (cut[:space] if space > limit // 2 else cut) + "…"
 
 
+def quoted(text: str) -> str:
+    """Text that goes into a prompt as quoted data: one line, no double quotes that could
+    close the quotation around it, no `Name:` that could pass for a speaker label."""
+    text = " ".join(text.split()).replace('"', "'").replace("“", "'").replace("”", "'")
+    return re.sub(r"(^|\s)([\w .'-]{1,40})[:：](\s)", r"\1\2 -\3", text)
+
+
 def note_of(passage: Passage, language: str) -> str:
     """What the model is shown of a passage: the English gloss in English debates."""
     if language == "en" and passage.gloss:
@@ -106,7 +113,7 @@ def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
     """The two messages of a turn: a stable persona card (cached per speaker) and the turn."""
     language = req.language
     budget = NOTE_CHARS[language] // max(1, len(req.passages))
-    notes = " / ".join(clip(note_of(p, language), budget) for p in req.passages)
+    notes = " / ".join(quoted(clip(note_of(p, language), budget)) for p in req.passages)
     lines = ", ".join(f"{p.line_start}-{p.line_end}" for p in req.passages)
     previous = ""
     if req.previous:
@@ -114,7 +121,7 @@ def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
             "previous",
             language,
             speaker=req.previous[0],
-            text=clip(req.previous[1], PREVIOUS_CHARS[language], tail=True),
+            text=quoted(clip(req.previous[1], PREVIOUS_CHARS[language], tail=True)),
         )
     sentences = 2 if req.kind in ("question", "opening") else 4
     user = render(
