@@ -410,6 +410,40 @@ def cmd_outline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from transcripts.evaluate import e5_embed, evaluate
+    from transcripts.store import DebateStore
+
+    settings = make_settings(args)
+    store = DebateStore(settings.out_dir)
+    debate = store.load(args.id)
+    result = evaluate(debate, e5_embed)
+    metrics = debate.metrics.model_copy(update={"evaluation": result.model_dump()})
+    store.save(debate.model_copy(update={"metrics": metrics}))
+    if args.json:
+        _out(result.model_dump_json(indent=2))
+        return 0
+    _out(f"Evaluation of {debate.id} ({len(debate.turns)} turns)")
+    _out(f"  citation validity        {result.citation_validity:.2f}")
+    _out(f"  grounding rate           {result.grounding_rate:.2f}")
+    _out(
+        f"  support (mean cosine)    {result.support:.2f}  "
+        f"({len(result.unsupported)} claims below the threshold)"
+    )
+    for u in result.unsupported:
+        _out(f"    turn {u.turn} {u.speaker_id} {u.anchor} similarity {u.similarity:.2f}")
+    shares = ", ".join(f"{k} {v:.2f}" for k, v in result.speaker_share.items())
+    _out(f"  speaker share            {shares}")
+    _out(f"  copy_rate / distinct-2   {result.copy_rate:.2f} / {result.distinct_2:.2f}")
+    _out(f"  persona distinctiveness  {result.persona_distinctiveness:.2f}")
+    _out(f"  agenda coverage          {result.agenda_coverage:.2f}")
+    _out(
+        f"  tokens {result.tokens_in} in / {result.tokens_out} out · "
+        f"{result.latency_ms / 1000:.1f} s of model time · ${result.cost_usd:.4f}"
+    )
+    return 0
+
+
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import main as tui_main
 
@@ -533,6 +567,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _common(outline)
     outline.set_defaults(func=cmd_outline)
+
+    evaluate = sub.add_parser("eval", help="quality figures of a debate (stored in it)")
+    evaluate.add_argument("id", help="debate id (or a unique prefix)")
+    evaluate.add_argument("--json", action="store_true", help="print JSON")
+    _common(evaluate)
+    evaluate.set_defaults(func=cmd_eval)
 
     tui = sub.add_parser("tui", help="open the terminal UI")
     _backend(tui)
