@@ -160,10 +160,9 @@ def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
     text = " ".join(" ".join(kept).split())
     text = text.replace("<<<", "").replace(">>>", "")
     # End on a finished sentence when the token limit cut it off.
-    ends = [text.rfind(ch) for ch in ".!?。！？"]
-    last = max(ends)
-    if last >= 0 and last < len(text) - 1 and last > len(text) // 3:
-        text = text[: last + 1]
+    if text and not text.endswith((".", "!", "?", "。", "！", "？", "…", '"', "”", "'")):
+        last = max(text.rfind(ch) for ch in ".!?。！？")
+        text = text[: last + 1] if last > 0 else text + "…"
     return text.strip()
 
 

@@ -299,3 +299,23 @@ def test_japanese_show_uses_japanese_prompts(tmp_path, model, search, saver):
     assert all("番組のテーマ" in p for p in user_prompts)
     md = (settings.out_dir / f"{runner.debate.id}.md").read_text(encoding="utf-8")
     assert "出演者" in md and "シミュレーション" in md
+
+
+def test_time_budget_stops_early_with_a_closing(tmp_path, search, saver):
+    import time
+
+    model = varied()
+    original = model.responder
+
+    def slow(messages):
+        time.sleep(0.05)
+        return original(messages)
+
+    model.responder = slow
+    settings = Settings(
+        data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=40, time_budget_s=0.3
+    )
+    runner, got = run(settings, model, search, saver)
+    turns = runner.debate.turns
+    assert 3 <= len(turns) < 12 and turns[-1].kind == "closing"
+    assert got[-1].stop_reason == "time_budget"

@@ -81,3 +81,9 @@ def test_echo_is_redrafted_and_counted():
     assert model.history[1].sampling.temperature > model.history[0].sampling.temperature
     assert all(c.source_id == "panel" for c in spoken.turn.citations)
     assert spoken.turn.invalid_citations() == []
+
+
+def test_a_reply_cut_by_the_token_limit_ends_on_a_whole_sentence():
+    altman = load_personas()["altman"]
+    assert clean_reply("Chips are scarce. Power is", altman, []) == "Chips are scarce."
+    assert clean_reply("No sentence end at all", altman, []) == "No sentence end at all…"
