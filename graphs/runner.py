@@ -332,6 +332,29 @@ def saved_model(settings: Settings, rs: RunSettings) -> ChatModel:
     )
 
 
+def continuing(
+    settings: Settings,
+    debate: Debate,
+    model: ChatModel | None,
+    search: Search,
+    checkpointer: Any,
+    steerable: bool,
+) -> ShowRunner:
+    """A runner that continues `debate` from its checkpoints (resume or fork)."""
+    panel = panel_of(debate)
+    return ShowRunner(
+        settings,
+        debate,
+        panel,
+        model or saved_model(settings, debate.settings),
+        search,
+        checkpointer,
+        persona_models(settings, panel),
+        steerable,
+        resuming=True,
+    )
+
+
 def resume_show(
     settings: Settings,
     ref: str,
@@ -346,19 +369,7 @@ def resume_show(
     debate = store.load(ref)
     if debate.status == "finished":
         raise UserError(f"debate {debate.id} is finished; fork it to continue (`debate fork`)")
-    panel = panel_of(debate)
-    model = model or saved_model(settings, debate.settings)
-    runner = ShowRunner(
-        settings,
-        debate,
-        panel,
-        model,
-        search,
-        checkpointer,
-        persona_models(settings, panel),
-        steerable,
-        resuming=True,
-    )
+    runner = continuing(settings, debate, model, search, checkpointer, steerable)
     if not runner.graph.get_state(runner.config).values:
         raise UserError(f"debate {debate.id} has no checkpoint in {settings.data_dir}")
     return runner
@@ -399,8 +410,6 @@ def fork_show(
             break
     if source is None:
         raise UserError(f"debate {parent.id} has no checkpoint after turn {at_turn} to fork from")
-    panel = panel_of(parent)
-    model = model or saved_model(settings, parent.settings)
     debate = parent.model_copy(
         update={
             "id": new_debate_id(),
@@ -411,17 +420,7 @@ def fork_show(
             "created_at": Debate.model_fields["created_at"].default_factory(),  # type: ignore[misc]
         }
     )
-    runner = ShowRunner(
-        settings,
-        debate,
-        panel,
-        model,
-        search,
-        checkpointer,
-        persona_models(settings, panel),
-        steerable,
-        resuming=True,
-    )
+    runner = continuing(settings, debate, model, search, checkpointer, steerable)
     values = dict(source.values)
     runner.graph.update_state(runner.config, values, as_node=after)
     if steer:
