@@ -106,6 +106,7 @@ class ShowRunner:
     _questions: queue.Queue[Interjection] = field(default_factory=queue.Queue)
     _playing: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _heard: list[Turn] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._playing.set()
@@ -164,6 +165,10 @@ class ShowRunner:
     def snapshot(self, status: str) -> Debate:
         values = self.graph.get_state(self.config).values
         turns = list(values.get("turns", []))
+        # Checkpoints are written in the background: right after a turn's event the
+        # state may not hold that turn yet, but the saved debate must.
+        if len(self._heard) > len(turns):
+            turns = list(self._heard)
         self.debate = self.debate.model_copy(
             update={
                 "agenda": list(values.get("agenda", [])),
@@ -218,9 +223,9 @@ class ShowRunner:
         began = time.perf_counter()
         ctx = self.context()
         payload: Any = None
+        self._heard = list(self.graph.get_state(self.config).values.get("turns", []))
         if self.resuming:
-            done = len(self.graph.get_state(self.config).values.get("turns", []))
-            yield events.Resumed(self.debate.id, done)
+            yield events.Resumed(self.debate.id, len(self._heard))
         else:
             payload = {"topic": self.debate.topic, "language": self.debate.language}
         self.save("running")
@@ -231,6 +236,8 @@ class ShowRunner:
                 ):
                     yield chunk
                     if isinstance(chunk, events.TurnFinished):
+                        index = chunk.turn.index
+                        self._heard = [*self._heard[:index], chunk.turn]
                         self.save("running")
                 payload = None
                 state = self.graph.get_state(self.config)

@@ -259,14 +259,14 @@ def slow_model(delay: float = 0.05):
 
 
 async def test_live_interject_pause_stop(tui_settings, saver):
-    settings = tui_settings.model_copy(update={"turns": 12})
+    settings = tui_settings.model_copy(update={"turns": 60})
     app = app_for(settings, saver, model=slow_model())
     async with app.run_test(size=SIZE) as pilot:
         app.start_live(
             parse_form(
                 "Who owns compute?",
                 ["altman", "economist", "futurist"],
-                "12",
+                "60",
                 "round-robin",
                 "en",
                 "embedded",
@@ -296,7 +296,7 @@ async def test_live_interject_pause_stop(tui_settings, saver):
         await pilot.press("s")
         await wait_for(pilot, lambda: live.finished)
         saved = DebateStore(settings.out_dir).list()
-        assert saved[0].status == "stopped" and len(saved[0].turns) < 13
+        assert saved[0].status == "stopped" and len(saved[0].turns) < 60
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, LibraryScreen)
