@@ -44,10 +44,6 @@ class Settings(BaseSettings):
         description="USD per million (input, output) tokens; unlisted models cost 0.",
     )
 
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.data_dir / "checkpoints.sqlite"
-
     def cost(self, model: str, tokens_in: int, tokens_out: int) -> float:
         price_in, price_out = self.prices_per_million.get(model, (0.0, 0.0))
         return (tokens_in * price_in + tokens_out * price_out) / 1_000_000

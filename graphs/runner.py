@@ -11,8 +11,9 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,26 @@ def check_topic(topic: str) -> str:
     return topic
 
 
+def model_from(
+    settings: Settings,
+    backend: str,
+    model: str | None,
+    model_path: Path | None,
+    base_url: str | None,
+    seed: int,
+) -> ChatModel:
+    """make_model with the call options (timeout, retries) every model of a run shares."""
+    return make_model(
+        backend,
+        model=model,
+        model_path=model_path,
+        base_url=base_url,
+        timeout=settings.request_timeout_s,
+        max_retries=settings.max_retries,
+        seed=seed,
+    )
+
+
 def persona_models(settings: Settings, panel: list[Persona]) -> dict[str, ChatModel]:
     """Models for personas whose files override the model (a mixed panel)."""
     out: dict[str, ChatModel] = {}
@@ -51,28 +72,26 @@ def persona_models(settings: Settings, panel: list[Persona]) -> dict[str, ChatMo
             continue
         if p.model not in cache:
             backend, name = parse_override(p.model)
-            cache[p.model] = make_model(
+            cache[p.model] = model_from(
+                settings,
                 backend,
-                model=name if backend == "openai" else None,
-                model_path=Path(name) if backend == "embedded" and name else None,
-                base_url=settings.base_url,
-                timeout=settings.request_timeout_s,
-                max_retries=settings.max_retries,
-                seed=settings.seed,
+                name if backend == "openai" else None,
+                Path(name) if backend == "embedded" and name else None,
+                settings.base_url,
+                settings.seed,
             )
         out[p.id] = cache[p.model]
     return out
 
 
 def default_model(settings: Settings) -> ChatModel:
-    return make_model(
+    return model_from(
+        settings,
         settings.backend,
-        model=settings.model,
-        model_path=settings.model_path,
-        base_url=settings.base_url,
-        timeout=settings.request_timeout_s,
-        max_retries=settings.max_retries,
-        seed=settings.seed,
+        settings.model,
+        settings.model_path,
+        settings.base_url,
+        settings.seed,
     )
 
 
@@ -328,14 +347,13 @@ def panel_of(debate: Debate) -> list[Persona]:
 
 def saved_model(settings: Settings, rs: RunSettings) -> ChatModel:
     """The model a saved debate ran with (a given --base-url or --model-path wins)."""
-    return make_model(
+    return model_from(
+        settings,
         rs.backend,
-        model=rs.model if rs.backend == "openai" else None,
-        model_path=settings.model_path,
-        base_url=settings.base_url or rs.base_url,
-        timeout=settings.request_timeout_s,
-        max_retries=settings.max_retries,
-        seed=rs.seed,
+        rs.model if rs.backend == "openai" else None,
+        settings.model_path,
+        settings.base_url or rs.base_url,
+        rs.seed,
     )
 
 
@@ -424,7 +442,7 @@ def fork_show(
             "forked_at": at_turn,
             "turns": [],
             "status": "running",
-            "created_at": Debate.model_fields["created_at"].default_factory(),  # type: ignore[misc]
+            "created_at": datetime.now(UTC),
         }
     )
     runner = continuing(settings, debate, model, search, checkpointer, steerable)
@@ -436,6 +454,3 @@ def fork_show(
         )
 
     return runner
-
-
-SearchFactory = Callable[[], Search]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from textual.widgets import DataTable, Input, SelectionList
 
@@ -42,6 +40,21 @@ def library(tui_settings: Settings) -> DebateStore:
 
 def app_for(settings: Settings, saver=None, model=None, **kw):
     return make_app(settings, model or varied(), search=StubSearch(), checkpointer=saver, **kw)
+
+
+def start_show(app, turns: int) -> None:
+    """Start a live show from the form's values, as the new-debate screen would."""
+    app.start_live(
+        parse_form(
+            "Who owns compute?",
+            ["altman", "economist", "futurist"],
+            str(turns),
+            "round-robin",
+            "en",
+            "embedded",
+            "",
+        )
+    )
 
 
 def screen_text(app) -> str:
@@ -262,17 +275,7 @@ async def test_live_interject_pause_stop(tui_settings, saver):
     settings = tui_settings.model_copy(update={"turns": 60})
     app = app_for(settings, saver, model=slow_model())
     async with app.run_test(size=SIZE) as pilot:
-        app.start_live(
-            parse_form(
-                "Who owns compute?",
-                ["altman", "economist", "futurist"],
-                "60",
-                "round-robin",
-                "en",
-                "embedded",
-                "",
-            )
-        )
+        start_show(app, 60)
         await pilot.pause()
         live = app.screen
         await wait_for(pilot, lambda: live.runner is not None and len(live.turns) >= 1)
@@ -305,17 +308,7 @@ async def test_live_interject_pause_stop(tui_settings, saver):
 async def test_live_fork_from_selected_turn(tui_settings, saver):
     app = app_for(tui_settings, saver)
     async with app.run_test(size=SIZE) as pilot:
-        app.start_live(
-            parse_form(
-                "Who owns compute?",
-                ["altman", "economist", "futurist"],
-                "6",
-                "round-robin",
-                "en",
-                "embedded",
-                "",
-            )
-        )
+        start_show(app, 6)
         await pilot.pause()
         live = app.screen
         await wait_for(pilot, lambda: live.finished)
@@ -359,17 +352,7 @@ def test_snapshot_live(snap_compare, tui_settings, saver):
 
     async def run(pilot):
         app = pilot.app
-        app.start_live(
-            parse_form(
-                "Who owns compute?",
-                ["altman", "economist", "futurist"],
-                "5",
-                "round-robin",
-                "en",
-                "embedded",
-                "",
-            )
-        )
+        start_show(app, 5)
         await pilot.pause()
         live = app.screen
         await wait_for(pilot, lambda: live.finished)
@@ -405,4 +388,3 @@ def test_events_are_the_only_interface():
     ):
         assert f"ev.{name}" in source
     assert hasattr(ev, "Event")
-    asyncio.get_event_loop_policy()

@@ -14,10 +14,3 @@ class ShowEvent(Message):
     """An event of a running show, handed from the worker thread to the live screen."""
 
     event: Event
-
-
-@dataclass
-class TurnSelected(Message):
-    """The user selected a turn (live or replay); its sources should be shown."""
-
-    index: int
