@@ -227,6 +227,106 @@ def cmd_run(args: argparse.Namespace) -> int:
             return 130
 
 
+class BatchDisplay:
+    """Progress of a batch: one redrawn line on a terminal, a line per debate otherwise."""
+
+    def __init__(self, stream: Any, total: int) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.total = total
+        self.last = 0.0
+
+    def __call__(self, progress, result) -> None:
+        import time
+
+        if result is not None and not self.tty:
+            where = f" on {result.base_url}" if result.base_url else ""
+            what = f"{result.turns} turns" if result.status == "finished" else result.message
+            self.stream.write(
+                f"[{progress.finished + progress.failed}/{self.total}] "
+                f"{result.debate_id or '-'} {result.status}{where}: {what} "
+                f"({result.wall_s:.1f} s)\n"
+            )
+            self.stream.flush()
+            return
+        now = time.perf_counter()
+        if not self.tty or (result is None and now - self.last < 0.2):
+            return
+        self.last = now
+        done = progress.finished + progress.failed
+        width = 24
+        fill = int(width * done / max(self.total, 1))
+        rate = progress.tokens_out / max(progress.elapsed_s, 1e-6)
+        self.stream.write(
+            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} done · "
+            f"{progress.running} running · {progress.failed} failed · {progress.turns} turns · "
+            f"{rate:.0f} tok/s · {progress.elapsed_s:.1f} s\033[K"
+        )
+        self.stream.flush()
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agents.personas import load_personas, select_panel
+    from graphs.batch import run_batch
+    from graphs.runner import check_topic, model_from
+
+    if args.lang is not None:
+        args.language = args.lang
+    args.backend = "openai"  # batches run against servers; the embedded model is one at a time
+    settings = make_settings(args)
+    if args.runs < 1:
+        raise UserError("--runs must be at least 1")
+    if not 1 <= args.concurrency <= 512:
+        raise UserError("--concurrency must be between 1 and 512")
+    topic = args.topic
+    if topic is None:
+        topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
+    topic = check_topic(topic)
+    personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
+    select_panel(load_personas(None), personas)
+    urls = list(dict.fromkeys(args.base_urls or [None]))
+    models = {
+        url: model_from(settings, "openai", settings.model, None, url, settings.seed)
+        for url in urls
+    }
+    index = open_index(settings)
+    display = BatchDisplay(sys.stderr, args.runs)
+    servers = f"{len(urls)} server{'s' if len(urls) > 1 else ''}"
+    _err(f"Running {args.runs} debates, {args.concurrency} at a time, on {servers}…")
+    with checkpointer(settings) as saver:
+        results = asyncio.run(
+            run_batch(
+                settings,
+                topic,
+                runs=args.runs,
+                concurrency=args.concurrency,
+                models={url or "": m for url, m in models.items()},
+                search=searcher(index),
+                checkpointer=saver,
+                persona_ids=personas,
+                on_progress=display,
+            )
+        )
+    if display.tty:
+        _err("")
+    finished = [r for r in results if r.status == "finished"]
+    failed = [r for r in results if r.status != "finished"]
+    wall = max((r.wall_s for r in results), default=0.0)
+    _out(f"{len(finished)}/{len(results)} debates finished (longest {wall:.1f} s)")
+    for r in results:
+        mark = "✓" if r.status == "finished" else "✗"
+        _out(f"  {mark} {r.debate_id or '-'}  {r.turns:>3} turns  {r.wall_s:6.1f} s  {r.message}")
+    for r in failed:
+        if r.debate_id:
+            _err(
+                f"debate: {r.debate_id} did not finish; "
+                f"continue it with `debate resume {r.debate_id}`"
+            )
+    return 0 if not failed else 1
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     from graphs.runner import resume_show
 
@@ -388,20 +488,77 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_outline(args: argparse.Namespace) -> int:
     from transcripts.export import to_html
-    from transcripts.outline import build_outline, outline_html, outline_markdown
+    from transcripts.outline import build_outline, outline_html, outline_markdown, write_notes
     from transcripts.store import DebateStore, atomic_write
 
     settings = make_settings(args)
-    debate = DebateStore(settings.out_dir).load(args.id)
-    outline = build_outline(debate)
-    if args.format == "json":
-        text = outline.model_dump_json(indent=2) + "\n"
-    elif args.format == "html":
-        text = outline_html(outline)
-    elif args.format == "debate-html":
+    store = DebateStore(settings.out_dir)
+    if args.merge:
+        return _merged_outline(args, store)
+    if len(args.ids) != 1:
+        raise UserError("outline takes one debate id (use --merge to combine several)")
+    debate = store.load(args.ids[0])
+    if args.format == "debate-html":
         text = to_html(debate)
     else:
-        text = outline_markdown(outline)
+        outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
+        if not args.no_model and debate.turns:
+            outline = write_notes(outline, debate.topic, _outline_writer(settings, debate))
+        if args.format == "json":
+            text = outline.model_dump_json(indent=2) + "\n"
+        elif args.format == "html":
+            text = outline_html(outline)
+        else:
+            text = outline_markdown(outline)
+    if args.output:
+        atomic_write(args.output, text)
+        _out(f"saved {args.output}")
+    else:
+        _out(text, end="")
+    return 0
+
+
+class _NoWriter:
+    """Stands in for a model that could not be had: every call fails, so prose is assembled."""
+
+    name = "assembly"
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def structured(self, *_: Any, **__: Any) -> Any:
+        from agents.llm.base import ModelError
+
+        raise ModelError(self.why)
+
+
+def _outline_writer(settings, debate):
+    """The model the debate ran with, to write the outline's prose; none if it cannot be had."""
+    from agents.llm.base import ModelError
+    from graphs.runner import saved_model
+
+    try:
+        return saved_model(settings, debate.settings)
+    except (UserError, ModelError) as exc:
+        _err(f"debate: note: no model for the outline's prose ({exc}); assembling it instead")
+        return _NoWriter(str(exc))
+
+
+def _merged_outline(args: argparse.Namespace, store) -> int:
+    from transcripts.evaluate import e5_embed
+    from transcripts.merge import merge_debates, merged_html, merged_markdown
+    from transcripts.store import atomic_write
+
+    if args.format == "debate-html":
+        raise UserError("--merge writes an outline: use --format md, json or html")
+    debates = [store.load(ref) for ref in args.ids]
+    merged = merge_debates(debates, e5_embed)
+    if args.format == "json":
+        text = merged.model_dump_json(indent=2) + "\n"
+    elif args.format == "html":
+        text = merged_html(merged)
+    else:
+        text = merged_markdown(merged)
     if args.output:
         atomic_write(args.output, text)
         _out(f"saved {args.output}")
@@ -513,6 +670,31 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.set_defaults(func=cmd_run, language=None)
 
+    batch = sub.add_parser(
+        "batch", help="run many debates at once against OpenAI-compatible servers"
+    )
+    batch.add_argument("--runs", type=int, default=4, help="how many debates (default 4)")
+    batch.add_argument(
+        "--concurrency", type=int, default=4, help="most debates at once (default 4)"
+    )
+    batch.add_argument("--topic", help="what every panel debates (default: the show's question)")
+    batch.add_argument("--turns", type=int, help="most turns per debate (default 12)")
+    batch.add_argument("--lang", choices=["en", "ja"], help="language (default en)")
+    batch.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
+    batch.add_argument("--personas", help="comma-separated persona ids (default: all)")
+    batch.add_argument("--seed", type=int, help="seed of the first run; run i uses seed+i")
+    batch.add_argument("--temperature", type=float, help="default temperature (0.7)")
+    batch.add_argument("--model", help="model name on the servers")
+    batch.add_argument(
+        "--base-url",
+        dest="base_urls",
+        action="append",
+        metavar="URL",
+        help="an OpenAI-compatible server; repeat to spread the debates over several",
+    )
+    _common(batch)
+    batch.set_defaults(func=cmd_batch, language=None)
+
     resume = sub.add_parser("resume", help="continue a stopped or killed debate")
     resume.add_argument("id", help="debate id (or a unique prefix)")
     _backend(resume)
@@ -556,8 +738,20 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sources)
     sources.set_defaults(func=cmd_sources)
 
-    outline = sub.add_parser("outline", help="the episode outline of a debate")
-    outline.add_argument("id", help="debate id (or a unique prefix)")
+    outline = sub.add_parser("outline", help="the episode outline of a debate (or several)")
+    outline.add_argument(
+        "ids", nargs="+", metavar="ID", help="debate id (or a unique prefix); several with --merge"
+    )
+    outline.add_argument(
+        "--merge",
+        action="store_true",
+        help="merge several debates on one topic: agreed and contested points",
+    )
+    outline.add_argument(
+        "--no-model",
+        action="store_true",
+        help="assemble every part; no model writes the title, logline or working titles",
+    )
     outline.add_argument("-o", "--output", type=Path, help="write to this file")
     outline.add_argument(
         "--format",
@@ -565,6 +759,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="md",
         help="md (default), json, html, or the whole debate as html",
     )
+    _backend(outline)
     _common(outline)
     outline.set_defaults(func=cmd_outline)
 

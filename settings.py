@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     time_budget_s: float | None = Field(None, gt=0, description="Stop after this many seconds.")
     request_timeout_s: float = Field(60.0, gt=0, description="Per-call timeout (openai).")
     max_retries: int = Field(4, ge=0, le=10)
+    speech_wpm: float = Field(150.0, gt=0, description="English speech, words per minute.")
+    speech_cpm: float = Field(300.0, gt=0, description="Japanese speech, characters per minute.")
     prices_per_million: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: {
             "gpt-4o-mini": (0.15, 0.60),

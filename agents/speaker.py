@@ -9,10 +9,20 @@ code against the passages retrieved for the turn; none outside them survives.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from agents.llm.base import ChatModel, Completion, Message, Sampling, complete
+from agents.llm.base import (
+    ChatModel,
+    Completion,
+    Message,
+    ModelError,
+    Sampling,
+    TransientModelError,
+    backoff_s,
+    complete,
+)
 from agents.personas import Persona
 from prompts import render
 from transcripts.metrics import copied_share
@@ -20,6 +30,7 @@ from transcripts.models import Citation, Passage, Turn, TurnKind
 
 ECHO_THRESHOLD = 0.5
 MAX_REDRAFTS = 2
+STREAM_RETRIES = 3  # a reply that broke off mid-stream is asked for again this many times
 NOTE_CHARS = {"en": 120, "ja": 90}
 PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
@@ -216,6 +227,28 @@ def check_citations(turn: Turn) -> Turn:
     return turn
 
 
+def _complete_retrying(
+    model: ChatModel,
+    messages: list[Message],
+    sampling: Sampling,
+    slot: str,
+    on_token: Callable[[str], None] | None,
+    on_discard: Callable[[str], None] | None,
+) -> Completion:
+    """One reply; one that broke off mid-stream is dropped (its text never reaches the
+    turn) and asked for again after a jittered backoff, up to STREAM_RETRIES times."""
+    for attempt in range(STREAM_RETRIES + 1):
+        try:
+            return complete(model, messages, sampling, slot=slot, on_token=on_token)
+        except TransientModelError as exc:
+            if attempt == STREAM_RETRIES:
+                raise ModelError(f"{exc}; gave up after {STREAM_RETRIES} retries") from exc
+            if on_discard is not None:
+                on_discard(f"the reply broke off, trying again ({exc})")
+            time.sleep(backoff_s(attempt))
+    raise AssertionError("unreachable")
+
+
 def speak(
     model: ChatModel,
     persona: Persona,
@@ -247,7 +280,7 @@ def speak(
             min_tokens=min_tokens,
             end_on_sentence=True,
         )
-        result = complete(model, messages, sampling, slot=persona.id, on_token=on_token)
+        result = _complete_retrying(model, messages, sampling, persona.id, on_token, on_discard)
         tokens_in += result.tokens_in
         tokens_out += result.tokens_out
         latency += result.latency_ms

@@ -1,11 +1,16 @@
 """The episode outline a producer works from, assembled from a saved debate.
 
-Deterministic assembly: talking points, clashes, quotes, sources and durations
-come from the turns themselves, so any model's debate yields a valid outline.
+Deterministic assembly: talking points, clashes, quotes, sources, fact checks
+and durations come from the turns themselves, so any model's debate yields a
+valid outline. Where prose is wanted (the title, the logline, working titles
+of the segments, open questions) a model may write it through a pydantic
+schema (`write_notes`); whatever it gets wrong or leaves out keeps the
+assembled text, so a small model gives a plainer outline, never a broken one.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 
 from pydantic import BaseModel, Field
@@ -13,8 +18,9 @@ from pydantic import BaseModel, Field
 from transcripts.export import speaker_label
 from transcripts.models import Debate, Turn
 
-WORDS_PER_MINUTE = 150  # English speech
-CHARS_PER_MINUTE = 300  # Japanese speech
+log = logging.getLogger(__name__)
+WORDS_PER_MINUTE = 150  # English speech (the settings' default)
+CHARS_PER_MINUTE = 300  # Japanese speech (the settings' default)
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+")
 _WORD = re.compile(r"[a-z]{4,}")
 
@@ -64,6 +70,7 @@ class Outline(BaseModel):
     open_questions: list[str]
     fact_checks: list[FactCheck]
     simulated: list[str]
+    written_by: str = "assembly"  # or the model that wrote the prose parts
 
 
 def sentences(text: str) -> list[str]:
@@ -71,10 +78,13 @@ def sentences(text: str) -> list[str]:
     return found or ([text.strip()] if text.strip() else [])
 
 
-def minutes(text: str, language: str) -> float:
+def minutes(
+    text: str, language: str, wpm: float = WORDS_PER_MINUTE, cpm: float = CHARS_PER_MINUTE
+) -> float:
+    """Speaking time: Japanese by characters per minute, English by words per minute."""
     if language == "ja":
-        return len(text) / CHARS_PER_MINUTE
-    return len(text.split()) / WORDS_PER_MINUTE
+        return len(text) / cpm
+    return len(text.split()) / wpm
 
 
 def _quotable(turn: Turn) -> str | None:
@@ -118,7 +128,9 @@ def _support(turn: Turn) -> list[FactCheck]:
     return out
 
 
-def build_outline(debate: Debate) -> Outline:
+def build_outline(
+    debate: Debate, *, wpm: float = WORDS_PER_MINUTE, cpm: float = CHARS_PER_MINUTE
+) -> Outline:
     label = {p.id: speaker_label(debate, p.id) for p in debate.personas}
     panel = [
         t
@@ -152,7 +164,7 @@ def build_outline(debate: Debate) -> Outline:
             OutlineSegment(
                 title=seg.title if seg else debate.topic,
                 question=seg.question if seg else debate.topic,
-                minutes=round(sum(minutes(t.text, debate.language) for t in turns), 1),
+                minutes=round(sum(minutes(t.text, debate.language, wpm, cpm) for t in turns), 1),
                 talking_points=points,
                 clash=clash,
                 quotes=[q for q in quotes if any(q.turn == t.index for t in turns)][:3],
@@ -232,8 +244,17 @@ def outline_markdown(outline: Outline) -> str:
         ]
     else:
         out.append("- Every citation shares content with its claim.")
-    out.append("")
+    out += ["", f"---\n*Debate {outline.debate_id}; {provenance(outline)}*", ""]
     return "\n".join(out)
+
+
+def provenance(outline: Outline) -> str:
+    if outline.written_by == "assembly":
+        return "assembled from the debate's turns."
+    return (
+        f"title, logline, working titles and open questions written by {outline.written_by}; "
+        "the rest assembled from the debate's turns."
+    )
 
 
 def outline_html(outline: Outline) -> str:
@@ -286,4 +307,81 @@ def outline_html(outline: Outline) -> str:
         for f in outline.fact_checks
     ] or ["<li>Every citation shares content with its claim.</li>"]
     body.append("</ul>")
+    body.append(f"<p><small>Debate {e(outline.debate_id)}; {e(provenance(outline))}</small></p>")
     return _page(outline.title, body)
+
+
+# -- prose written by a model ----------------------------------------------------------------------
+class OutlineNotes(BaseModel):
+    """What a model is asked to write; everything else in an outline is assembled."""
+
+    title: str = Field(min_length=3, max_length=90)
+    logline: str = Field(min_length=10, max_length=240)
+    segment_titles: list[str] = Field(default_factory=list, max_length=8)
+    open_questions: list[str] = Field(default_factory=list, max_length=3)
+
+
+def _data(text: str, limit: int = 160) -> str:
+    """Debate text as quoted data in a prompt: one line, clipped, no delimiters of its own."""
+    flat = " ".join(text.replace("<<<", "").replace(">>>", "").split())
+    return f"<<<{flat[:limit]}>>>"
+
+
+def notes_prompt(outline: Outline, topic: str) -> str:
+    from prompts import render
+
+    rows = []
+    for i, seg in enumerate(outline.segments, 1):
+        rows.append(f"{i}. {_data(seg.question)}")
+        for pp in seg.talking_points:
+            rows += [f"   - {pp.speaker}: {_data(p, 120)}" for p in pp.points[:2]]
+    language = outline.language if outline.language in ("en", "ja") else "en"
+    return render(
+        "outline_notes",
+        language,
+        topic=_data(topic, 200),
+        segments="\n".join(rows),
+        count=len(outline.segments),
+    )
+
+
+def _clean(text: str, limit: int) -> str:
+    return " ".join(text.replace("<<<", "").replace(">>>", "").split())[:limit].strip()
+
+
+def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001 (a ChatModel)
+    """The outline with its prose parts written by `model` (structured output).
+
+    A failed call, or a field that comes back empty or repeats the question,
+    keeps the assembled text; the result is always a valid outline.
+    """
+    from agents.llm.base import ModelError, Sampling
+
+    try:
+        notes, _ = model.structured(
+            [{"role": "user", "content": notes_prompt(outline, topic)}],
+            OutlineNotes,
+            Sampling(temperature=0.3, max_tokens=320, seed=0),
+        )
+    except ModelError as exc:
+        log.warning(
+            "outline: the model's notes were unusable, keeping the assembled text (%s)", exc
+        )
+        return outline
+    update: dict = {"written_by": getattr(model, "name", "model")}
+    title = _clean(notes.title, 90)
+    if len(title) >= 3:
+        update["title"] = title
+    logline = _clean(notes.logline, 240)
+    if len(logline) >= 10:
+        update["logline"] = logline
+    segments = []
+    for i, seg in enumerate(outline.segments):
+        working = _clean(notes.segment_titles[i], 80) if i < len(notes.segment_titles) else ""
+        if working and working.lower() != seg.question.lower():
+            seg = seg.model_copy(update={"title": working})
+        segments.append(seg)
+    update["segments"] = segments
+    asked = [q for q in (_clean(q, 200) for q in notes.open_questions) if len(q) >= 8]
+    update["open_questions"] = list(dict.fromkeys(asked + outline.open_questions))[:6]
+    return outline.model_copy(update=update)

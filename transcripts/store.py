@@ -17,6 +17,9 @@ from pydantic import ValidationError
 from agents.errors import UserError
 from transcripts.models import SCHEMA_VERSION, Debate
 
+# A 500-turn debate with its passages is a few MB; a file far beyond that is not one.
+MAX_DEBATE_BYTES = 64 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class DebateSummary:
@@ -61,27 +64,67 @@ class DebateSummary:
         )
 
 
+def _default_mode() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+# What a plain open(path, "w") would give a new file (mkstemp makes it owner-only).
+_NEW_FILE_MODE = _default_mode()
+
+
 def atomic_write(path: Path, text: str) -> Path:
-    """Write `text` to `path` so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    """Write `text` to `path` so that readers see the old file or the new one, never half.
+
+    The text goes to a temporary file in the same folder (`.<name>.<random>.tmp`, which
+    no loader reads), is flushed and fsynced, then renamed over `path`; the folder is
+    fsynced too so the rename survives a power cut. A file that cannot be written is a
+    one-line UserError.
+    """
+    path = Path(path)
+    tmp: str | None = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            try:
+                mode = os.stat(path).st_mode & 0o7777
+            except OSError:
+                mode = _NEW_FILE_MODE
+            os.fchmod(fh.fileno(), mode)
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+        tmp = None
+        _fsync_folder(path.parent)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write the file ({exc.strerror or exc})") from exc
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
     return path
 
 
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the rename itself is still atomic
+    finally:
+        os.close(fd)
+
+
 def new_debate_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+    return datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 def _migrate(raw: dict[str, Any], where: str) -> dict[str, Any]:
@@ -100,13 +143,25 @@ def load_debate(path: Path) -> Debate:
     """Read a saved debate; any problem is one line naming the file and the field."""
     where = str(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as fh:
+            # Bounded: a huge file is refused by its size, not read into memory.
+            big = os.fstat(fh.fileno()).st_size > MAX_DEBATE_BYTES
+            data = b"" if big else fh.read(MAX_DEBATE_BYTES + 1)
     except FileNotFoundError as exc:
         raise UserError(f"{where}: no such file") from exc
+    except OSError as exc:
+        raise UserError(f"{where}: cannot read the file ({exc.strerror or exc})") from exc
+    if big or len(data) > MAX_DEBATE_BYTES:
+        raise UserError(f"{where}: over the {MAX_DEBATE_BYTES >> 20} MB limit of a saved debate")
+    try:
+        raw = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise UserError(f"{where}: not a UTF-8 JSON file") from exc
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"{where}: line {line}: not a UTF-8 JSON file") from exc
     except json.JSONDecodeError as exc:
         raise UserError(f"{where}: line {exc.lineno}: not valid JSON ({exc.msg})") from exc
+    except RecursionError as exc:
+        raise UserError(f"{where}: the JSON is nested too deeply for a saved debate") from exc
     if not isinstance(raw, dict):
         raise UserError(f"{where}: a saved debate must be a JSON object")
     raw = _migrate(raw, where)
@@ -114,7 +169,7 @@ def load_debate(path: Path) -> Debate:
         return Debate.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
+        field = ".".join(str(p) for p in first["loc"]) or "(debate)"
         raise UserError(f"{where}: field '{field}': {first['msg']}") from exc
 
 
@@ -139,21 +194,25 @@ class DebateStore:
         exact = self.path_of(ref)
         if exact.exists():
             return exact
-        matches = sorted(self.folder.glob(f"{ref}*.json")) if self.folder.is_dir() else []
+        matches = [p for p in self._files() if ref and p.name.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
             raise UserError(f"'{ref}' matches {len(matches)} debates; give more of the id")
         raise UserError(f"no debate '{ref}' in {self.folder} (see `debate list`)")
 
+    def _files(self) -> list[Path]:
+        """The saved debates' files (temporary files of a write in progress never match)."""
+        if not self.folder.is_dir():
+            return []
+        return sorted(p for p in self.folder.glob("*.json") if not p.name.startswith("."))
+
     def load(self, ref: str) -> Debate:
         return load_debate(self.resolve(ref))
 
     def list(self) -> list[Debate]:
-        if not self.folder.is_dir():
-            return []
         out = []
-        for path in sorted(self.folder.glob("*.json")):
+        for path in self._files():
             try:
                 out.append(load_debate(path))
             except UserError:
@@ -162,15 +221,15 @@ class DebateStore:
 
     def summaries(self) -> list[DebateSummary]:
         """What a library lists, read without validating every turn (fast for long debates)."""
-        if not self.folder.is_dir():
-            return []
         out = []
-        for path in sorted(self.folder.glob("*.json")):
+        for path in self._files():
             try:
+                if path.stat().st_size > MAX_DEBATE_BYTES:
+                    continue
                 raw = json.loads(path.read_text(encoding="utf-8"))
                 out.append(DebateSummary.of(raw))
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
+            except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+                continue  # not a saved debate: `debate list` skips it the same way
         return sorted(out, key=lambda d: d.created_at)
 
     def delete(self, debate_id: str) -> None:

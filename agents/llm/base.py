@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict, TypeVar
+from typing import Any, Literal, Protocol, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -50,6 +50,21 @@ class ModelError(Exception):
 
 class StructuredOutputError(ModelError):
     """A structured call returned text that does not fit its schema."""
+
+
+class TransientModelError(ModelError):
+    """A call broke off in a way a new try may not: a stream cut or stalled mid-reply.
+
+    Whatever text it streamed before breaking off is not a reply and is dropped.
+    """
+
+
+def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 8.0, rng: Any = None) -> float:
+    """Seconds to wait before try `attempt + 1`: exponential with full jitter, so many
+    debates that failed together do not come back together."""
+    import random
+
+    return (rng or random).uniform(0, min(cap, base * 2**attempt))
 
 
 OnToken = Callable[[str], None]

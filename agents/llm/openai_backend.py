@@ -13,7 +13,19 @@ from typing import Any
 from urllib.parse import urlparse
 
 from agents.errors import UserError
-from agents.llm.base import Completion, Message, ModelError, Sampling, T, parse_structured
+from agents.llm.base import (
+    Completion,
+    Message,
+    ModelError,
+    Sampling,
+    StructuredOutputError,
+    T,
+    TransientModelError,
+    backoff_s,
+    parse_structured,
+)
+
+STRUCTURED_TRIES = 3  # a reply that does not parse is asked for again, with backoff
 
 
 def _check_url(base_url: str) -> str:
@@ -21,6 +33,15 @@ def _check_url(base_url: str) -> str:
     if url.scheme not in ("http", "https") or not url.netloc:
         raise UserError(f"--base-url {base_url!r}: expected http(s)://HOST[:PORT]/v1")
     return base_url.rstrip("/")
+
+
+def _retry_after(exc: Any) -> float | None:
+    """The server's Retry-After in seconds, when it gave a usable one."""
+    try:
+        value = float(exc.response.headers.get("retry-after", ""))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return value if 0 < value <= 60 else None
 
 
 class OpenAIModel:
@@ -45,6 +66,8 @@ class OpenAIModel:
                 raise UserError("the openai backend needs OPENAI_API_KEY (or a --base-url)")
             key = "not-needed"  # local servers accept any key
         self._openai = openai
+        self.timeout = timeout
+        self.max_retries = max_retries
         self._client = openai.OpenAI(
             api_key=key, base_url=self.base_url, timeout=timeout, max_retries=max_retries
         )
@@ -77,7 +100,10 @@ class OpenAIModel:
         if isinstance(exc, o.NotFoundError):
             return UserError(f"{self._where()}: model '{self.name}' not found (check --model)")
         if isinstance(exc, o.APIStatusError):
-            return ModelError(f"{self._where()}: HTTP {exc.status_code} from the server")
+            return ModelError(
+                f"{self._where()}: HTTP {exc.status_code} from the server "
+                f"(after {self.max_retries} retries)"
+            )
         return exc
 
     def stream(
@@ -99,8 +125,14 @@ class OpenAIModel:
             kwargs["seed"] = sampling.seed
         if sampling.stop:
             kwargs["stop"] = list(sampling.stop)
+        import httpx
+
         try:
             stream = self._client.chat.completions.create(**kwargs)
+        except self._openai.OpenAIError as exc:
+            raise self._translate(exc) from exc
+        finished = False
+        try:
             for chunk in stream:
                 if getattr(chunk, "usage", None):
                     usage = chunk.usage
@@ -109,8 +141,25 @@ class OpenAIModel:
                     if text:
                         pieces.append(text)
                         yield text
-        except self._openai.OpenAIError as exc:
-            raise self._translate(exc) from exc
+                    if choice.finish_reason:
+                        finished = True
+        except (self._openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
+            # Mid-reply: a stall past the timeout, a cut connection, a chunk that is not JSON.
+            why = (
+                "no data within the timeout"
+                if isinstance(exc, httpx.TimeoutException | self._openai.APITimeoutError)
+                else type(exc).__name__
+            )
+            raise TransientModelError(f"{self._where()}: the reply broke off ({why})") from exc
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # the connection is already gone
+                    pass
+        if not finished:
+            raise TransientModelError(f"{self._where()}: the reply ended before it was complete")
         text = "".join(pieces)
         yield Completion(
             text=text,
@@ -141,9 +190,10 @@ class OpenAIModel:
                 response_format=self._response_format(schema), **kwargs
             )
         except self._openai.APIStatusError as exc:
-            if "response_format" not in str(exc) and exc.status_code not in (400, 422):
-                raise
-            self._schema_style = "json_object"
+            if "response_format" in str(exc) or exc.status_code in (400, 422):
+                self._schema_style = "json_object"
+            else:  # busy or failing: wait as told, then the usual retries, same form
+                time.sleep(_retry_after(exc) or backoff_s(0))
             reply = self._client.chat.completions.create(
                 response_format=self._response_format(schema), **kwargs
             )
@@ -162,17 +212,26 @@ class OpenAIModel:
         }
         if sampling.seed is not None:
             kwargs["seed"] = sampling.seed
-        try:
-            reply = self._structured_call(schema, kwargs)
-        except self._openai.OpenAIError as exc:
-            raise self._translate(exc) from exc
-        text = reply.choices[0].message.content or ""
-        usage = reply.usage
-        completion = Completion(
-            text=text,
-            model=self.name,
-            tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
-            tokens_out=getattr(usage, "completion_tokens", 0) or 0,
-            latency_ms=(time.perf_counter() - began) * 1000,
-        )
-        return parse_structured(text, schema), completion
+        last: StructuredOutputError | None = None
+        for attempt in range(STRUCTURED_TRIES):
+            if attempt:
+                time.sleep(backoff_s(attempt - 1))
+            try:
+                reply = self._structured_call(schema, kwargs)
+            except self._openai.OpenAIError as exc:
+                raise self._translate(exc) from exc
+            text = (reply.choices[0].message.content if reply.choices else "") or ""
+            usage = reply.usage
+            completion = Completion(
+                text=text,
+                model=self.name,
+                tokens_in=getattr(usage, "prompt_tokens", 0) or 0,
+                tokens_out=getattr(usage, "completion_tokens", 0) or 0,
+                latency_ms=(time.perf_counter() - began) * 1000,
+            )
+            try:
+                return parse_structured(text, schema), completion
+            except StructuredOutputError as exc:
+                last = exc
+        assert last is not None
+        raise StructuredOutputError(f"{self._where()}: {last} ({STRUCTURED_TRIES} tries)")
