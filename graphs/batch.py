@@ -101,7 +101,7 @@ def _drive(runner: Any, post: Callable[[Any], None]) -> BatchResult:
 
 async def run_batch(
     settings: Settings,
-    topic: str,
+    topic: str | Sequence[str],
     *,
     runs: int,
     concurrency: int,
@@ -113,6 +113,7 @@ async def run_batch(
 ) -> list[BatchResult]:
     """Run `runs` debates on `topic`, at most `concurrency` at once.
 
+    `topic` may be a list: run i takes topic i mod its length.
     `models` maps each server's base URL to its client; debate i goes to server
     i mod len(models). Seeds are `settings.seed + i`, so the runs differ.
     """
@@ -123,6 +124,7 @@ async def run_batch(
     if not models:
         raise UserError("batch needs at least one --base-url")
     urls = list(models)
+    topics = [topic] if isinstance(topic, str) else list(topic)
     progress = BatchProgress(total=runs)
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
@@ -149,7 +151,7 @@ async def run_batch(
                 try:
                     runner = new_show(
                         run_settings,
-                        topic,
+                        topics[i % len(topics)],
                         search=shared_search,
                         checkpointer=checkpointer,
                         model=models[url],

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.tui_fixtures import sample_debate
 from transcripts.export import to_html
 from transcripts.outline import build_outline, outline_html, outline_markdown
@@ -47,3 +49,80 @@ def test_outline_json_round_trip():
     outline = build_outline(sample_debate())
     again = type(outline).model_validate(json.loads(outline.model_dump_json()))
     assert again == outline
+
+
+def test_model_writes_the_prose_and_assembly_keeps_the_rest():
+    from agents.llm.scripted import ScriptedModel
+    from transcripts.outline import write_notes
+
+    debate = sample_debate()
+    assembled = build_outline(debate)
+    model = ScriptedModel(name="writer").enqueue(
+        {
+            "title": "Who Owns the Compute?",
+            "logline": "Three guests argue whether chips are the new gold.",
+            "segment_titles": ["Money, Rewired", "Who wins?"],  # 2nd repeats its question
+            "open_questions": ["Should compute be taxed like land?"],
+        }
+    )
+    outline = write_notes(assembled, debate.topic, model)
+    assert outline.written_by == "writer"
+    assert (outline.title, outline.logline) == (
+        "Who Owns the Compute?",
+        "Three guests argue whether chips are the new gold.",
+    )
+    # A working title that only repeats the question keeps the assembled one.
+    assert [s.title for s in outline.segments] == ["Money, Rewired", "The race"]
+    assert outline.open_questions[0] == "Should compute be taxed like land?"
+    for part in ("cold_open", "sources", "fact_checks", "simulated"):
+        assert getattr(outline, part) == getattr(assembled, part)
+    assert [s.talking_points for s in outline.segments] == [
+        s.talking_points for s in assembled.segments
+    ]
+    # The debate's words reach the model as quoted data.
+    (call,) = model.history
+    assert call.schema.__name__ == "OutlineNotes"
+    assert "<<<" in call.messages[0]["content"] and "quoted data" in call.messages[0]["content"]
+    assert "written by writer" in outline_markdown(outline)
+
+
+def test_a_model_that_fails_leaves_a_valid_assembled_outline():
+    from agents.llm.base import ModelError
+    from agents.llm.scripted import ScriptedModel
+    from transcripts.outline import write_notes
+
+    debate = sample_debate()
+    assembled = build_outline(debate)
+    for reply in ("not json at all", {"title": ""}, ModelError("server gone")):
+        outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(reply))
+        assert outline == assembled and outline.written_by == "assembly"
+
+
+def test_durations_follow_the_speech_rates():
+    debate = sample_debate()
+    normal = build_outline(debate, wpm=150)
+    slow = build_outline(debate, wpm=75)
+    for a, b in zip(normal.segments, slow.segments, strict=True):
+        assert b.minutes == pytest.approx(a.minutes * 2, abs=0.1)
+    ja = debate.model_copy(update={"language": "ja"})
+    total = sum(len(t.text) for t in ja.turns if t.segment == 0)
+    assert build_outline(ja, cpm=100).segments[0].minutes == pytest.approx(total / 100, abs=0.06)
+
+
+def test_outline_command_without_a_model(tmp_path):
+    import subprocess
+
+    from tests.conftest import DEBATE
+    from transcripts.store import DebateStore
+
+    store = DebateStore(tmp_path / "debates")
+    store.save(sample_debate())
+    result = subprocess.run(
+        [*DEBATE, "outline", "20261128", "--no-model", "--out", str(tmp_path / "debates")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "assembled from the debate's turns" in result.stdout
+    assert "## Segment 1: Money or not" in result.stdout
