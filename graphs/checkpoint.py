@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
@@ -22,33 +25,124 @@ STATE_TYPES = [
     ("graphs.state", "Interjection"),
 ]
 
+# PostgreSQL: connections the pool keeps open at least / at most, and how long a
+# connection attempt (or a wait for a free pooled connection) may take, in seconds.
+POOL_MIN = 1
+POOL_MAX = 10
+CONNECT_TIMEOUT_S = 10
+
 
 def serializer() -> JsonPlusSerializer:
     return JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
 
 
+def _passwords(url: str) -> list[str]:
+    """Every password the URL holds (user:PASSWORD@, ?password=, ?sslpassword=)."""
+    found: list[str] = []
+    try:
+        if (pw := urlsplit(url).password) is not None:
+            found.append(pw)
+    except ValueError:
+        pass
+    found += re.findall(r"(?i)[?&][a-z]*password=([^&#]*)", url)
+    found += [unquote(p) for p in found]
+    return sorted({p for p in found if p}, key=len, reverse=True)
+
+
+def mask_url(url: str) -> str:
+    """The URL with every password in it replaced by ***."""
+    masked = url
+    for pw in _passwords(url):
+        masked = masked.replace(pw, "***")
+    masked = re.sub(r"(://[^/@?#]*?:)[^/@?#]*@", r"\1***@", masked, count=1)
+    return re.sub(r"(?i)([?&][a-z]*password=)[^&#]*", r"\1***", masked)
+
+
+def _one_line(url: str, exc: BaseException) -> str:
+    """A driver error as one line that never holds the URL's password."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = text.replace(url, mask_url(url))
+    for pw in _passwords(url):
+        text = text.replace(pw, "***")
+    return text
+
+
+@cache
+def _saver_class() -> type:
+    from langgraph.checkpoint.postgres import PostgresSaver
+
+    class PooledPostgresSaver(PostgresSaver):
+        """A PostgresSaver over a connection pool, without the saver-wide lock.
+
+        The stock saver holds one lock around every query, which a single shared
+        connection needs; here each call borrows its own pooled connection, so
+        debates running in threads of one process checkpoint concurrently.
+        """
+
+        def __init__(self, conn: Any, serde: Any) -> None:
+            super().__init__(conn, serde=serde)
+            self.lock = nullcontext()  # type: ignore[assignment]
+
+    return PooledPostgresSaver
+
+
+@contextmanager
+def _open_postgres(url: str) -> Iterator[Any]:
+    import psycopg
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    shown = mask_url(url)
+    kwargs = {"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row}
+    try:
+        # One direct attempt first: a dead server or a bad URL fails at once, with
+        # the driver's own reason, instead of a pool retrying in the background.
+        psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
+    except psycopg.Error as exc:
+        raise UserError(
+            f"--checkpoint-url {shown}: cannot reach PostgreSQL ({_one_line(url, exc)})"
+        ) from None
+    pool = ConnectionPool(
+        url,
+        kwargs={**kwargs, "connect_timeout": CONNECT_TIMEOUT_S},
+        min_size=POOL_MIN,
+        max_size=POOL_MAX,
+        timeout=CONNECT_TIMEOUT_S * 3,
+        open=False,
+        name="debate-checkpoints",
+    )
+    try:
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+            saver = _saver_class()(pool, serializer())
+            saver.setup()
+        except psycopg.Error as exc:
+            raise UserError(
+                f"--checkpoint-url {shown}: cannot set up the checkpoint tables "
+                f"({_one_line(url, exc)})"
+            ) from None
+        try:
+            yield saver
+        except psycopg.OperationalError as exc:  # the server went away mid-debate
+            raise UserError(
+                f"--checkpoint-url {shown}: lost PostgreSQL ({_one_line(url, exc)})"
+            ) from None
+    finally:
+        pool.close()
+
+
 @contextmanager
 def open_checkpointer(data_dir: Path, url: str | None = None) -> Iterator[Any]:
-    """A checkpointer for the show graph, closed on exit."""
+    """A checkpointer for the show graph, closed on exit.
+
+    With a postgresql:// URL the checkpoints go to PostgreSQL through a connection
+    pool that any number of threads may share; otherwise to SQLite under data_dir.
+    """
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
-            raise UserError(f"--checkpoint-url {url!r}: expected postgresql://USER@HOST/DB")
-        try:
-            from langgraph.checkpoint.postgres import PostgresSaver
-        except ImportError as exc:
-            raise UserError(
-                "--checkpoint-url needs 'langgraph-checkpoint-postgres' (pip install "
-                "'panel-debate[postgres]')"
-            ) from exc
-        try:
-            with PostgresSaver.from_conn_string(url) as saver:
-                saver.serde = serializer()
-                saver.setup()
-                yield saver
-        except Exception as exc:  # psycopg raises OperationalError for a dead server
-            if type(exc).__name__ in ("OperationalError", "ConnectionTimeout"):
-                raise UserError(f"--checkpoint-url: cannot reach PostgreSQL ({exc})") from exc
-            raise
+            raise UserError("--checkpoint-url: expected postgresql://USER:PASSWORD@HOST:PORT/DB")
+        with _open_postgres(url) as saver:
+            yield saver
         return
     from langgraph.checkpoint.sqlite import SqliteSaver
 

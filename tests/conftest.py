@@ -13,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agents.llm.scripted import ScriptedModel
 from graphs.checkpoint import serializer
 from settings import Settings
+from tests.pg import pg_url, postgres_url  # noqa: F401  (PostgreSQL fixtures)
 from transcripts.models import Passage
 
 ROOT = Path(__file__).resolve().parent.parent
