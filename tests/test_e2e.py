@@ -87,6 +87,10 @@ def llama_server() -> Iterator[str]:
             "smollm2",
             "--n_threads",
             "2",
+            # By default the server cuts off the reply it is streaming when a new request
+            # arrives; concurrent debates need each reply whole.
+            "--interrupt_requests",
+            "False",
         ],
         stdout=log,
         stderr=log,
@@ -224,3 +228,41 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
     lines = listing.stdout.splitlines()
     assert lines[0].startswith(debate["id"])
     assert lines[1].startswith("  └ ") and "(fork at turn 1)" in lines[1]
+
+
+def test_batch_merge_and_outline_against_a_real_server(tmp_path: Path, llama_server: str):
+    import re
+
+    batch = run_cli(
+        "batch",
+        "--runs",
+        "2",
+        "--concurrency",
+        "2",
+        "--turns",
+        "4",
+        "--base-url",
+        llama_server,
+        "--model",
+        "smollm2",
+        cwd=tmp_path,
+    )
+    assert batch.returncode == 0, batch.stderr
+    ids = re.findall(r"✓ (\S+)", batch.stdout)
+    assert len(ids) == 2 and "2/2 debates finished" in batch.stdout
+    for i in ids:
+        saved = json.loads((tmp_path / "transcripts" / "debates" / f"{i}.json").read_text())
+        assert saved["status"] == "finished" and len(saved["turns"]) == 4
+        assert saved["settings"]["base_url"] == llama_server
+    merged = run_cli("outline", "--merge", *ids, "--format", "json", cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    outline = json.loads(merged.stdout)
+    assert outline["debate_ids"] == ids
+    for point in outline["agreed"] + outline["contested"]:
+        assert {t["debate_id"] for t in point["traces"]} <= set(ids)
+    # The outline of one debate, its prose written through the server's structured output.
+    single = run_cli("outline", ids[0], "--format", "json", cwd=tmp_path)
+    assert single.returncode == 0, single.stderr
+    one = json.loads(single.stdout)
+    assert one["written_by"] in ("smollm2", "assembly")
+    assert one["title"] and one["segments"] and one["simulated"] == ["Sam Altman (simulated)"]
