@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -12,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agents.errors import UserError
 from prompts import personas_dir
 from transcripts.models import PersonaSnapshot
+
+# A persona is a few short fields; anything this big is not one (and is not parsed).
+MAX_PERSONA_BYTES = 256 * 1024
 
 
 class Persona(BaseModel):
@@ -58,16 +62,43 @@ def _describe(error: ValidationError) -> str:
     return f"field '{field}': {first['msg']}"
 
 
+def _yaml_line(exc: Exception, text: str) -> int | None:
+    """The 1-based line a YAML or decoding error points at, where it points at one."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return int(mark.line) + 1
+    position = getattr(exc, "position", None)  # yaml.reader.ReaderError: bad character
+    if isinstance(position, int):
+        return text.count("\n", 0, position) + 1
+    return None
+
+
 def load_persona(path: Path) -> Persona:
     """Read and validate one persona file; any problem is a one-line UserError."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with path.open("rb") as fh:
+            # Bounded: a huge file is refused by its size, not read into memory.
+            big = os.fstat(fh.fileno()).st_size > MAX_PERSONA_BYTES
+            data = b"" if big else fh.read(MAX_PERSONA_BYTES + 1)
     except FileNotFoundError as exc:
         raise UserError(f"{path}: no such persona file") from exc
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the persona file ({exc.strerror})") from exc
+    if big or len(data) > MAX_PERSONA_BYTES:
+        raise UserError(f"{path}: over the {MAX_PERSONA_BYTES >> 10} KB limit of a persona file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise UserError(f"{path}: line {line}: not UTF-8 text") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        line = _yaml_line(exc, text)
+        where = f" line {line}:" if line is not None else ""
         raise UserError(f"{path}:{where} not a readable YAML file") from exc
+    except RecursionError as exc:
+        raise UserError(f"{path}: the YAML is nested too deeply for a persona file") from exc
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a persona file must be a mapping of fields")
     try:

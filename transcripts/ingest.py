@@ -27,7 +27,8 @@ _LABEL = re.compile(
 _SRT_TIME = re.compile(
     r"^\s*(\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{1,3}\s*-->\s*(\d{1,2}:)?\d{1,2}:\d{2}[,.]\d{1,3}"
 )
-_TAG = re.compile(r"</?[a-z][^>]*>", re.I)
+# `[^<>]`, not `[^>]`: a line of many unclosed "<a" stays linear to scan.
+_TAG = re.compile(r"</?[a-z][^<>]*>", re.I)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,11 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
     if b"\x00" in data[:8192]:
         raise UserError(f"{where}: this looks like a binary file, not a transcript")
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start + 3) + 1
+            raise UserError(f"{where}: line {line}: not UTF-8, though the file says it is") from exc
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -169,12 +174,18 @@ def read_source(path: Path) -> SourceText:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UserError(f"{path}: unsupported file type '{suffix}' (use {', '.join(SUFFIXES)})")
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise UserError(
-            f"{path}: {size // (1024 * 1024)} MB is over the {MAX_BYTES >> 20} MB limit"
-        )
-    data = path.read_bytes()
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise UserError(_too_big(path, size))
+        # Read at most one byte past the limit: a file that grew since stat() is refused
+        # without holding all of it in memory.
+        with path.open("rb") as fh:
+            data = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    if len(data) > MAX_BYTES:
+        raise UserError(_too_big(path, len(data)))
     text, encoding = decode(data, str(path))
     text = unicodedata.normalize("NFC", text)
     lines = text.split("\n")
@@ -187,6 +198,10 @@ def read_source(path: Path) -> SourceText:
         raise UserError(f"{path}: no text found in the file")
     digest = hashlib.sha256(data).hexdigest()
     return SourceText(path, lines, encoding, digest, sentences)
+
+
+def _too_big(path: Path, size: int) -> str:
+    return f"{path}: {size / 2**20:.1f} MB is over the {MAX_BYTES >> 20} MB limit of a transcript"
 
 
 def source_id_for(path: Path) -> str:
@@ -202,13 +217,19 @@ def load_gloss(path: Path) -> dict[tuple[int, str], str]:
     if not gloss_path.exists():
         return {}
     table: dict[tuple[int, str], str] = {}
-    for number, raw in enumerate(gloss_path.read_text(encoding="utf-8").splitlines(), 1):
+    try:
+        text = gloss_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{gloss_path}: not UTF-8 text") from exc
+    except OSError as exc:
+        raise UserError(f"{gloss_path}: cannot read the file ({exc.strerror or exc})") from exc
+    for number, raw in enumerate(text.split("\n"), 1):
         if not raw.strip():
             continue
         try:
             row = json.loads(raw)
             table[(int(row["line"]), str(row["ja"]))] = str(row["en"])
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise UserError(f"{gloss_path}: line {number}: not a gloss row ({exc})") from exc
     return table
 
