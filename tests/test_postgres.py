@@ -231,3 +231,22 @@ def test_cli_bad_checkpoint_url_exits_2_with_one_line(tmp_path: Path):
     assert "cannot reach PostgreSQL" in lines[0]
     assert "s3cret" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_losing_the_database_mid_debate_is_one_line(settings: Settings, pg_url: str, postgres_url):
+    if pg_url == postgres_url:
+        pytest.skip("the test server's user may not create databases")
+    name = urlsplit(pg_url).path.lstrip("/")
+    with pytest.raises(UserError) as caught:
+        with open_checkpointer(settings.data_dir, pg_url) as saver:
+            runner = new_show(
+                settings, "Compute", search=StubSearch(), checkpointer=saver, model=varied()
+            )
+            for event in runner.run():
+                if isinstance(event, ev.TurnFinished) and event.turn.index == 3:
+                    with psycopg.connect(postgres_url, autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    message = str(caught.value)
+    assert "lost PostgreSQL" in message and "\n" not in message
+    password = urlsplit(pg_url).password
+    assert not password or password not in message
