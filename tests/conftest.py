@@ -124,3 +124,13 @@ def free_port() -> int:
 @pytest.fixture
 def bundled_source() -> Iterator[Path]:
     yield SOURCE
+
+
+@pytest.fixture(scope="session")
+def indexed_data(tmp_path_factory) -> Path:
+    """A data directory with the show's transcript indexed once; copy it, don't write to it."""
+    from transcripts.index import PassageIndex
+
+    data = tmp_path_factory.mktemp("indexed")
+    PassageIndex(data).ensure_bundled()
+    return data

@@ -19,7 +19,6 @@ from graphs.checkpoint import open_checkpointer
 from tests.conftest import DEBATE
 from tests.tui_fixtures import sample_debate
 from transcripts.evaluate import e5_embed
-from transcripts.index import PassageIndex
 from transcripts.merge import merge_debates, merged_html, merged_markdown
 from transcripts.models import Turn
 from transcripts.store import DebateStore
@@ -53,7 +52,10 @@ def test_batch_runs_debates_concurrently_spread_over_servers(settings, search):
     s = settings.model_copy(update={"backend": "openai", "turns": 5})
     topics = [f"Who owns compute? run-{i}" for i in range(8)]
     seen = []
-    with FakeOpenAI(delay_s=0.01, reply_tokens=12) as a, FakeOpenAI(delay_s=0.01, reply_tokens=12) as b:
+    with (
+        FakeOpenAI(delay_s=0.01, reply_tokens=12) as a,
+        FakeOpenAI(delay_s=0.01, reply_tokens=12) as b,
+    ):
         results = batch(s, search, [a, b], 8, 4, topics, lambda p, r: seen.append(p.running))
         assert a.stats.requests["stream"] == b.stats.requests["stream"] > 0
     assert [r.status for r in results] == ["finished"] * 8
@@ -89,7 +91,10 @@ def test_batch_refuses_bad_counts(settings, search):
 # -- merge --------------------------------------------------------------------------------------
 AGREED = "Compute will become the unit of account for every national economy."
 CONTESTED = "One company holding half of the world's compute is a danger to democracy."
-REBUTTAL = "No, a company holding half of the world's compute is a danger to democracy only if unregulated."
+REBUTTAL = (
+    "No, a company holding half of the world's compute is a danger to democracy "
+    "only if unregulated."
+)
 
 
 def constructed(debate_id: str, texts: list[tuple[str, str, str]]):
@@ -147,22 +152,35 @@ def test_merge_refuses_a_single_debate_or_different_topics():
 
 
 # -- the command line against a loopback server ---------------------------------------------------
-@pytest.fixture(scope="module")
-def indexed(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("indexed")
-    PassageIndex(data).ensure_bundled()
-    return data
-
-
-def test_batch_and_merge_commands(tmp_path: Path, indexed: Path):
+def test_batch_and_merge_commands(tmp_path: Path, indexed_data: Path):
     data = tmp_path / "data"
-    shutil.copytree(indexed, data)
+    shutil.copytree(indexed_data, data)
     with FakeOpenAI(delay_s=0.005, reply_tokens=20) as a, FakeOpenAI(reply_tokens=20) as b:
         run = subprocess.run(
-            [*DEBATE, "batch", "--runs", "4", "--concurrency", "2", "--turns", "5",
-             "--topic", "Is compute money?", "--base-url", a.base_url, "--base-url", b.base_url,
-             "--model", "fake", "--data-dir", str(data)],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            [
+                *DEBATE,
+                "batch",
+                "--runs",
+                "4",
+                "--concurrency",
+                "2",
+                "--turns",
+                "5",
+                "--topic",
+                "Is compute money?",
+                "--base-url",
+                a.base_url,
+                "--base-url",
+                b.base_url,
+                "--model",
+                "fake",
+                "--data-dir",
+                str(data),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
         )
         assert run.returncode == 0, run.stderr
         assert "4/4 debates finished" in run.stdout
@@ -171,7 +189,10 @@ def test_batch_and_merge_commands(tmp_path: Path, indexed: Path):
         assert len(ids) == 4
         merged = subprocess.run(
             [*DEBATE, "outline", "--merge", *ids, "--format", "json", "--data-dir", str(data)],
-            capture_output=True, text=True, timeout=300, cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
         )
     assert merged.returncode == 0, merged.stderr
     outline = json.loads(merged.stdout)
@@ -180,7 +201,10 @@ def test_batch_and_merge_commands(tmp_path: Path, indexed: Path):
     assert traced <= set(ids) and traced
     bad = subprocess.run(
         [*DEBATE, "batch", "--runs", "0", "--base-url", a.base_url],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
     )
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
     assert "--runs" in bad.stderr and "Traceback" not in bad.stderr

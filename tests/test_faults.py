@@ -51,12 +51,18 @@ def test_every_fault_kind_is_survived_and_nothing_broken_is_kept(settings, searc
         s = fault_settings(settings)
         with open_checkpointer(s.data_dir) as saver:
             began = time.perf_counter()
-            runner = new_show(s, "Who prices compute?", search=search, checkpointer=saver,
-                              model=client(server))
+            runner = new_show(
+                s, "Who prices compute?", search=search, checkpointer=saver, model=client(server)
+            )
             seen = drain(runner)
             took = time.perf_counter() - began
         assert dict(server.stats.faults) == {
-            "429": 1, "500": 1, "503": 1, "stall": 1, "cut": 1, "malformed": 2
+            "429": 1,
+            "500": 1,
+            "503": 1,
+            "stall": 1,
+            "cut": 1,
+            "malformed": 2,
         }
     finished = [e for e in seen if isinstance(e, events.DebateFinished)]
     assert finished and not [e for e in seen if isinstance(e, events.Error)]
@@ -101,8 +107,13 @@ def test_out_of_retries_the_debate_pauses_checkpointed_and_resume_finishes_it(se
     with FakeOpenAI(faults=FaultPlan(stream=dead), reply_tokens=30) as server:
         s = fault_settings(settings, max_retries=2)
         with open_checkpointer(s.data_dir) as saver:
-            runner = new_show(s, "Who prices compute?", search=search, checkpointer=saver,
-                              model=client(server, retries=2))
+            runner = new_show(
+                s,
+                "Who prices compute?",
+                search=search,
+                checkpointer=saver,
+                model=client(server, retries=2),
+            )
             seen = drain(runner)
         errors = [e for e in seen if isinstance(e, events.Error)]
         assert len(errors) == 1
@@ -115,8 +126,9 @@ def test_out_of_retries_the_debate_pauses_checkpointed_and_resume_finishes_it(se
 
         server.plan.stream = {}  # the server recovers
         with open_checkpointer(s.data_dir) as saver:
-            again = resume_show(s, runner.debate.id, search=search, checkpointer=saver,
-                                model=client(server))
+            again = resume_show(
+                s, runner.debate.id, search=search, checkpointer=saver, model=client(server)
+            )
             drain(again)
     done = DebateStore(s.out_dir).load(runner.debate.id)
     assert done.status == "finished" and len(done.turns) == 7
@@ -132,8 +144,15 @@ def test_a_stream_that_keeps_breaking_gives_up_with_a_clear_message():
         from agents.speaker import TurnRequest, speak
 
         persona = load_personas(None)["economist"]
-        req = TurnRequest(index=1, kind="argument", topic="t", question="q?", language="en",
-                          passages=[], segment=0)
+        req = TurnRequest(
+            index=1,
+            kind="argument",
+            topic="t",
+            question="q?",
+            language="en",
+            passages=[],
+            segment=0,
+        )
         dropped: list[str] = []
         import agents.speaker as speaker_module
 
