@@ -31,7 +31,8 @@ class Evaluation(BaseModel):
     copy_rate: float
     distinct_2: float
     persona_distinctiveness: float = Field(
-        description="Leave-one-out nearest-centroid accuracy of telling panelists apart."
+        description="Leave-one-out nearest-centroid accuracy of telling the speakers "
+        "(host and panelists) apart from their words alone."
     )
     agenda_coverage: float
     tokens_in: int
@@ -102,7 +103,7 @@ def evaluate(debate: Debate, embed: Embed) -> Evaluation:
         copy_rate=copy_rate(texts),
         distinct_2=distinct_n(texts, 2),
         persona_distinctiveness=distinctiveness(
-            [t.text for t in panel], [t.speaker_id for t in panel], embed
+            [t.text for t in spoken], [t.speaker_id for t in spoken], embed
         ),
         agenda_coverage=(
             len(covered & set(range(len(debate.agenda)))) / len(debate.agenda)
