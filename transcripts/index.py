@@ -7,9 +7,12 @@ re-ingesting an unchanged file costs one lookup and no embedding.
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -21,8 +24,16 @@ from agents.errors import UserError
 from transcripts.ingest import Chunk, chunk, load_gloss, read_source, source_id_for
 from transcripts.lexical import BM25, JapaneseTokenizer
 from transcripts.models import Passage
+from transcripts.store import atomic_write
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: one process per data directory
+    fcntl = None  # type: ignore[assignment]
 
 COLLECTION = "passages"
+LOCK_FILE = "index.lock"
+VERSION_FILE = "index.version"
 GLOSS_SUFFIX = "#gloss"
 # Fusion constants, chosen on tests/data/retrieval_questions.jsonl (bench/retrieval.py).
 RRF_K = 5
@@ -88,12 +99,27 @@ def bundled_sources() -> list[Path]:
     )
 
 
-def _client(data_dir: Path, chroma_url: str | None) -> Any:
-    import chromadb
+def _chroma_settings() -> Any:
     from chromadb.config import Settings as ChromaSettings
 
-    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if chroma_url:
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _open_collection(client: Any) -> Any:
+    return client.get_or_create_collection(
+        COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+    )
+
+
+Lexical = tuple[list[str], list[dict[str, Any]], list[str], BM25]
+
+
+class _RemoteStore:
+    """A collection on a Chroma server, which orders the writes of every client itself."""
+
+    def __init__(self, chroma_url: str) -> None:
+        import chromadb
+
         url = urlparse(chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise UserError(f"--chroma-url {chroma_url!r}: expected http://HOST:PORT")
@@ -102,15 +128,156 @@ def _client(data_dir: Path, chroma_url: str | None) -> Any:
                 host=url.hostname,
                 port=url.port or (443 if url.scheme == "https" else 8000),
                 ssl=url.scheme == "https",
-                settings=settings,
+                settings=_chroma_settings(),
             )
             client.heartbeat()
+            self._collection = _open_collection(client)
         except Exception as exc:  # the client raises several kinds for a dead server
             raise UserError(f"--chroma-url {chroma_url}: cannot reach the Chroma server") from exc
-        return client
-    path = data_dir / "chroma"
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+        self._lock = threading.RLock()
+        self.build_lock = threading.Lock()
+        self.lexical: Lexical | None = None
+        self.version = 0
+
+    @contextmanager
+    def use(self, *, write: bool = False) -> Iterator[Any]:
+        with self._lock:
+            try:
+                yield self._collection
+            finally:
+                if write:
+                    self.lexical = None
+                    self.version += 1
+
+    def keep_lexical(self, version: int, lexical: Lexical) -> None:
+        with self._lock:
+            if version == self.version:
+                self.lexical = lexical
+
+
+class _LocalStore:
+    """One process's handle on the Chroma store under a data directory, shared by every
+    PassageIndex of the process on that directory.
+
+    Chroma's persistent store keeps its vector index in memory and writes it back as
+    it goes: two processes writing one folder would overwrite each other's vectors,
+    and one that only reads would search a stale index. So every use of the store
+    holds an exclusive lock on `index.lock` (fcntl.flock; threads of a process queue
+    on a thread lock first), each write replaces `index.version` with a new token,
+    and a process that finds a token it did not write reopens the store from disk
+    before it reads or writes.
+    """
+
+    _open: dict[Path, _LocalStore] = {}
+    _open_lock = threading.Lock()
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.lexical: Lexical | None = None
+        self.build_lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._wrote = False
+        self._lock_fd: int | None = None
+        self._client: Any = None
+        self._collection: Any = None
+        self._version: str | None = None
+
+    @classmethod
+    def of(cls, data_dir: Path) -> _LocalStore:
+        key = Path(os.path.abspath(data_dir))
+        with cls._open_lock:
+            store = cls._open.get(key)
+            if store is None:
+                store = cls._open[key] = cls(key)
+            return store
+
+    def _read_version(self) -> str:
+        """The last writer's token, and which database file it wrote (a data directory
+        replaced or deleted under a running process counts as a change too)."""
+        try:
+            token = (self.data_dir / VERSION_FILE).read_text(encoding="utf-8").strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            token = ""
+        try:
+            st = os.stat(self.data_dir / "chroma" / "chroma.sqlite3")
+            return f"{token}:{st.st_dev}:{st.st_ino}"
+        except FileNotFoundError:
+            return f"{token}:-"
+
+    def _reopen(self) -> None:
+        import chromadb
+
+        if self._client is not None:
+            self._collection = None
+            try:
+                self._client.close()
+            except Exception:  # an already stopped client: nothing left to release
+                pass
+            self._client = None
+        path = self.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        self._client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        self._collection = _open_collection(self._client)
+        self.lexical = None
+
+    @contextmanager
+    def use(self, *, write: bool = False) -> Iterator[Any]:
+        """The collection, current and to this process alone until the block ends."""
+        with self._lock:
+            outermost = self._depth == 0
+            if outermost:
+                self._acquire()
+            self._depth += 1
+            try:
+                if outermost:
+                    version = self._read_version()
+                    if self._collection is None or version != self._version:
+                        self._reopen()
+                        self._version = self._read_version()
+                self._wrote = self._wrote or write
+                yield self._collection
+            finally:
+                self._depth -= 1
+                if outermost:
+                    try:
+                        if self._wrote:
+                            self._wrote = False
+                            self.lexical = None
+                            token = secrets.token_hex(8)
+                            atomic_write(self.data_dir / VERSION_FILE, token + "\n")
+                            self._version = self._read_version()
+                    finally:
+                        self._release()
+
+    def _acquire(self) -> None:
+        if fcntl is None:
+            return
+        if self._lock_fd is None:
+            try:
+                self.data_dir.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+            except OSError as exc:
+                raise UserError(
+                    f"{self.data_dir}: cannot use the data directory ({exc.strerror or exc})"
+                ) from exc
+        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+
+    def _release(self) -> None:
+        if fcntl is not None and self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    @property
+    def version(self) -> str | None:
+        """Which state of the store this process last saw (changes with every write)."""
+        return self._version
+
+    def keep_lexical(self, version: str | None, lexical: Lexical) -> None:
+        """Cache a BM25 index built from the store as it was at `version`, unless the
+        store has moved on since (the next search then builds a fresh one)."""
+        with self._lock:
+            if version == self._version:
+                self.lexical = lexical
 
 
 class PassageIndex:
@@ -124,14 +291,15 @@ class PassageIndex:
         embedder: Embedder | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self._client = _client(self.data_dir, chroma_url)
-        self._collection = self._client.get_or_create_collection(
-            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
+        self._store: _LocalStore | _RemoteStore
+        if chroma_url:
+            self._store = _RemoteStore(chroma_url)
+        else:
+            self._store = _LocalStore.of(self.data_dir)
+            with self._store.use():
+                pass  # open (and create) the store now, so a broken one fails here
         self._embedder = embedder
         self._tokenizer: JapaneseTokenizer | None = None
-        self._lexical: tuple[list[str], list[dict[str, Any]], list[str], BM25] | None = None
-        self._lock = threading.RLock()
 
     # -- parts made on first use ---------------------------------------------------------
     @property
@@ -147,8 +315,9 @@ class PassageIndex:
         return self._tokenizer
 
     # -- sources ---------------------------------------------------------------------------
-    def _source_meta(self, source_id: str) -> dict[str, Any] | None:
-        got = self._collection.get(where={"source_id": source_id}, limit=1, include=["metadatas"])
+    @staticmethod
+    def _source_meta(collection: Any, source_id: str) -> dict[str, Any] | None:
+        got = collection.get(where={"source_id": source_id}, limit=1, include=["metadatas"])
         metas = got.get("metadatas") or []
         return dict(metas[0]) if metas else None
 
@@ -163,47 +332,52 @@ class PassageIndex:
         began = time.perf_counter()
         source = read_source(Path(path))
         sid = source_id or source_id_for(Path(path))
-        with self._lock:
-            old = self._source_meta(sid)
+        with self._store.use() as collection:
+            old = self._source_meta(collection, sid)
+        if old is not None and old.get("sha256") == source.sha256:
+            return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
+        # Embedding takes the time; it needs no lock, so other processes search meanwhile.
+        chunks = chunk(source, sid, gloss=load_gloss(Path(path)))
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        # Each chunk is embedded as written and, where it has one, as its English
+        # gloss (a second record, `<chunk id>#gloss`): an English question then
+        # meets English text in the dense search too.
+        records: list[tuple[str, str, dict[str, Any], str]] = []
+        for c in chunks:
+            meta = self._meta(c, source.sha256, len(chunks), str(path), stamp)
+            records.append((c.chunk_id, c.text, meta, c.text))
+            if c.gloss:
+                records.append(
+                    (c.chunk_id + GLOSS_SUFFIX, c.gloss, {**meta, "view": "gloss"}, c.text)
+                )
+        vectors: list[list[float]] = []
+        for start in range(0, len(records), EMBED_BATCH):
+            batch = records[start : start + EMBED_BATCH]
+            vectors.extend(self.embedder.passage([r[1] for r in batch]))
+            if progress is not None:
+                progress(min(start + EMBED_BATCH, len(records)), len(records))
+        with self._store.use(write=True) as collection:
+            # Another process may have indexed the same file while this one embedded it.
+            old = self._source_meta(collection, sid)
             if old is not None and old.get("sha256") == source.sha256:
                 return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
-            chunks = chunk(source, sid, gloss=load_gloss(Path(path)))
-            stamp = datetime.now(UTC).isoformat(timespec="seconds")
-            # Each chunk is embedded as written and, where it has one, as its English
-            # gloss (a second record, `<chunk id>#gloss`): an English question then
-            # meets English text in the dense search too.
-            records: list[tuple[str, str, dict[str, Any], str]] = []
-            for c in chunks:
-                meta = self._meta(c, source.sha256, len(chunks), str(path), stamp)
-                records.append((c.chunk_id, c.text, meta, c.text))
-                if c.gloss:
-                    records.append(
-                        (c.chunk_id + GLOSS_SUFFIX, c.gloss, {**meta, "view": "gloss"}, c.text)
-                    )
-            vectors: list[list[float]] = []
-            for start in range(0, len(records), EMBED_BATCH):
-                batch = records[start : start + EMBED_BATCH]
-                vectors.extend(self.embedder.passage([r[1] for r in batch]))
-                if progress is not None:
-                    progress(min(start + EMBED_BATCH, len(records)), len(records))
-            # Write the new chunks first, then drop the old ones that are no longer there,
-            # so a crash in between leaves the old source searchable.
+            # Write the new chunks first, then drop the old ones that are no longer
+            # there, so a crash in between leaves the old source searchable.
             ids = [r[0] for r in records]
             for start in range(0, len(records), 512):
                 end = start + 512
-                self._collection.upsert(
+                collection.upsert(
                     ids=ids[start:end],
                     embeddings=vectors[start:end],
                     documents=[r[3] for r in records[start:end]],
                     metadatas=[r[2] for r in records[start:end]],
                 )
             if old is not None:
-                stale = self._collection.get(where={"source_id": sid}, include=[])["ids"]
+                stale = collection.get(where={"source_id": sid}, include=[])["ids"]
                 keep = set(ids)
                 drop = [i for i in stale if i not in keep]
                 if drop:
-                    self._collection.delete(ids=drop)
-            self._lexical = None
+                    collection.delete(ids=drop)
         status = "replaced" if old is not None else "added"
         return IngestResult(sid, len(chunks), status, time.perf_counter() - began)
 
@@ -231,7 +405,8 @@ class PassageIndex:
         return [self.ingest(p, progress=progress) for p in bundled_sources()]
 
     def sources(self) -> list[SourceInfo]:
-        metas = self._collection.get(include=["metadatas"]).get("metadatas") or []
+        with self._store.use() as collection:
+            metas = collection.get(include=["metadatas"]).get("metadatas") or []
         seen: dict[str, SourceInfo] = {}
         counts: dict[str, int] = {}
         for meta in metas:
@@ -255,33 +430,31 @@ class PassageIndex:
         ]
 
     def remove(self, source_id: str) -> int:
-        with self._lock:
-            ids = self._collection.get(where={"source_id": source_id}, include=[])["ids"]
-            if not ids:
-                raise UserError(f"no source with id '{source_id}' (see `debate sources`)")
-            self._collection.delete(ids=ids)
-            self._lexical = None
-            return sum(1 for i in ids if not i.endswith(GLOSS_SUFFIX))
+        with self._store.use() as collection:
+            ids = collection.get(where={"source_id": source_id}, include=[])["ids"]
+        if not ids:
+            raise UserError(f"no source with id '{source_id}' (see `debate sources`)")
+        with self._store.use(write=True) as collection:
+            ids = collection.get(where={"source_id": source_id}, include=[])["ids"]
+            collection.delete(ids=ids)
+        return sum(1 for i in ids if not i.endswith(GLOSS_SUFFIX))
 
     # -- search ----------------------------------------------------------------------------
-    def _lexical_index(self) -> tuple[list[str], list[dict[str, Any]], list[str], BM25]:
-        with self._lock:
-            if self._lexical is None:
-                got = self._collection.get(include=["metadatas", "documents"])
-                rows = [
-                    (i, dict(m), d)
-                    for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
-                    if not i.endswith(GLOSS_SUFFIX)
-                ]
-                ids = [r[0] for r in rows]
-                metas = [r[1] for r in rows]
-                docs = [r[2] for r in rows]
-                tokens = [
-                    self.tokenizer(doc + " " + str(meta.get("gloss", "")))
-                    for doc, meta in zip(docs, metas, strict=True)
-                ]
-                self._lexical = (ids, metas, docs, BM25(tokens))
-            return self._lexical
+    def _build_lexical(self, got: dict[str, Any]) -> Lexical:
+        """The BM25 side over every chunk (glosses are searched with their chunk)."""
+        rows = [
+            (i, dict(m), d)
+            for i, m, d in zip(got["ids"], got["metadatas"], got["documents"], strict=True)
+            if not i.endswith(GLOSS_SUFFIX)
+        ]
+        ids = [r[0] for r in rows]
+        metas = [r[1] for r in rows]
+        docs = [r[2] for r in rows]
+        tokens = [
+            self.tokenizer(doc + " " + str(meta.get("gloss", "")))
+            for doc, meta in zip(docs, metas, strict=True)
+        ]
+        return ids, metas, docs, BM25(tokens)
 
     def search(
         self,
@@ -295,19 +468,33 @@ class PassageIndex:
         query = query.strip()
         if not query:
             raise UserError("the search query is empty")
-        ids, metas, docs, bm25 = self._lexical_index()
-        if not ids:
-            return []
-        allowed = set(sources) if sources else None
-        pool = min(len(ids), max(depth, k))
-        where = {"source_id": {"$in": list(allowed)}} if allowed else None
         vector = self.embedder.query([query])[0]
-        hits = self._collection.query(
-            query_embeddings=[vector],
-            n_results=min(2 * pool, 2 * len(ids)),
-            where=where,
-            include=[],
-        )["ids"][0]
+        allowed = set(sources) if sources else None
+        where = {"source_id": {"$in": list(allowed)}} if allowed else None
+        # The dense hits and the chunks for BM25 come from one version of the store; the
+        # BM25 index is built (tokenizing every chunk) after the store is free again.
+        with self._store.use() as collection:
+            side, version = self._store.lexical, self._store.version
+            got = None if side else collection.get(include=["metadatas", "documents"])
+            size = (
+                len(side[0]) if side else sum(1 for i in got["ids"] if not i.endswith(GLOSS_SUFFIX))
+            )
+            if not size:
+                return []
+            pool = min(size, max(depth, k))
+            hits = collection.query(
+                query_embeddings=[vector],
+                n_results=min(2 * pool, 2 * size),
+                where=where,
+                include=[],
+            )["ids"][0]
+        if side is None:
+            with self._store.build_lock:  # one thread builds it; the others wait and share it
+                side = self._store.lexical
+                if side is None:
+                    side = self._build_lexical(got)
+                    self._store.keep_lexical(version, side)
+        ids, metas, docs, bm25 = side
         dense = list(dict.fromkeys(h.removesuffix(GLOSS_SUFFIX) for h in hits))[:pool]
         lexical_scores = bm25.scores(self.tokenizer(query))
         order = sorted(range(len(ids)), key=lambda i: -lexical_scores[i])
