@@ -49,12 +49,10 @@ def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
 SAVER = """
 import sys
 from pathlib import Path
-from tests.tui_fixtures import sample_debate
-from transcripts.store import DebateStore
+from transcripts.store import DebateStore, load_debate
 
 store = DebateStore(Path(sys.argv[1]))
-a = sample_debate(sys.argv[2], turns=int(sys.argv[3]), topic="version A")
-b = sample_debate(sys.argv[2], turns=int(sys.argv[3]) + 1, topic="version B")
+a, b = load_debate(Path(sys.argv[2])), load_debate(Path(sys.argv[3]))
 store.save(a)
 print("saving", flush=True)
 while True:
@@ -69,11 +67,16 @@ def test_sigkill_during_save_leaves_one_whole_version(tmp_path: Path):
         "version A": sample_debate(DEBATE_ID, turns=BIG_TURNS, topic="version A"),
         "version B": sample_debate(DEBATE_ID, turns=BIG_TURNS + 1, topic="version B"),
     }
+    sources = []
+    for name, debate in versions.items():
+        sources.append(tmp_path / f"{name[-1]}.json")
+        DebateStore(tmp_path).save(debate)
+        (tmp_path / f"{DEBATE_ID}.json").rename(sources[-1])
     path = folder / f"{DEBATE_ID}.json"
     rng = random.Random(7)
     kills = 6
     for _ in range(kills):
-        proc = spawn(SAVER, str(folder), DEBATE_ID, str(BIG_TURNS))
+        proc = spawn(SAVER, str(folder), *map(str, sources))
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "saving", proc.stderr.read()
         time.sleep(rng.uniform(0.05, 0.6))
