@@ -35,6 +35,21 @@ class Persona(BaseModel):
     model: str | None = Field(None, description="Model override for this persona.")
     temperature: float | None = Field(None, ge=0.0, le=2.0)
     sources: list[str] | None = Field(None, description="Only retrieve from these sources.")
+    openers: dict[Literal["en", "ja"], list[str]] = Field(
+        default_factory=dict,
+        description="Lead-ins a turn may start with, per language; the model continues them.",
+    )
+
+    @field_validator("openers")
+    @classmethod
+    def _short_openers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for language, items in value.items():
+            if len(items) > 16:
+                raise ValueError(f"{language}: at most 16 openers")
+            for item in items:
+                if not item.strip() or len(item) > 80:
+                    raise ValueError(f"{language}: an opener is 1-80 characters")
+        return {k: [i.strip() for i in v] for k, v in value.items()}
 
     @field_validator("name", "title", "bio", "stance", "style")
     @classmethod

@@ -271,7 +271,13 @@ def speak(
     if req.kind in ("opening", "question", "summary"):
         max_tokens = max(40, max_tokens * 2 // 3)
         min_tokens = max_tokens // 2
+    openers: list[str] = []
+    if not req.producer_question and req.kind in ("argument", "rebuttal", "question", "summary"):
+        openers = persona.openers.get(req.language, [])
     for attempt in range(MAX_REDRAFTS + 1):
+        # A persona's own lead-in, rotating by turn: a small model holds a voice it
+        # has started far better than one it is only told about.
+        opener = openers[(req.index + req.seed + attempt) % len(openers)] if openers else ""
         sampling = Sampling(
             temperature=min(1.3, temperature + 0.15 * attempt),
             max_tokens=max_tokens,
@@ -279,6 +285,7 @@ def speak(
             seed=req.seed * 1000 + req.index * 10 + attempt,
             min_tokens=min_tokens,
             end_on_sentence=True,
+            prefix=opener,
         )
         result = _complete_retrying(model, messages, sampling, persona.id, on_token, on_discard)
         tokens_in += result.tokens_in

@@ -87,3 +87,48 @@ def test_a_reply_cut_by_the_token_limit_ends_on_a_whole_sentence():
     altman = load_personas()["altman"]
     assert clean_reply("Chips are scarce. Power is", altman, []) == "Chips are scarce."
     assert clean_reply("No sentence end at all", altman, []) == "No sentence end at all…"
+
+
+def test_a_persona_opener_leads_argument_turns_and_rotates():
+    economist = load_personas()["economist"]
+    openers = economist.openers["en"]
+    model = ScriptedModel(responder=lambda m: f"reply {len(m)} with wages and chips.")
+    leads = []
+    for index in (1, 2, 3):
+        req = TurnRequest(
+            index=index,
+            kind="argument",
+            topic="t",
+            question="q?",
+            language="en",
+            passages=PASSAGES[:1],
+        )
+        speak(model, economist, req)
+        leads.append(model.history[-1].sampling.prefix)
+    assert leads == openers[1:4]
+    # Openings, closings and answers to a producer's question start freely.
+    for kind, asked in (("opening", None), ("closing", None), ("argument", "Who pays?")):
+        req = TurnRequest(
+            index=1,
+            kind=kind,
+            topic="t",
+            question="q?",
+            language="en",
+            passages=PASSAGES[:1],
+            producer_question=asked,
+        )
+        speak(model, load_personas()["host" if kind != "argument" else "economist"], req)
+        assert model.history[-1].sampling.prefix == ""
+
+
+def test_openers_are_validated():
+    import pytest
+    from pydantic import ValidationError
+
+    from agents.personas import Persona
+
+    base = load_personas()["economist"].model_dump()
+    with pytest.raises(ValidationError):
+        Persona.model_validate({**base, "openers": {"en": ["x" * 81]}})
+    with pytest.raises(ValidationError):
+        Persona.model_validate({**base, "openers": {"fr": ["Bonjour"]}})

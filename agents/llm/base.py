@@ -42,6 +42,9 @@ class Sampling:
     # After min_tokens, stop at the first sentence end instead of running to max_tokens,
     # so no turn ends on a broken sentence (where supported).
     end_on_sentence: bool = False
+    # The reply starts with these words and the model continues them (where supported:
+    # the embedded backend). It is part of the reply's text.
+    prefix: str = ""
 
 
 class ModelError(Exception):

@@ -162,6 +162,10 @@ class EmbeddedModel:
             began = time.perf_counter()
             parts: list[str] = []
             produced = 0
+            if sampling.prefix:
+                prompt += sampling.prefix
+                parts.append(sampling.prefix)
+                out.put(sampling.prefix)
             prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
                 raise ModelError(
