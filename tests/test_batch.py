@@ -208,3 +208,31 @@ def test_batch_and_merge_commands(tmp_path: Path, indexed_data: Path):
     )
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0
     assert "--runs" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_sixty_four_debates_at_once_through_faults(settings, search):
+    """Point 7 of the load issue, small: 64 debates at once over 4 servers that inject every
+    kind of fault now and then; every debate completes, no turn is lost, broken or crossed."""
+    s = settings.model_copy(
+        update={"backend": "openai", "turns": 4, "request_timeout_s": 0.5, "max_retries": 4}
+    )
+    plan = dict(rate=0.05, retry_after_s=0.2, stall_s=1.0)
+    servers = [
+        FakeOpenAI(delay_s=0.005, reply_tokens=10, faults=FaultPlan(seed=i, **plan)).start()
+        for i in range(4)
+    ]
+    try:
+        topics = [f"Who owns compute? run-{i}" for i in range(64)]
+        results = batch(s, search, servers, 64, 64, topics)
+        injected = sum(sum(srv.stats.faults.values()) for srv in servers)
+    finally:
+        for srv in servers:
+            srv.stop()
+    assert injected > 0
+    assert [r.status for r in results] == ["finished"] * 64, [r.message for r in results]
+    store = DebateStore(s.out_dir)
+    for i, r in enumerate(results):
+        debate = store.load(r.debate_id)
+        assert [t.index for t in debate.turns] == [0, 1, 2, 3]
+        assert {m for t in debate.turns for m in TAG.findall(t.text)} == {f"(run-{i})"}
+        assert not any("CUT-HERE" in t.text or "broken" in t.text for t in debate.turns)
