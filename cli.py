@@ -330,7 +330,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     from graphs.runner import resume_show
 
+    from transcripts.store import DebateStore
+
     settings = make_settings(args)
+    DebateStore(settings.out_dir).load(args.id)  # an unknown id fails before any loading
     index = open_index(settings, quiet=True)
     with checkpointer(settings) as saver:
         runner = resume_show(settings, args.id, search=searcher(index), checkpointer=saver)
@@ -340,7 +343,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_fork(args: argparse.Namespace) -> int:
     from graphs.runner import fork_show
 
+    from transcripts.store import DebateStore
+
     settings = make_settings(args)
+    DebateStore(settings.out_dir).load(args.id)  # an unknown id fails before any loading
     index = open_index(settings, quiet=True)
     with checkpointer(settings) as saver:
         runner = fork_show(
