@@ -217,9 +217,14 @@ def test_wrong_password_is_one_line_without_the_password(settings: Settings, pos
 
 
 def test_cli_bad_checkpoint_url_exits_2_with_one_line(tmp_path: Path):
+    from tests.tui_fixtures import sample_debate
+    from transcripts.store import DebateStore
+
+    saved = sample_debate().model_copy(update={"status": "stopped"})
+    DebateStore(tmp_path / "transcripts" / "debates").save(saved)
     url = f"postgresql://debate:s3cret-pw@127.0.0.1:{free_port()}/x"
     result = subprocess.run(
-        [*DEBATE, "resume", "nosuchid", "--checkpoint-url", url],
+        [*DEBATE, "resume", saved.id, "--checkpoint-url", url],
         cwd=tmp_path,
         capture_output=True,
         text=True,
