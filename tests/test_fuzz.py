@@ -125,7 +125,7 @@ def named_line(message: str, text_lines: int) -> int | None:
 
 
 def named_field(message: str) -> str | None:
-    m = re.search(r"field '([^']*)'", message)
+    m = re.search(r"field '(.*?)'(?=: | is )", message)  # a name may hold quotes itself
     return m.group(1) if m else None
 
 
