@@ -2,9 +2,9 @@
 
 An asyncio loop schedules the debates, at most `concurrency` at a time, and
 spreads them over one or more OpenAI-compatible servers (one model client per
-server, shared by the debates sent there). The graph's nodes call the model
-synchronously, so each running debate drives its graph on a worker thread of
-the batch's own pool; the threads spend their time waiting on the network,
+server, shared by the debates sent there) and one search for all. The graph's
+nodes call the model synchronously, so each running debate drives its graph on
+a worker thread of the batch's own pool; the threads spend their time waiting on the network,
 where the GIL is released. Every debate is checkpointed and saved exactly as a
 single `debate run` is, so a failed one can be resumed on its own.
 """
@@ -12,7 +12,6 @@ single `debate run` is, so a failed one can be resumed on its own.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -63,17 +62,6 @@ class BatchProgress:
         return time.perf_counter() - self.began
 
 
-def locked(search: Search) -> Search:
-    """One query at a time: the embedder and the lexical index are shared by every debate."""
-    lock = threading.Lock()
-
-    def search_one(query: str, k: int, sources: Sequence[str] | None = None) -> Any:
-        with lock:
-            return search(query, k, sources=sources)
-
-    return search_one
-
-
 def _drive(runner: Any, post: Callable[[Any], None]) -> BatchResult:
     """Run one debate to its end on a worker thread, posting its events."""
     result = BatchResult(0, runner.debate.id, runner.settings.base_url, "failed")
@@ -113,7 +101,8 @@ async def run_batch(
 ) -> list[BatchResult]:
     """Run `runs` debates on `topic`, at most `concurrency` at once.
 
-    `topic` may be a list: run i takes topic i mod its length.
+    `topic` may be a list: run i takes topic i mod its length. `search` is called
+    from many threads at once (PassageIndex.search may be).
     `models` maps each server's base URL to its client; debate i goes to server
     i mod len(models). Seeds are `settings.seed + i`, so the runs differ.
     """
@@ -128,7 +117,6 @@ async def run_batch(
     progress = BatchProgress(total=runs)
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
-    shared_search = locked(search)
     results: list[BatchResult] = []
 
     def on_event(event: Any) -> None:  # on the loop
@@ -152,7 +140,7 @@ async def run_batch(
                     runner = new_show(
                         run_settings,
                         topics[i % len(topics)],
-                        search=shared_search,
+                        search=search,
                         checkpointer=checkpointer,
                         model=models[url],
                         persona_ids=persona_ids,

