@@ -329,7 +329,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_resume(args: argparse.Namespace) -> int:
     from graphs.runner import resume_show
-
     from transcripts.store import DebateStore
 
     settings = make_settings(args)
@@ -342,7 +341,6 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 def cmd_fork(args: argparse.Namespace) -> int:
     from graphs.runner import fork_show
-
     from transcripts.store import DebateStore
 
     settings = make_settings(args)
@@ -627,6 +625,15 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 # -- parser --------------------------------------------------------------------------------------
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: what is wrong, and where to read the usage."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        flat = message.replace("\r", "\\r").replace("\n", "\\n")
+        sys.stderr.write(f"debate: error: {flat} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", type=Path, help="Chroma store and checkpoints (default ./.debate)")
     p.add_argument(
@@ -651,12 +658,12 @@ def _backend(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from settings import POLICIES
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="debate",
         description="Simulated, source-grounded panel debates on the compute-as-currency show.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log fallbacks and retries")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     run = sub.add_parser("run", help="run a new debate and save it")
     run.add_argument("--topic", help="what the panel debates (default: the show's question)")
