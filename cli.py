@@ -493,7 +493,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 def cmd_outline(args: argparse.Namespace) -> int:
     from transcripts.export import to_html
     from transcripts.outline import build_outline, outline_html, outline_markdown, write_notes
-    from transcripts.store import DebateStore, atomic_write
+    from transcripts.store import DebateStore
 
     settings = make_settings(args)
     store = DebateStore(settings.out_dir)
@@ -508,15 +508,23 @@ def cmd_outline(args: argparse.Namespace) -> int:
         outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
         if not args.no_model and debate.turns:
             outline = write_notes(outline, debate.topic, _outline_writer(settings, debate))
-        if args.format == "json":
-            text = outline.model_dump_json(indent=2) + "\n"
-        elif args.format == "html":
-            text = outline_html(outline)
-        else:
-            text = outline_markdown(outline)
-    if args.output:
-        atomic_write(args.output, text)
-        _out(f"saved {args.output}")
+        text = _rendered(args.format, outline, outline_html, outline_markdown)
+    return _deliver(args.output, text)
+
+
+def _rendered(fmt: str, value: Any, html: Any, markdown: Any) -> str:
+    if fmt == "json":
+        return value.model_dump_json(indent=2) + "\n"
+    return html(value) if fmt == "html" else markdown(value)
+
+
+def _deliver(output: Path | None, text: str) -> int:
+    """Write to `output` (atomically) or to standard output."""
+    from transcripts.store import atomic_write
+
+    if output:
+        atomic_write(output, text)
+        _out(f"saved {output}")
     else:
         _out(text, end="")
     return 0
@@ -551,24 +559,12 @@ def _outline_writer(settings, debate):
 def _merged_outline(args: argparse.Namespace, store) -> int:
     from transcripts.evaluate import e5_embed
     from transcripts.merge import merge_debates, merged_html, merged_markdown
-    from transcripts.store import atomic_write
 
     if args.format == "debate-html":
         raise UserError("--merge writes an outline: use --format md, json or html")
     debates = [store.load(ref) for ref in args.ids]
     merged = merge_debates(debates, e5_embed)
-    if args.format == "json":
-        text = merged.model_dump_json(indent=2) + "\n"
-    elif args.format == "html":
-        text = merged_html(merged)
-    else:
-        text = merged_markdown(merged)
-    if args.output:
-        atomic_write(args.output, text)
-        _out(f"saved {args.output}")
-    else:
-        _out(text, end="")
-    return 0
+    return _deliver(args.output, _rendered(args.format, merged, merged_html, merged_markdown))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
