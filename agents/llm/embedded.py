@@ -202,7 +202,10 @@ class EmbeddedModel:
                     text=text,
                     model=self.name,
                     tokens_in=len(prompt_tokens),
-                    tokens_out=self.count_tokens(text) if text else 0,
+                    # Only what the model generated: a given prefix was not.
+                    tokens_out=self.count_tokens(text[len(sampling.prefix) :])
+                    if len(text) > len(sampling.prefix)
+                    else 0,
                     latency_ms=(time.perf_counter() - began) * 1000,
                 )
             )
