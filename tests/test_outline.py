@@ -126,3 +126,15 @@ def test_outline_command_without_a_model(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "assembled from the debate's turns" in result.stdout
     assert "## Segment 1: Money or not" in result.stdout
+
+
+def test_a_title_copied_from_a_guest_is_not_taken():
+    from agents.llm.scripted import ScriptedModel
+    from transcripts.outline import write_notes
+
+    debate = sample_debate()
+    assembled = build_outline(debate)
+    line = assembled.segments[0].talking_points[0].points[0]
+    copied = {"title": line[:80], "logline": line[:200], "segment_titles": [line[:60]]}
+    outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(copied))
+    assert outline == assembled  # nothing new was written, so nothing is credited to the model

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -313,12 +314,19 @@ def outline_html(outline: Outline) -> str:
 
 # -- prose written by a model ----------------------------------------------------------------------
 class OutlineNotes(BaseModel):
-    """What a model is asked to write; everything else in an outline is assembled."""
+    """What a model is asked to write; everything else in an outline is assembled.
 
-    title: str = Field(min_length=3, max_length=90)
-    logline: str = Field(min_length=10, max_length=240)
-    segment_titles: list[str] = Field(default_factory=list, max_length=8)
-    open_questions: list[str] = Field(default_factory=list, max_length=3)
+    Every string is bounded, so a grammar-constrained small model cannot ramble
+    past its token budget and leave the JSON unfinished."""
+
+    title: str = Field(min_length=3, max_length=80)
+    logline: str = Field(min_length=10, max_length=200)
+    segment_titles: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(
+        default_factory=list, max_length=6
+    )
+    open_questions: list[Annotated[str, Field(min_length=8, max_length=140)]] = Field(
+        default_factory=list, max_length=3
+    )
 
 
 def _data(text: str, limit: int = 160) -> str:
@@ -361,27 +369,42 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
         notes, _ = model.structured(
             [{"role": "user", "content": notes_prompt(outline, topic)}],
             OutlineNotes,
-            Sampling(temperature=0.3, max_tokens=320, seed=0),
+            Sampling(temperature=0.3, max_tokens=480, seed=0),
         )
     except ModelError as exc:
         log.warning(
             "outline: the model's notes were unusable, keeping the assembled text (%s)", exc
         )
         return outline
+    from transcripts.metrics import copied_share
+
+    def plain(text: str) -> str:
+        return text.translate(str.maketrans("’‘“”", "''\"\""))
+
+    said = [plain(p) for seg in outline.segments for pp in seg.talking_points for p in pp.points]
+    said += [plain(q.text) for seg in outline.segments for q in seg.quotes]
+
+    def fresh(text: str) -> bool:
+        """Written for the outline, not a guest's line copied into it."""
+        return copied_share(plain(text), said, n=4) <= 0.3
+
     update: dict = {"written_by": getattr(model, "name", "model")}
-    title = _clean(notes.title, 90)
-    if len(title) >= 3:
+    title = _clean(notes.title, 80)
+    if len(title) >= 3 and fresh(title):
         update["title"] = title
-    logline = _clean(notes.logline, 240)
-    if len(logline) >= 10:
+    logline = _clean(notes.logline, 200)
+    if len(logline) >= 10 and fresh(logline):
         update["logline"] = logline
     segments = []
     for i, seg in enumerate(outline.segments):
-        working = _clean(notes.segment_titles[i], 80) if i < len(notes.segment_titles) else ""
-        if working and working.lower() != seg.question.lower():
+        working = _clean(notes.segment_titles[i], 60) if i < len(notes.segment_titles) else ""
+        if working and working.lower() != seg.question.lower() and fresh(working):
             seg = seg.model_copy(update={"title": working})
         segments.append(seg)
     update["segments"] = segments
-    asked = [q for q in (_clean(q, 200) for q in notes.open_questions) if len(q) >= 8]
+    if len(update) == 2:  # nothing but the segments, and none of them changed
+        if segments == outline.segments and not notes.open_questions:
+            return outline
+    asked = [q for q in (_clean(q, 140) for q in notes.open_questions) if len(q) >= 8]
     update["open_questions"] = list(dict.fromkeys(asked + outline.open_questions))[:6]
     return outline.model_copy(update=update)
