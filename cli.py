@@ -285,7 +285,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
     topic = check_topic(topic)
     personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
-    select_panel(load_personas(None), personas)
+    select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
     urls = list(dict.fromkeys(args.base_urls or [None]))
     models = {
         url: model_from(settings, "openai", settings.model, None, url, settings.seed)
@@ -306,6 +306,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 search=searcher(index),
                 checkpointer=saver,
                 persona_ids=personas,
+                personas_dir=args.personas_dir,
                 on_progress=display,
             )
         )
@@ -691,6 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--lang", choices=["en", "ja"], help="language (default en)")
     batch.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
     batch.add_argument("--personas", help="comma-separated persona ids (default: all)")
+    batch.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
     batch.add_argument("--seed", type=int, help="seed of the first run; run i uses seed+i")
     batch.add_argument("--temperature", type=float, help="default temperature (0.7)")
     batch.add_argument("--model", help="model name on the servers")

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from agents.errors import UserError
@@ -97,6 +98,7 @@ async def run_batch(
     search: Search,
     checkpointer: Any,
     persona_ids: list[str] | None = None,
+    personas_dir: Path | None = None,
     on_progress: Callable[[BatchProgress, BatchResult | None], None] | None = None,
 ) -> list[BatchResult]:
     """Run `runs` debates on `topic`, at most `concurrency` at once.
@@ -144,6 +146,7 @@ async def run_batch(
                         checkpointer=checkpointer,
                         model=models[url],
                         persona_ids=persona_ids,
+                        personas_dir=personas_dir,
                     )
                 except UserError as exc:
                     result = BatchResult(i, None, url, "failed", message=str(exc))
