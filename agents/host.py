@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from agents.llm.base import ChatModel, ModelError, Sampling
 from agents.personas import Persona
+from agents.speaker import quoted
 from prompts import render
 from transcripts.models import Passage, Segment
 
@@ -110,7 +111,8 @@ def plan_agenda(
     count = segment_count(max_turns)
     wanted = max(2, count)
     notes = "\n".join(
-        f"- <<<{(p.gloss if language == 'en' and p.gloss else p.text)[:200]}>>>" for p in passages
+        f"- <<<{quoted((p.gloss if language == 'en' and p.gloss else p.text)[:200])}>>>"
+        for p in passages
     )
     prompt = render(
         "agenda", language, topic=topic, guests=", ".join(guests), notes=notes or "-", count=wanted
@@ -184,7 +186,7 @@ def host_pick(
         topic=topic,
         question=question,
         last=last.name if last else "-",
-        last_text=f"<<<{last_text[-200:]}>>>" if last_text else "",
+        last_text=f"<<<{quoted(last_text[-200:])}>>>" if last_text else "",
         choices=listing,
     )
     try:
@@ -225,7 +227,7 @@ def collect_bids(
             topic=topic,
             question=question,
             last=last.name if last else "-",
-            last_text=last_text[-200:],
+            last_text=quoted(last_text[-200:]),
         )
         try:
             bid, completion = models[p.id].structured(
