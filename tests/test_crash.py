@@ -291,3 +291,25 @@ def test_processes_checkpointing_to_one_sqlite_file(tmp_path: Path):
             assert all(t.text.startswith(f"{name} ") for t in turns)
             history = list(graph.get_state_history({"configurable": {"thread_id": debate_id}}))
             assert len(history) > 8
+
+
+def test_a_save_sweeps_the_temporary_files_a_killed_writer_left(tmp_path):
+    import os
+    import time
+
+    from transcripts.store import STALE_TMP_S, atomic_write
+
+    target = tmp_path / "d.json"
+    stale = tmp_path / ".d.json.abc123.tmp"
+    young = tmp_path / ".d.json.def456.tmp"
+    other = tmp_path / ".e.json.abc123.tmp"
+    for f in (stale, young, other):
+        f.write_text("{half", encoding="utf-8")
+    old = time.time() - STALE_TMP_S - 60
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    atomic_write(target, "{}")
+    assert target.read_text(encoding="utf-8") == "{}"
+    assert not stale.exists()  # left by a killed save of this file: swept
+    assert young.exists()  # may be a writer still at work: kept
+    assert other.exists()  # another file's: not this save's business

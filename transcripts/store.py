@@ -3,10 +3,12 @@ same folder, flushed and fsynced, then renamed over the target."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import secrets
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,6 +101,7 @@ def atomic_write(path: Path, text: str) -> Path:
         os.replace(tmp, path)
         tmp = None
         _fsync_folder(path.parent)
+        _sweep(path)
     except OSError as exc:
         raise UserError(f"{path}: cannot write the file ({exc.strerror or exc})") from exc
     finally:
@@ -108,6 +111,21 @@ def atomic_write(path: Path, text: str) -> Path:
             except OSError:
                 pass
     return path
+
+
+STALE_TMP_S = 600.0  # a temporary file this old was left by a killed writer
+
+
+def _sweep(path: Path) -> None:
+    """Remove temporary files of `path` that a killed writer left behind (old ones only:
+    a younger one may belong to a writer still at work)."""
+    now = time.time()
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if now - leftover.stat().st_mtime > STALE_TMP_S:
+                leftover.unlink()
+        except OSError:
+            pass
 
 
 def _fsync_folder(folder: Path) -> None:
