@@ -183,8 +183,10 @@ def _producer_input(runner) -> None:
             _err(f"debate: {exc}")
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from graphs.runner import new_show
+def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
+    """Settings, topic and persona ids of `run` and `batch`, checked before any loading."""
+    from agents.personas import load_personas, select_panel
+    from graphs.runner import check_topic
 
     if args.lang is not None:
         args.language = args.lang
@@ -192,14 +194,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     topic = args.topic
     if topic is None:
         topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
-    from graphs.runner import check_topic
-
-    check_topic(topic)
-    from agents.personas import load_personas, select_panel
-    from graphs.runner import default_model
-
+    topic = check_topic(topic)
     personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
     select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
+    return settings, topic, personas
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from graphs.runner import default_model, new_show
+
+    settings, topic, personas = show_inputs(args)
     model = default_model(settings)
     index = open_index(settings)
     with checkpointer(settings) as saver:
@@ -268,27 +272,15 @@ class BatchDisplay:
 def cmd_batch(args: argparse.Namespace) -> int:
     import asyncio
 
-    from agents.personas import load_personas, select_panel
-    from graphs.batch import run_batch
-    from graphs.runner import check_topic, model_from
+    from graphs.batch import check_counts, run_batch
+    from graphs.runner import model_from
 
-    if args.lang is not None:
-        args.language = args.lang
     args.backend = "openai"  # batches run against servers; the embedded model is one at a time
-    settings = make_settings(args)
-    if args.runs < 1:
-        raise UserError("--runs must be at least 1")
-    if not 1 <= args.concurrency <= 512:
-        raise UserError("--concurrency must be between 1 and 512")
-    topic = args.topic
-    if topic is None:
-        topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
-    topic = check_topic(topic)
-    personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
-    select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
-    urls = list(dict.fromkeys(args.base_urls or [None]))
+    settings, topic, personas = show_inputs(args)
+    check_counts(args.runs, args.concurrency)
+    urls = list(dict.fromkeys(args.base_urls or [""]))  # "": the OpenAI API itself
     models = {
-        url: model_from(settings, "openai", settings.model, None, url, settings.seed)
+        url: model_from(settings, "openai", settings.model, None, url or None, settings.seed)
         for url in urls
     }
     index = open_index(settings)
@@ -302,7 +294,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 topic,
                 runs=args.runs,
                 concurrency=args.concurrency,
-                models={url or "": m for url, m in models.items()},
+                models=models,
                 search=searcher(index),
                 checkpointer=saver,
                 persona_ids=personas,
@@ -507,8 +499,9 @@ def cmd_outline(args: argparse.Namespace) -> int:
         text = to_html(debate)
     else:
         outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
-        if not args.no_model and debate.turns:
-            outline = write_notes(outline, debate.topic, _outline_writer(settings, debate))
+        writer = None if args.no_model or not debate.turns else _outline_writer(settings, debate)
+        if writer is not None:
+            outline = write_notes(outline, debate.topic, writer)
         text = _rendered(args.format, outline, outline_html, outline_markdown)
     return _deliver(args.output, text)
 
@@ -531,20 +524,6 @@ def _deliver(output: Path | None, text: str) -> int:
     return 0
 
 
-class _NoWriter:
-    """Stands in for a model that could not be had: every call fails, so prose is assembled."""
-
-    name = "assembly"
-
-    def __init__(self, why: str) -> None:
-        self.why = why
-
-    def structured(self, *_: Any, **__: Any) -> Any:
-        from agents.llm.base import ModelError
-
-        raise ModelError(self.why)
-
-
 def _outline_writer(settings, debate):
     """The model the debate ran with, to write the outline's prose; none if it cannot be had."""
     from agents.llm.base import ModelError
@@ -554,7 +533,7 @@ def _outline_writer(settings, debate):
         return saved_model(settings, debate.settings)
     except (UserError, ModelError) as exc:
         _err(f"debate: note: no model for the outline's prose ({exc}); assembling it instead")
-        return _NoWriter(str(exc))
+        return None
 
 
 def _merged_outline(args: argparse.Namespace, store) -> int:
@@ -643,6 +622,20 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-url", help="postgresql:// URL for checkpoints (default SQLite)")
 
 
+def _show(p: argparse.ArgumentParser, *, seed_help: str) -> None:
+    """What a show is about and who is on it: the options `run` and `batch` share."""
+    from settings import POLICIES
+
+    p.add_argument("--topic", help="what the panel debates (default: the show's question)")
+    p.add_argument("--turns", type=int, help="most turns, host's included (default 12)")
+    p.add_argument("--lang", choices=["en", "ja"], help="language of the debate (default en)")
+    p.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
+    p.add_argument("--personas", help="comma-separated persona ids (default: all)")
+    p.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
+    p.add_argument("--seed", type=int, help=seed_help)
+    p.add_argument("--temperature", type=float, help="default temperature (0.7)")
+
+
 def _backend(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend", choices=["embedded", "openai"], help="model backend (default embedded)"
@@ -653,7 +646,6 @@ def _backend(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from settings import POLICIES
 
     parser = Parser(
         prog="debate",
@@ -663,14 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     run = sub.add_parser("run", help="run a new debate and save it")
-    run.add_argument("--topic", help="what the panel debates (default: the show's question)")
-    run.add_argument("--turns", type=int, help="most turns, host's included (default 12)")
-    run.add_argument("--lang", choices=["en", "ja"], help="language of the debate (default en)")
-    run.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
-    run.add_argument("--personas", help="comma-separated persona ids (default: all)")
-    run.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
-    run.add_argument("--seed", type=int, help="sampling seed (default 0)")
-    run.add_argument("--temperature", type=float, help="default temperature (0.7)")
+    _show(run, seed_help="sampling seed (default 0)")
     run.add_argument("--token-budget", type=int, help="stop after this many tokens")
     run.add_argument("--time-budget", dest="time_budget_s", type=float, help="stop after N seconds")
     run.add_argument(
@@ -687,14 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--concurrency", type=int, default=4, help="most debates at once (default 4)"
     )
-    batch.add_argument("--topic", help="what every panel debates (default: the show's question)")
-    batch.add_argument("--turns", type=int, help="most turns per debate (default 12)")
-    batch.add_argument("--lang", choices=["en", "ja"], help="language (default en)")
-    batch.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
-    batch.add_argument("--personas", help="comma-separated persona ids (default: all)")
-    batch.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
-    batch.add_argument("--seed", type=int, help="seed of the first run; run i uses seed+i")
-    batch.add_argument("--temperature", type=float, help="default temperature (0.7)")
+    _show(batch, seed_help="seed of the first run; run i uses seed+i")
     batch.add_argument("--model", help="model name on the servers")
     batch.add_argument(
         "--base-url",

@@ -237,7 +237,8 @@ def _complete_retrying(
 ) -> Completion:
     """One reply; one that broke off mid-stream is dropped (its text never reaches the
     turn) and asked for again after a jittered backoff, up to STREAM_RETRIES times."""
-    for attempt in range(STREAM_RETRIES + 1):
+    attempt = 0
+    while True:
         try:
             return complete(model, messages, sampling, slot=slot, on_token=on_token)
         except TransientModelError as exc:
@@ -246,7 +247,7 @@ def _complete_retrying(
             if on_discard is not None:
                 on_discard(f"the reply broke off, trying again ({exc})")
             time.sleep(backoff_s(attempt))
-    raise AssertionError("unreachable")
+            attempt += 1
 
 
 def speak(

@@ -26,6 +26,8 @@ from graphs.context import Search
 from graphs.runner import new_show
 from settings import Settings
 
+MAX_CONCURRENCY = 512  # worker threads of one process
+
 
 @dataclass
 class BatchResult:
@@ -61,6 +63,13 @@ class BatchProgress:
     @property
     def elapsed_s(self) -> float:
         return time.perf_counter() - self.began
+
+
+def check_counts(runs: int, concurrency: int) -> None:
+    if runs < 1:
+        raise UserError("--runs must be at least 1")
+    if not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UserError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
 
 
 def _drive(runner: Any, post: Callable[[Any], None]) -> BatchResult:
@@ -108,10 +117,7 @@ async def run_batch(
     `models` maps each server's base URL to its client; debate i goes to server
     i mod len(models). Seeds are `settings.seed + i`, so the runs differ.
     """
-    if runs < 1:
-        raise UserError("--runs must be at least 1")
-    if concurrency < 1:
-        raise UserError("--concurrency must be at least 1")
+    check_counts(runs, concurrency)
     if not models:
         raise UserError("batch needs at least one --base-url")
     urls = list(models)
@@ -119,7 +125,6 @@ async def run_batch(
     progress = BatchProgress(total=runs)
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(concurrency)
-    results: list[BatchResult] = []
 
     def on_event(event: Any) -> None:  # on the loop
         if isinstance(event, events.TurnFinished):
@@ -132,8 +137,12 @@ async def run_batch(
         max_workers=min(concurrency, runs), thread_name_prefix="debate"
     ) as pool:
 
+        def post(event: Any) -> None:  # from a worker thread
+            loop.call_soon_threadsafe(on_event, event)
+
         async def one(i: int) -> BatchResult:
             async with gate:
+                progress.started += 1
                 url = urls[i % len(urls)]
                 run_settings = settings.model_copy(
                     update={"seed": settings.seed + i, "base_url": url or None}
@@ -151,22 +160,14 @@ async def run_batch(
                 except UserError as exc:
                     result = BatchResult(i, None, url, "failed", message=str(exc))
                 else:
-                    progress.started += 1
-
-                    def post(event: Any) -> None:
-                        loop.call_soon_threadsafe(on_event, event)
-
                     result = await loop.run_in_executor(pool, _drive, runner, post)
                     result.index = i
                 if result.status == "finished":
                     progress.finished += 1
                 else:
                     progress.failed += 1
-                    progress.started = max(progress.started, progress.finished + progress.failed)
-                results.append(result)
                 if on_progress:
                     on_progress(progress, result)
                 return result
 
-        await asyncio.gather(*(one(i) for i in range(runs)))
-    return sorted(results, key=lambda r: r.index)
+        return list(await asyncio.gather(*(one(i) for i in range(runs))))

