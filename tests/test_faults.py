@@ -137,7 +137,7 @@ def test_out_of_retries_the_debate_pauses_checkpointed_and_resume_finishes_it(se
     assert_clean(done)
 
 
-def test_a_stream_that_keeps_breaking_gives_up_with_a_clear_message():
+def test_a_stream_that_keeps_breaking_gives_up_with_a_clear_message(monkeypatch):
     plan = FaultPlan(stream={n: "cut" for n in range(1, 10)})
     with FakeOpenAI(faults=plan) as server:
         from agents.personas import load_personas
@@ -154,14 +154,8 @@ def test_a_stream_that_keeps_breaking_gives_up_with_a_clear_message():
             segment=0,
         )
         dropped: list[str] = []
-        import agents.speaker as speaker_module
-
-        speaker_module_backoff = speaker_module.backoff_s
-        speaker_module.backoff_s = lambda attempt: 0.0
-        try:
-            with pytest.raises(ModelError) as info:
-                speak(client(server), persona, req, on_discard=dropped.append)
-        finally:
-            speaker_module.backoff_s = speaker_module_backoff
+        monkeypatch.setattr("agents.speaker.backoff_s", lambda attempt: 0.0)
+        with pytest.raises(ModelError) as info:
+            speak(client(server), persona, req, on_discard=dropped.append)
     assert "gave up after 3 retries" in str(info.value)
     assert len(dropped) == 3

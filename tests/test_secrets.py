@@ -20,26 +20,21 @@ def run(*args: str, cwd: Path, env: dict) -> subprocess.CompletedProcess:
     )
 
 
+def debate_on(server: FakeOpenAI, *extra: str, cwd: Path, env: dict):
+    """`debate -v run` of 4 turns against `server`."""
+    return run(
+        "-v", "run", "--backend", "openai", "--base-url", server.base_url, "--model", "fake",
+        "--turns", "4", *extra, cwd=cwd, env=env,
+    )  # fmt: skip
+
+
 def test_no_file_or_output_of_a_run_holds_the_api_key(tmp_path: Path, indexed_data: Path):
     data = tmp_path / "data"
     shutil.copytree(indexed_data, data)
     env = {**os.environ, "OPENAI_API_KEY": KEY, "DEBATE_DATA_DIR": str(data)}
     outputs: list[str] = []
     with FakeOpenAI(reply_tokens=20) as good:
-        first = run(
-            "-v",
-            "run",
-            "--backend",
-            "openai",
-            "--base-url",
-            good.base_url,
-            "--model",
-            "fake",
-            "--turns",
-            "4",
-            cwd=tmp_path,
-            env=env,
-        )
+        first = debate_on(good, cwd=tmp_path, env=env)
         assert first.returncode == 0, first.stderr
         outputs += [first.stdout, first.stderr]
         debate_id = next(
@@ -57,38 +52,12 @@ def test_no_file_or_output_of_a_run_holds_the_api_key(tmp_path: Path, indexed_da
             outputs += [done.stdout, done.stderr]
     # Failures print the server and the status, never the key.
     with FakeOpenAI(faults=FaultPlan(stream={n: "500" for n in range(1, 99)})) as bad:
-        failed = run(
-            "-v",
-            "run",
-            "--backend",
-            "openai",
-            "--base-url",
-            bad.base_url,
-            "--model",
-            "fake",
-            "--turns",
-            "4",
-            "--checkpoint-url",
-            f"postgresql://u:{KEY}@127.0.0.1:1/db",
-            cwd=tmp_path,
-            env=env,
+        failed = debate_on(
+            bad, "--checkpoint-url", f"postgresql://u:{KEY}@127.0.0.1:1/db", cwd=tmp_path, env=env
         )
         assert failed.returncode == 2
         outputs += [failed.stdout, failed.stderr]
-        broken = run(
-            "-v",
-            "run",
-            "--backend",
-            "openai",
-            "--base-url",
-            bad.base_url,
-            "--model",
-            "fake",
-            "--turns",
-            "4",
-            cwd=tmp_path,
-            env={**env, "DEBATE_MAX_RETRIES": "0"},
-        )
+        broken = debate_on(bad, cwd=tmp_path, env={**env, "DEBATE_MAX_RETRIES": "0"})
         assert broken.returncode == 1 and "HTTP 500" in broken.stderr
         outputs += [broken.stdout, broken.stderr]
     for text in outputs:
