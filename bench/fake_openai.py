@@ -61,17 +61,15 @@ class Stats:
     tokens: int = 0
 
 
-def _schema_instance(
-    schema: dict[str, Any], root: dict[str, Any], words: Any, depth: int = 0
-) -> Any:
+def _schema_instance(schema: dict[str, Any], root: dict[str, Any], words: Any) -> Any:
     """A value that validates against a (pydantic-made) JSON schema."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
-        return _schema_instance(root.get("$defs", {})[name], root, words, depth + 1)
+        return _schema_instance(root.get("$defs", {})[name], root, words)
     for key in ("anyOf", "oneOf", "allOf"):
         if key in schema:
             options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return _schema_instance(options[0], root, words, depth + 1)
+            return _schema_instance(options[0], root, words)
     if "const" in schema:
         return schema["const"]
     if "enum" in schema:
@@ -81,12 +79,12 @@ def _schema_instance(
         kind = next((k for k in kind if k != "null"), "string")
     if kind == "object":
         props = schema.get("properties", {})
-        return {k: _schema_instance(v, root, words, depth + 1) for k, v in props.items()}
+        return {k: _schema_instance(v, root, words) for k, v in props.items()}
     if kind == "array":
         low = schema.get("minItems", 1)
         high = max(low, min(schema.get("maxItems", 3), 3))
         item = schema.get("items", {"type": "string"})
-        return [_schema_instance(item, root, words, depth + 1) for _ in range(high)]
+        return [_schema_instance(item, root, words) for _ in range(high)]
     if kind == "integer":
         return int(schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1))
     if kind == "number":
