@@ -20,7 +20,8 @@ from transcripts.store import DebateStore
 BROKEN = ("CUT-HERE", "broken")  # what the server sends just before a reply breaks off
 
 
-def client(server: FakeOpenAI, *, timeout: float = 1.0, retries: int = 4) -> OpenAIModel:
+def client(server: FakeOpenAI, *, timeout: float = 10.0, retries: int = 4) -> OpenAIModel:
+    """A client of `server`; only the stall test needs a timeout short enough to hit."""
     return OpenAIModel("fake-panel", base_url=server.base_url, timeout=timeout, max_retries=retries)
 
 
@@ -52,7 +53,11 @@ def test_every_fault_kind_is_survived_and_nothing_broken_is_kept(settings, searc
         with open_checkpointer(s.data_dir) as saver:
             began = time.perf_counter()
             runner = new_show(
-                s, "Who prices compute?", search=search, checkpointer=saver, model=client(server)
+                s,
+                "Who prices compute?",
+                search=search,
+                checkpointer=saver,
+                model=client(server, timeout=1.0),
             )
             seen = drain(runner)
             took = time.perf_counter() - began
