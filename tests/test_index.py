@@ -15,6 +15,7 @@ import pytest
 from agents.errors import UserError
 from tests.conftest import DEBATE, SOURCE, free_port
 from transcripts.index import PassageIndex
+from transcripts.lexical import BM25, JapaneseTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +46,17 @@ def test_english_question_finds_japanese_lines(index: PassageIndex):
 def test_japanese_question_finds_lines(index: PassageIndex):
     found = index.search("ベーシックインカムは資本主義の上に成り立つ", 5)
     assert covers(found, 43) or covers(found, 44)
+
+
+def test_bm25_matches_english_words_by_stem():
+    tokenize = JapaneseTokenizer()
+    assert tokenize("Computing resources") == tokenize("compute resource")
+    docs = [
+        tokenize("計算資源が通貨になる compute resources become the currency"),
+        tokenize("金の延べ棒 the price of gold bars"),
+    ]
+    scores = BM25(docs).scores(tokenize("Is computing becoming a currency?"))
+    assert scores[0] > 0 and scores[1] == 0
 
 
 def test_changed_file_replaces_its_chunks(tmp_path: Path):

@@ -1,4 +1,5 @@
-"""A BM25 index over a real Japanese tokenizer (Sudachi); English words stay words."""
+"""A BM25 index over a real Japanese tokenizer (Sudachi); English words are stemmed
+(Snowball), so "computing" in a question meets "compute" in a gloss."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Iterable
+
+import snowballstemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 _EN_STOP = frozenset(
@@ -36,6 +39,7 @@ class JapaneseTokenizer:
                     SplitMode.A,
                 )
         self._tokenizer, self._mode = JapaneseTokenizer._shared
+        self._stemmer = snowballstemmer.stemmer("english")  # not thread-safe: one each
         self._call_lock = threading.Lock()
 
     def __call__(self, text: str) -> list[str]:
@@ -50,7 +54,9 @@ class JapaneseTokenizer:
                     form = m.normalized_form().lower()
                     if _JP.search(form):
                         words.append(form)
-        words.extend(w for w in _WORD.findall(text) if w not in _EN_STOP and len(w) > 1)
+        english = [w for w in _WORD.findall(text) if w not in _EN_STOP and len(w) > 1]
+        with self._call_lock:
+            words.extend(self._stemmer.stemWords(english))
         return words
 
 
