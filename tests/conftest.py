@@ -20,10 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "transcripts" / "sources" / "compute_resource_ism_panel.ja.txt"
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of derived model files for the whole session (the Q8_0 copy is made once)."""
+    return tmp_path_factory.mktemp("model-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> None:
     """No test reads or writes the user's files or keys."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DEBATE_CACHE_DIR", str(model_cache))
     for name in (
         "OPENAI_API_KEY",
         "DEBATE_DATA_DIR",
