@@ -21,6 +21,8 @@ spin, which halves decode speed on a small machine.
 from __future__ import annotations
 
 import ctypes
+import glob
+import hashlib
 import json
 import logging
 import os
@@ -70,19 +72,31 @@ def cache_dir() -> Path:
     return Path(base) / "debate"
 
 
+def _fingerprint(path: Path, edge: int = 1 << 20) -> str:
+    """Size and a hash of the first and last MiB: enough to tell model files apart (the
+    header holds the metadata, the tail the last weights) without reading 100 MB."""
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        digest.update(fh.read(edge))
+        fh.seek(max(0, size - edge))
+        digest.update(fh.read(edge))
+    return f"{size}-{digest.hexdigest()[:12]}"
+
+
 def runtime_copy(source: Path, fmt: str = RUNTIME_FORMAT, folder: Path | None = None) -> Path:
     """`source` re-encoded as `fmt` (made once, then reused); `source` itself if the copy
-    cannot be made. The copy's name carries the source's size and mtime, so a changed
-    source gets a new copy; it is written to a temporary name and renamed into place,
-    so a reader never sees half a file."""
+    cannot be made. The copy's name carries the source's fingerprint, so a reinstalled
+    package finds its copy and a changed source gets a new one (older copies of it are
+    removed). It is written to a temporary name and renamed into place, so a reader
+    never sees half a file."""
     import llama_cpp
     import llama_cpp._logger  # noqa: F401  (routes llama.cpp's log through this logger)
 
     logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
     ftype = {"q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0}[fmt]
     folder = folder or cache_dir()
-    st = source.stat()
-    target = folder / f"{source.stem}.{st.st_size}-{st.st_mtime_ns}.{fmt}.gguf"
+    target = folder / f"{source.stem}.{_fingerprint(source)}.{fmt}.gguf"
     if target.is_file():
         return target
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -98,6 +112,9 @@ def runtime_copy(source: Path, fmt: str = RUNTIME_FORMAT, folder: Path | None = 
         if failed:
             raise OSError(f"llama.cpp returned {failed}")
         os.replace(tmp, target)
+        for old in folder.glob(f"{glob.escape(source.stem)}.*.{fmt}.gguf"):
+            if old != target:
+                old.unlink(missing_ok=True)  # a process still using it keeps its mapping
         return target
     except OSError as exc:
         log.warning("cannot keep a %s copy of %s (%s); using it as shipped", fmt, source, exc)
