@@ -377,6 +377,7 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
             "outline: the model's notes were unusable, keeping the assembled text (%s)", exc
         )
         return outline
+
     def plain(text: str) -> str:
         return text.translate(str.maketrans("’‘“”", "''\"\""))
 
