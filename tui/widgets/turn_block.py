@@ -67,8 +67,12 @@ class TurnBlock(Static):
     def on_mount(self) -> None:
         self.update(self.render_text())
 
-    def append(self, piece: str) -> None:
+    def append(self, piece: str, *, redraw: bool = True) -> None:
         self.text += piece
+        if redraw:
+            self.update(self.render_text())
+
+    def redraw(self) -> None:
         self.update(self.render_text())
 
     def finish(self, text: str, cites: str) -> None:
