@@ -17,6 +17,7 @@ from agents.llm.base import ChatModel, ModelError, Sampling
 from agents.personas import Persona
 from agents.speaker import quoted
 from prompts import render
+from transcripts.metrics import copied_share
 from transcripts.models import Passage, Segment
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,31 @@ def fallback_agenda(topic: str, language: str, count: int) -> list[tuple[str, st
     return [(title, question.format(topic=topic_text)) for title, question in rows]
 
 
+_DANGLING = frozenset("a an the of to in on for and or with by".split())
+
+
+def lifted(text: str, notes: Sequence[str]) -> bool:
+    """Whether a title or question was copied out of the source notes instead of written for
+    the show (a small model does that: a segment called "In what I put together, I've
+    divided it into conservative")."""
+    flat = " ".join(text.lower().split()).strip(" .?？。")
+    if len(flat) >= 12 and any(flat in " ".join(n.lower().split()) for n in notes):
+        return True
+    return copied_share(text, notes, n=4) > 0.5
+
+
+def title_of(question: str, language: str) -> str:
+    """A segment title made from its question, for a plan whose own title is unusable."""
+    text = question.strip().rstrip("?？。.")
+    if language == "ja":
+        return text[:16]
+    words = text.split()
+    head = words[:6]
+    while len(head) > 1 and len(words) > 6 and head[-1].lower() in _DANGLING:
+        head.pop()  # "Who builds the chips of the…" reads better as "Who builds the chips…"
+    return " ".join(head) + ("…" if len(words) > 6 else "")
+
+
 def plan_agenda(
     model: ChatModel,
     host: Persona,
@@ -110,10 +136,8 @@ def plan_agenda(
     """The show's agenda: (segments, used_fallback, tokens)."""
     count = segment_count(max_turns)
     wanted = max(2, count)
-    notes = "\n".join(
-        f"- <<<{quoted((p.gloss if language == 'en' and p.gloss else p.text)[:200])}>>>"
-        for p in passages
-    )
+    shown = [quoted((p.gloss if language == "en" and p.gloss else p.text)[:200]) for p in passages]
+    notes = "\n".join(f"- <<<{n}>>>" for n in shown)
     prompt = render(
         "agenda", language, topic=topic, guests=", ".join(guests), notes=notes or "-", count=wanted
     )
@@ -131,8 +155,13 @@ def plan_agenda(
             key = s.question.strip().lower()
             if key in seen or (language == "en" and len(key.split()) < 3):
                 continue  # a repeated or empty question is dropped, not trusted
+            if lifted(s.question, shown):
+                continue  # so is one copied from the notes
             seen.add(key)
-            rows.append((s.title.strip(), s.question.strip()))
+            title = s.title.strip()
+            if lifted(title, shown):
+                title = title_of(s.question, language)
+            rows.append((title, s.question.strip()))
     except ModelError as exc:
         log.warning("agenda: unusable plan, using the standard agenda (%s)", exc)
     fallback = len(rows) < count

@@ -86,6 +86,30 @@ def test_agenda_from_structured_output(settings, search, saver):
     assert planned.fallback is False
 
 
+def test_agenda_parts_copied_from_the_notes_are_not_used(settings, search, saver):
+    """A small model copies source notes into its plan: a copied question is replaced from
+    the standard agenda, a copied title by one made from its own question."""
+    plan = AgendaPlan(
+        segments=[
+            SegmentPlan(
+                title="Compute resources will become the new",
+                question="Who builds the chips of the future?",
+            ),
+            SegmentPlan(
+                title="Factories",
+                question="He would build semiconductor factories all over the world.",
+            ),
+            SegmentPlan(title="Power", question="What if one AI holds 51% of compute?"),
+        ]
+    )
+    runner, got = run(settings, varied().enqueue(plan), search, saver)
+    agenda = runner.debate.agenda
+    assert [s.title for s in agenda[:2]] == ["Who builds the chips…", "Power"]
+    assert agenda[1].question == "What if one AI holds 51% of compute?"
+    assert "semiconductor factories" not in agenda[2].question  # from the standard agenda
+    assert next(e for e in got if isinstance(e, ev.AgendaPlanned)).fallback is True
+
+
 def test_unusable_agenda_falls_back(settings, search, saver):
     model = varied().enqueue("not json at all")
     runner, got = run(settings, model, search, saver)
