@@ -42,6 +42,32 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path
         monkeypatch.delenv(name, raising=False)
 
 
+# A complete, valid persona file; tests break it one field at a time.
+GOOD_PERSONA = """id: guest
+name: Ada Guest
+role: panelist
+title: Engineer
+bio: Builds chips.
+stance: Compute is power.
+style: Dry.
+color: "#ffffff"
+"""
+
+
+def check_fork(parent, child, out_dir: Path) -> None:  # noqa: ANN001  (two Debates)
+    """A branch forked from `parent` at turn 4 with the steer "What about energy?": it keeps
+    the first five turns, puts the steer to the panel next, closes, and leaves the parent
+    as it was saved."""
+    from transcripts.store import DebateStore
+
+    assert child.parent_id == parent.id and child.forked_at == 4
+    assert [t.text for t in child.turns[:5]] == [t.text for t in parent.turns[:5]]
+    assert child.turns[5].kind == "interjection" and "What about energy?" in child.turns[5].text
+    assert child.turns[-1].kind == "closing"
+    again = DebateStore(out_dir).load(parent.id)
+    assert [t.text for t in again.turns] == [t.text for t in parent.turns]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", out_dir=tmp_path / "debates", turns=12)

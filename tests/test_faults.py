@@ -35,6 +35,13 @@ def drain(runner) -> list:
     return list(runner.run())
 
 
+def run_show(s: Settings, search, model: OpenAIModel) -> tuple:  # noqa: ANN001
+    """A debate on "Who prices compute?" run to its end: (runner, its events)."""
+    with open_checkpointer(s.data_dir) as saver:
+        runner = new_show(s, "Who prices compute?", search=search, checkpointer=saver, model=model)
+        return runner, drain(runner)
+
+
 def assert_clean(debate) -> None:
     for turn in debate.turns:
         assert not any(mark in turn.text for mark in BROKEN), turn.text
@@ -50,17 +57,9 @@ def test_every_fault_kind_is_survived_and_nothing_broken_is_kept(settings, searc
     )
     with FakeOpenAI(faults=plan, reply_tokens=30) as server:
         s = fault_settings(settings)
-        with open_checkpointer(s.data_dir) as saver:
-            began = time.perf_counter()
-            runner = new_show(
-                s,
-                "Who prices compute?",
-                search=search,
-                checkpointer=saver,
-                model=client(server, timeout=1.0),
-            )
-            seen = drain(runner)
-            took = time.perf_counter() - began
+        began = time.perf_counter()
+        runner, seen = run_show(s, search, client(server, timeout=1.0))
+        took = time.perf_counter() - began
         assert dict(server.stats.faults) == {
             "429": 1,
             "500": 1,
@@ -111,15 +110,7 @@ def test_out_of_retries_the_debate_pauses_checkpointed_and_resume_finishes_it(se
     dead = {n: "503" for n in range(4, 40)}
     with FakeOpenAI(faults=FaultPlan(stream=dead), reply_tokens=30) as server:
         s = fault_settings(settings, max_retries=2)
-        with open_checkpointer(s.data_dir) as saver:
-            runner = new_show(
-                s,
-                "Who prices compute?",
-                search=search,
-                checkpointer=saver,
-                model=client(server, retries=2),
-            )
-            seen = drain(runner)
+        runner, seen = run_show(s, search, client(server, retries=2))
         errors = [e for e in seen if isinstance(e, events.Error)]
         assert len(errors) == 1
         message = errors[0].message

@@ -29,7 +29,7 @@ import cli
 from agents.errors import UserError
 from agents.personas import MAX_PERSONA_BYTES, Persona, load_persona
 from graphs.runner import MAX_TOPIC, check_topic
-from tests.conftest import DEBATE
+from tests.conftest import DEBATE, GOOD_PERSONA
 from tests.tui_fixtures import sample_debate
 from transcripts.index import IngestResult
 from transcripts.ingest import MAX_BYTES, SUFFIXES, chunk, read_source
@@ -43,15 +43,6 @@ FUZZ = hsettings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
-GOOD_PERSONA = """id: guest
-name: Ada Guest
-role: panelist
-title: Engineer
-bio: Builds chips.
-stance: Compute is power.
-style: Dry.
-color: "#ffffff"
-"""
 GOOD_DOC = yaml.safe_load(GOOD_PERSONA)
 PERSONA_FIELDS = sorted(Persona.model_fields)
 
@@ -136,6 +127,19 @@ def scratch() -> Iterator[Path]:
 
 
 # -- persona files -----------------------------------------------------------------------------
+def assert_names_place(message: str | None, data: bytes, whole_file: tuple[str, ...]) -> None:
+    """A loader's error names the field or the line at fault, or says the file as a whole
+    is wrong (one of `whole_file`)."""
+    if message is None:
+        return
+    lines = data.count(b"\n") + 1
+    assert (
+        named_field(message) is not None
+        or named_line(message, lines) is not None
+        or any(w in message for w in whole_file)
+    ), f"names neither a field nor a line: {message}"
+
+
 PERSONA_WHOLE_FILE = (
     "a persona file must be a mapping of fields",
     "KB limit of a persona file",
@@ -148,13 +152,7 @@ def check_persona(data: bytes) -> tuple[Persona | None, str | None]:
         path = folder / "guest.yaml"
         path.write_bytes(data)
         persona, message = guarded(path, load_persona)
-    if message is not None:
-        lines = data.count(b"\n") + 1
-        assert (
-            named_field(message) is not None
-            or named_line(message, lines) is not None
-            or any(w in message for w in PERSONA_WHOLE_FILE)
-        ), f"names neither a field nor a line: {message}"
+    assert_names_place(message, data, PERSONA_WHOLE_FILE)
     return persona, message
 
 
@@ -303,13 +301,7 @@ def check_debate(data: bytes) -> tuple[Debate | None, str | None]:
         listed = [d.id for d in store.list()]
         assert listed == ([] if debate is None else [debate.id])
         store.summaries()
-    if message is not None:
-        lines = data.count(b"\n") + 1
-        assert (
-            named_field(message) is not None
-            or named_line(message, lines) is not None
-            or any(w in message for w in DEBATE_WHOLE_FILE)
-        ), f"names neither a field nor a line: {message}"
+    assert_names_place(message, data, DEBATE_WHOLE_FILE)
     return debate, message
 
 

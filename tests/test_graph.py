@@ -13,7 +13,7 @@ from graphs import events as ev
 from graphs.builder import build_graph
 from graphs.runner import fork_show, new_show, resume_show
 from settings import Settings
-from tests.conftest import varied
+from tests.conftest import check_fork, varied
 from transcripts.store import DebateStore
 
 
@@ -298,13 +298,7 @@ def test_fork_continues_as_a_new_branch(settings, model, search, saver):
         steer="What about energy?",
     )
     list(fork.run())
-    child = fork.debate
-    assert child.parent_id == parent.id and child.forked_at == 4
-    assert [t.text for t in child.turns[:5]] == [t.text for t in parent.turns[:5]]
-    assert child.turns[5].kind == "interjection" and "What about energy?" in child.turns[5].text
-    assert child.turns[-1].kind == "closing"
-    again = DebateStore(settings.out_dir).load(parent.id)
-    assert [t.text for t in again.turns] == [t.text for t in parent.turns]
+    check_fork(parent, fork.debate, settings.out_dir)
 
 
 def test_fork_out_of_range(settings, model, search, saver):

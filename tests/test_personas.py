@@ -4,16 +4,7 @@ import pytest
 
 from agents.errors import UserError
 from agents.personas import load_persona, load_personas, select_panel
-
-GOOD = """id: guest
-name: Ada Guest
-role: panelist
-title: Engineer
-bio: Builds chips.
-stance: Compute is power.
-style: Dry.
-color: "#ffffff"
-"""
+from tests.conftest import GOOD_PERSONA
 
 
 def test_bundled_panel_has_host_first_and_simulated_altman():
@@ -27,7 +18,7 @@ def test_bundled_panel_has_host_first_and_simulated_altman():
 
 def test_missing_field_names_file_and_field(tmp_path: Path):
     path = tmp_path / "guest.yaml"
-    path.write_text(GOOD.replace("stance: Compute is power.\n", ""), encoding="utf-8")
+    path.write_text(GOOD_PERSONA.replace("stance: Compute is power.\n", ""), encoding="utf-8")
     with pytest.raises(UserError) as err:
         load_persona(path)
     assert str(err.value) == f"{path}: field 'stance' is missing"
@@ -35,7 +26,7 @@ def test_missing_field_names_file_and_field(tmp_path: Path):
 
 def test_unknown_field_is_refused(tmp_path: Path):
     path = tmp_path / "guest.yaml"
-    path.write_text(GOOD + "mood: happy\n", encoding="utf-8")
+    path.write_text(GOOD_PERSONA + "mood: happy\n", encoding="utf-8")
     with pytest.raises(UserError, match="field 'mood' is not a persona field"):
         load_persona(path)
 

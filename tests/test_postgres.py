@@ -16,7 +16,7 @@ from graphs.builder import compile_show
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import fork_show, new_show, resume_show
 from settings import Settings
-from tests.conftest import DEBATE, StubSearch, free_port, varied
+from tests.conftest import DEBATE, StubSearch, check_fork, free_port, varied
 from transcripts.store import DebateStore
 
 
@@ -102,14 +102,8 @@ def test_fork_from_postgres(settings: Settings, pg_url: str):
             steer="What about energy?",
         )
         list(fork.run())
-    child = fork.debate
-    assert child.parent_id == parent.id and child.forked_at == 4
-    assert [t.text for t in child.turns[:5]] == [t.text for t in parent.turns[:5]]
-    assert child.turns[5].kind == "interjection" and "What about energy?" in child.turns[5].text
-    assert child.turns[-1].kind == "closing"
-    assert checkpoints_of(pg_url, child.id) > 0
-    again = DebateStore(settings.out_dir).load(parent.id)
-    assert [t.text for t in again.turns] == [t.text for t in parent.turns]
+    check_fork(parent, fork.debate, settings.out_dir)
+    assert checkpoints_of(pg_url, fork.debate.id) > 0
 
 
 def test_concurrent_debates_share_one_pool(tmp_path: Path, pg_url: str):
