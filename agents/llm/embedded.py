@@ -84,8 +84,8 @@ def _fingerprint(path: Path, edge: int = 1 << 20) -> str:
     return f"{size}-{digest.hexdigest()[:12]}"
 
 
-def runtime_copy(source: Path, fmt: str = RUNTIME_FORMAT, folder: Path | None = None) -> Path:
-    """`source` re-encoded as `fmt` (made once, then reused); `source` itself if the copy
+def runtime_copy(source: Path, folder: Path | None = None) -> Path:
+    """`source` re-encoded as Q8_0 (made once, then reused); `source` itself if the copy
     cannot be made. The copy's name carries the source's fingerprint, so a reinstalled
     package finds its copy and a changed source gets a new one (older copies of it are
     removed). It is written to a temporary name and renamed into place, so a reader
@@ -94,7 +94,7 @@ def runtime_copy(source: Path, fmt: str = RUNTIME_FORMAT, folder: Path | None = 
     import llama_cpp._logger  # noqa: F401  (routes llama.cpp's log through this logger)
 
     logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
-    ftype = {"q8_0": llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0}[fmt]
+    fmt = RUNTIME_FORMAT
     folder = folder or cache_dir()
     target = folder / f"{source.stem}.{_fingerprint(source)}.{fmt}.gguf"
     if target.is_file():
@@ -103,7 +103,7 @@ def runtime_copy(source: Path, fmt: str = RUNTIME_FORMAT, folder: Path | None = 
     try:
         folder.mkdir(parents=True, exist_ok=True)
         params = llama_cpp.llama_model_quantize_default_params()
-        params.ftype = ftype
+        params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
         params.allow_requantize = True
         params.nthread = max(1, min(4, os.cpu_count() or 1))
         failed = llama_cpp.llama_model_quantize(
@@ -160,10 +160,11 @@ class EmbeddedModel:
         self._lock = threading.Lock()
         self._grammars: dict[str, Any] = {}
         self._formatter: Any = None
-        self._enders: Any = None
+        self._turn_ends: Any = None  # end-of-turn token ids
+        self._full_stops: Any = None  # sentence-ending token ids
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama")
-        # Load now, so a bad file fails here; the sentence-end table is part of loading.
-        self._on_worker(lambda: self._sentence_enders(self._slot("__default__")))
+        # Load now, so a bad file fails here; the token tables are part of loading.
+        self._on_worker(lambda: self._find_ending_tokens(self._slot("__default__")))
 
     def _on_worker(self, fn: Callable[[], Any]) -> Any:
         return self._worker.submit(fn).result()
@@ -259,7 +260,7 @@ class EmbeddedModel:
             try:
                 for chunk in llm.create_completion(
                     prompt_tokens,
-                    logits_processor=self._length_control(llm, len(prompt_tokens), sampling),
+                    logits_processor=self._length_control(len(prompt_tokens), sampling),
                     max_tokens=sampling.max_tokens,
                     temperature=sampling.temperature,
                     top_p=sampling.top_p,
@@ -297,19 +298,27 @@ class EmbeddedModel:
         except BaseException as exc:  # handed to the caller's thread
             out.put(exc)
 
-    def _sentence_enders(self, llm: Any) -> Any:
-        """Ids of the tokens that are a sentence end alone, with no space before it."""
-        if self._enders is None:
-            import numpy as np
+    def _find_ending_tokens(self, llm: Any) -> None:
+        """The ids that end a turn (EOS, <|im_end|>, <|endoftext|>) and those that are a
+        sentence end alone, with no space before it (".", "!", "?", "。" ...)."""
+        import numpy as np
 
-            ids = []
-            for i in range(llm.n_vocab()):
-                if llm.detokenize([i]).decode("utf-8", "ignore") in SENTENCE_ENDS:
-                    ids.append(i)
-            self._enders = np.array(ids, dtype=np.int64)
-        return self._enders
+        turn_ends = {llm.token_eos()}
+        for marker in (b"<|im_end|>", b"<|endoftext|>"):
+            ids = llm.tokenize(marker, add_bos=False, special=True)
+            if len(ids) == 1:
+                turn_ends.add(ids[0])
+        self._turn_ends = np.array(sorted(turn_ends))
+        self._full_stops = np.array(
+            [
+                i
+                for i in range(llm.n_vocab())
+                if llm.detokenize([i]).decode("utf-8", "ignore") in SENTENCE_ENDS
+            ],
+            dtype=np.int64,
+        )
 
-    def _length_control(self, llm: Any, prompt_length: int, sampling: Sampling) -> Any:
+    def _length_control(self, prompt_length: int, sampling: Sampling) -> Any:
         """A logits processor that forbids ending the turn before `min_tokens` and, with
         `end_on_sentence`, makes a sentence end ever likelier from there to `max_tokens`,
         so a turn lands on a finished sentence instead of being cut (and its tail thrown
@@ -319,13 +328,7 @@ class EmbeddedModel:
         import numpy as np
         from llama_cpp import LogitsProcessorList
 
-        enders = {llm.token_eos()}
-        for marker in (b"<|im_end|>", b"<|endoftext|>"):
-            ids = llm.tokenize(marker, add_bos=False, special=True)
-            if len(ids) == 1:
-                enders.add(ids[0])
-        banned = np.array(sorted(enders))
-        full_stops = self._sentence_enders(llm) if sampling.end_on_sentence else None
+        banned, full_stops = self._turn_ends, self._full_stops if sampling.end_on_sentence else None
         low, high = sampling.min_tokens, max(sampling.min_tokens + 1, sampling.max_tokens)
 
         def steer(input_ids: Any, logits: Any) -> Any:
