@@ -172,12 +172,20 @@ class FakeOpenAI:
         return self
 
     def stop(self) -> None:
-        if self._loop and self._server:
-            self._loop.call_soon_threadsafe(self._server.close)
-            for task in asyncio.all_tasks(self._loop):
-                self._loop.call_soon_threadsafe(task.cancel)
+        # One hand-off to the loop's own thread, which closes the server and cancels its tasks
+        # there. Cancelling task by task from this thread raced the loop: once the server closed,
+        # asyncio.run could finish and close the loop between two of those calls.
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already ended: nothing to stop
+                self._loop.call_soon_threadsafe(self._shutdown)
         if self._thread:
             self._thread.join(5)
+
+    def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in asyncio.all_tasks():
+            task.cancel()
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()
