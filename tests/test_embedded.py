@@ -71,3 +71,74 @@ def test_turns_land_on_a_finished_sentence(monkeypatch):
 
     assert all(endings(embedded.LANDING_BIAS))
     assert not all(endings(0.0))
+
+
+def _full_grammar_text(model: EmbeddedModel, messages, schema, sampling: Sampling) -> str:
+    """What llama.cpp's own grammar sampler, checking the whole vocabulary, generates."""
+
+    def run(llm) -> str:
+        llm.reset()
+        prompt, stops = model.prompt_of(messages)
+        out = llm.create_completion(
+            llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True),
+            max_tokens=sampling.max_tokens,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p,
+            seed=sampling.seed,
+            stop=stops,
+            grammar=model._grammar(schema.model_json_schema()),
+        )
+        return out["choices"][0]["text"]
+
+    return model.call(run, slot="__structured__")
+
+
+def test_structured_output_matches_llama_cpps_full_grammar_check():
+    """The shortlist grammar mask decodes what the full-vocabulary check decodes, greedy
+    and sampled, for an agenda and for a speaker pick."""
+    from agents.host import agenda_schema, pick_schema
+
+    model = EmbeddedModel()
+    plan = "You plan a TV panel show on the topic: {}\nGuests: Ken, Mori, Sam Altman (simulated)\n"
+    cases = [
+        (
+            plan.format(t) + "Write an agenda of 2 segments, each a short title and a question.",
+            agenda_schema(2),
+        )
+        for t in ("Compute as the new currency", "Basic income in an age of AI")
+    ]
+    cases.append(
+        (
+            "Who should speak next: ken, mori or altman? Mori spoke last.",
+            pick_schema(["ken", "mori", "altman"]),
+        )
+    )
+    for prompt, schema in cases:
+        messages = [{"role": "user", "content": prompt}]
+        for temperature, seed in ((0.0, 0), (0.3, 1), (0.7, 2)):
+            sampling = Sampling(temperature=temperature, max_tokens=100, seed=seed)
+            expected = _full_grammar_text(model, messages, schema, sampling)
+            model.call(lambda llm: llm.reset(), slot="__structured__")
+            try:
+                _, completion = model.structured(messages, schema, sampling)
+                got = completion.text
+            except embedded.ModelError as exc:  # cut by max_tokens: same text, unparsed
+                got = expected if expected[:40] in str(exc) else str(exc)
+            assert got == expected, (schema.__name__, temperature)
+
+
+def test_a_value_the_model_would_never_pick_is_still_decoded():
+    """When none of the model's likely tokens fits, the whole vocabulary is checked."""
+    from typing import Literal
+
+    from pydantic import BaseModel, ConfigDict
+
+    class Odd(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        word: Literal["zyzzyva-quokka"]
+        count: int
+
+    model = EmbeddedModel()
+    ask = [{"role": "user", "content": "Say hello to the audience."}]
+    value, completion = model.structured(ask, Odd, Sampling(temperature=0.7, max_tokens=40))
+    assert value.word == "zyzzyva-quokka" and completion.tokens_out > 5
