@@ -142,3 +142,15 @@ def test_a_value_the_model_would_never_pick_is_still_decoded():
     ask = [{"role": "user", "content": "Say hello to the audience."}]
     value, completion = model.structured(ask, Odd, Sampling(temperature=0.7, max_tokens=40))
     assert value.word == "zyzzyva-quokka" and completion.tokens_out > 5
+
+
+def test_generation_marks_the_cpu_busy_until_the_reply_is_handed_over():
+    import workload
+
+    model = EmbeddedModel()
+    seen = [
+        (type(piece).__name__, workload.running())
+        for piece in model.stream(ASK, Sampling(temperature=0.0, max_tokens=24))
+    ]
+    assert seen[0] == ("str", 1)  # generating
+    assert seen[-1] == ("Completion", 0)  # done before the reply is handed over

@@ -129,3 +129,26 @@ def test_ingest_and_search_against_a_chroma_server(tmp_path: Path, chroma_server
     assert not (tmp_path / ".debate" / "chroma").exists()
     listing = run("sources")
     assert "show" in listing.stdout
+
+
+def test_a_query_uses_every_core_only_when_nothing_else_runs(index: PassageIndex, monkeypatch):
+    """Alone, a query embedding takes the whole machine; beside a generating model it
+    keeps to one thread, so two OpenMP teams do not spin against each other."""
+    import workload
+    from transcripts.index import E5Embedder
+
+    threads: list[int] = []
+    real = E5Embedder._engine
+
+    def spy(self, n):
+        threads.append(n)
+        return real(self, n)
+
+    monkeypatch.setattr(E5Embedder, "_engine", spy)
+    monkeypatch.setattr(E5Embedder, "CACHE", 0)
+    embedder = index.embedder
+    embedder.query(["a question asked while nothing else runs"])
+    with workload.busy():  # as llama.cpp marks itself while it generates
+        embedder.query(["a question asked while a model generates"])
+    assert threads == [embedder._default_threads, 1]
+    assert workload.running() == 0

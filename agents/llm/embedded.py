@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+import workload
 from agents.errors import UserError
 from agents.llm.base import Completion, Message, ModelError, Sampling, T, parse_structured
 
@@ -245,60 +246,69 @@ class EmbeddedModel:
         out: queue.Queue[str | Completion | BaseException],
     ) -> None:
         try:
-            llm = self._slot(key)
-            prompt, stops = self.prompt_of(messages)
-            began = time.perf_counter()
-            parts: list[str] = []
-            produced = 0
-            if sampling.prefix:
-                prompt += sampling.prefix
-                parts.append(sampling.prefix)
-                out.put(sampling.prefix)
-            prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
-            if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
-                raise ModelError(
-                    f"{self.name}: prompt of {len(prompt_tokens)} tokens does not fit n_ctx"
-                )
-            try:
-                for chunk in llm.create_completion(
-                    prompt_tokens,
-                    logits_processor=self._length_control(len(prompt_tokens), sampling),
-                    max_tokens=sampling.max_tokens,
-                    temperature=sampling.temperature,
-                    top_p=sampling.top_p,
-                    repeat_penalty=sampling.repeat_penalty,
-                    seed=sampling.seed,
-                    stop=[*stops, *sampling.stop],
-                    stream=True,
-                ):
-                    text = chunk["choices"][0]["text"]
-                    if text:
-                        parts.append(text)
-                        out.put(text)
-                        produced += 1
-                        if (
-                            sampling.end_on_sentence
-                            and produced >= sampling.min_tokens
-                            and text.rstrip().endswith(SENTENCE_ENDS)
-                        ):
-                            break
-            except (RuntimeError, ValueError) as exc:
-                raise ModelError(f"{self.name}: generation failed: {exc}") from exc
-            text = "".join(parts)
-            out.put(
-                Completion(
-                    text=text,
-                    model=self.name,
-                    tokens_in=len(prompt_tokens),
-                    # Only what the model generated: a given prefix was not.
-                    tokens_out=self.count_tokens(text[len(sampling.prefix) :])
-                    if len(text) > len(sampling.prefix)
-                    else 0,
-                    latency_ms=(time.perf_counter() - began) * 1000,
-                )
-            )
+            with workload.busy():
+                done = self._generate_on(messages, sampling, key, out)
+            out.put(done)  # after the CPU is marked free, so the next query may use it all
         except BaseException as exc:  # handed to the caller's thread
             out.put(exc)
+
+    def _generate_on(
+        self,
+        messages: list[Message],
+        sampling: Sampling,
+        key: str,
+        out: queue.Queue[str | Completion | BaseException],
+    ) -> Completion:
+        llm = self._slot(key)
+        prompt, stops = self.prompt_of(messages)
+        began = time.perf_counter()
+        parts: list[str] = []
+        produced = 0
+        if sampling.prefix:
+            prompt += sampling.prefix
+            parts.append(sampling.prefix)
+            out.put(sampling.prefix)
+        prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
+            raise ModelError(
+                f"{self.name}: prompt of {len(prompt_tokens)} tokens does not fit n_ctx"
+            )
+        try:
+            for chunk in llm.create_completion(
+                prompt_tokens,
+                logits_processor=self._length_control(len(prompt_tokens), sampling),
+                max_tokens=sampling.max_tokens,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p,
+                repeat_penalty=sampling.repeat_penalty,
+                seed=sampling.seed,
+                stop=[*stops, *sampling.stop],
+                stream=True,
+            ):
+                text = chunk["choices"][0]["text"]
+                if text:
+                    parts.append(text)
+                    out.put(text)
+                    produced += 1
+                    if (
+                        sampling.end_on_sentence
+                        and produced >= sampling.min_tokens
+                        and text.rstrip().endswith(SENTENCE_ENDS)
+                    ):
+                        break
+        except (RuntimeError, ValueError) as exc:
+            raise ModelError(f"{self.name}: generation failed: {exc}") from exc
+        text = "".join(parts)
+        return Completion(
+            text=text,
+            model=self.name,
+            tokens_in=len(prompt_tokens),
+            # Only what the model generated: a given prefix was not.
+            tokens_out=self.count_tokens(text[len(sampling.prefix) :])
+            if len(text) > len(sampling.prefix)
+            else 0,
+            latency_ms=(time.perf_counter() - began) * 1000,
+        )
 
     def _find_ending_tokens(self, llm: Any) -> None:
         """The ids that end a turn (EOS, <|im_end|>, <|endoftext|>) and those that are a
@@ -357,7 +367,8 @@ class EmbeddedModel:
         self, messages: list[Message], schema: type[T], sampling: Sampling
     ) -> tuple[T, Completion]:
         """Decode under a GBNF grammar made from the schema (llama.cpp constrained decoding)."""
-        return self._on_worker(lambda: self._structured(messages, schema, sampling))
+        with workload.busy():
+            return self._on_worker(lambda: self._structured(messages, schema, sampling))
 
     def _structured(
         self, messages: list[Message], schema: type[T], sampling: Sampling
