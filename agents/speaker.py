@@ -22,6 +22,7 @@ from agents.llm.base import (
     TransientModelError,
     backoff_s,
     complete,
+    label_of,
 )
 from agents.personas import Persona
 from prompts import render
@@ -149,23 +150,53 @@ def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
     return [system_message(persona, language), {"role": "user", "content": user}]
 
 
+def _voice(label: str) -> str:
+    """A line's speaker label, bare and lower-case: "Sam Altman (screen)" -> "sam altman",
+    "REN" -> "ren", "Mika Aoyama said" -> "mika aoyama"."""
+    label = re.sub(r"\([^)]*\)|（[^）]*）", " ", label)
+    label = re.sub(r"\s+said\s*$", "", label.strip(), flags=re.I)
+    return " ".join(label.lower().split())
+
+
+def _names(name: str) -> set[str]:
+    """How a line may label a speaker: the full name, or the first or last name alone."""
+    words = name.lower().split()
+    return {" ".join(words), *(words if len(words) > 1 else [])}
+
+
+def other_voice(persona: Persona, others: Sequence[str]) -> Callable[[str], bool]:
+    """Whether a line label (the text before its colon) gives the line to another
+    voice: another speaker by full, first or last name, in any case, with or without a
+    stage note ("Sam Altman (screen)", "REN", "Tanabe"), or anyone, this speaker too, in
+    the prompt's own "Name said" form."""
+    own = _names(persona.name)
+    theirs = set().union(*(_names(o) for o in others)) if others else set()
+
+    def check(label: str) -> bool:
+        voice = _voice(label)
+        if not voice:
+            return False
+        replayed = re.search(r"\ssaid\s*$", label.strip(), re.I) is not None
+        return voice in theirs or (replayed and voice in own)
+
+    return check
+
+
 def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
-    """Strip a self-label, cut where the model starts voicing someone else."""
+    """Strip a self-label, cut where the model starts voicing someone else.
+
+    A small model often writes the next speaker's line itself ("REN: ...", "Sam Altman
+    (screen): ...") or replays the prompt's "Name said:" form. Such a line and all after
+    it are dropped: no voice speaks for another (a simulated person least of all)."""
     text = text.strip().strip('"“”').strip()
-    text = (
-        _LABEL_LINE.sub("", text, count=1)
-        if text[:60].split(":")[0].strip()
-        in (
-            persona.name,
-            persona.name.split()[0],
-            persona.label,
-        )
-        else text
-    )
+    own = label_of(text)
+    if own is not None and _voice(own) in _names(persona.name):
+        text = _LABEL_LINE.sub("", text, count=1)
+    foreign = other_voice(persona, others)
     kept: list[str] = []
     for line in text.splitlines():
-        label = line.split(":")[0].strip() if ":" in line[:42] else ""
-        if label and any(label == o or label == o.split()[0] for o in others):
+        label = label_of(line)
+        if label is not None and foreign(label):
             break
         kept.append(line)
     text = " ".join(" ".join(kept).split())
@@ -275,6 +306,7 @@ def speak(
     openers: list[str] = []
     if not req.producer_question and req.kind in ("argument", "rebuttal", "question", "summary"):
         openers = persona.openers.get(req.language, [])
+    foreign = other_voice(persona, others)
     for attempt in range(MAX_REDRAFTS + 1):
         # A persona's own lead-in, rotating by turn: a small model holds a voice it
         # has started far better than one it is only told about.
@@ -287,6 +319,7 @@ def speak(
             min_tokens=min_tokens,
             end_on_sentence=True,
             prefix=opener,
+            stop_label=foreign,  # no need to generate what `clean_reply` cuts
         )
         result = _complete_retrying(model, messages, sampling, persona.id, on_token, on_discard)
         tokens_in += result.tokens_in

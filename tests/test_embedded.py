@@ -154,3 +154,25 @@ def test_generation_marks_the_cpu_busy_until_the_reply_is_handed_over():
     ]
     assert seen[0] == ("str", 1)  # generating
     assert seen[-1] == ("Completion", 0)  # done before the reply is handed over
+
+
+def test_generation_stops_where_another_speaker_is_given_a_line():
+    """A reply stops as soon as a line opens with a label the caller refuses, instead of
+    generating what would be cut from it afterwards."""
+    model = EmbeddedModel()
+    ask = [
+        {
+            "role": "user",
+            "content": "Write a short play: a dialogue between Ken and Mori about money. "
+            "Each line starts with the speaker's name and a colon.",
+        }
+    ]
+
+    def mori(label: str) -> bool:
+        return label.split("(")[0].strip().lower() == "mori"
+
+    free = complete(model, ask, Sampling(temperature=0.0, max_tokens=120))
+    stopped = complete(model, ask, Sampling(temperature=0.0, max_tokens=120, stop_label=mori))
+    cut = free.text.lower().index("\nmori")
+    assert stopped.text.startswith(free.text[: cut + 1])
+    assert stopped.text.rstrip().endswith(":") and stopped.tokens_out < free.tokens_out

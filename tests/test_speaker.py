@@ -44,6 +44,44 @@ def test_clean_reply_strips_self_label_and_cuts_other_voices():
     assert clean_reply(text, altman, ["Keiko Tanabe"]) == "Compute is scarce. It will be money."
 
 
+def test_clean_reply_cuts_voices_however_the_model_labels_them():
+    """Seen in embedded-model debates: another speaker labelled with a stage note, in
+    capitals, by first or last name, and the prompt's own "Name said:" form."""
+    host, altman = load_personas()["host"], load_personas()["altman"]
+    guests = ["Sam Altman", "Keiko Tanabe", "Ren Kurosawa"]
+    opening = "Welcome to the show.\nSam Altman (screen): Hello, there! Compute is money."
+    assert clean_reply(opening, host, guests) == "Welcome to the show."
+    question = "Let me turn to Ren Kurosawa.\nREN: So, you're saying a bit too much."
+    assert clean_reply(question, host, guests) == "Let me turn to Ren Kurosawa."
+    rebuttal = "Chips are scarce.\nTanabe: They are not.\nThey are."
+    assert clean_reply(rebuttal, altman, ["Mika Aoyama", "Keiko Tanabe"]) == "Chips are scarce."
+    japanese = "計算資源は通貨になります。\nRen Kurosawa：いいえ。"
+    assert clean_reply(japanese, altman, ["Ren Kurosawa"]) == "計算資源は通貨になります。"
+    replayed = 'I disagree.\nMika Aoyama said: "I\'ll be happy to talk."'
+    assert clean_reply(replayed, host, guests) == "I disagree."
+    # Its own label, however written, is stripped, and a line that names nobody stays.
+    own = "SAM ALTMAN (simulated): Compute is scarce.\nNote: it will be money."
+    kept = "Compute is scarce. Note: it will be money."
+    assert clean_reply(own, altman, ["Keiko Tanabe"]) == kept
+
+
+def test_a_line_watch_judges_each_line_once_when_its_label_is_out():
+    from agents.llm.base import LineWatch
+
+    seen: list[str] = []
+
+    def refuse(label: str) -> bool:
+        seen.append(label)
+        return label.strip() == "Ren"
+
+    watch = LineWatch(refuse)
+    long = "\nA sentence that runs well past the label span: then a colon."
+    pieces = ["Sam", ": compute", " is money: yes.", "\nKe", "iko: no.", long, "\nRe", "n:"]
+    stops = [watch.feed(p) for p in pieces]
+    assert stops == [False, False, False, False, False, False, False, True]
+    assert seen == ["Sam", "Keiko", "Ren"]  # one look a line; a far colon makes no label
+
+
 def test_explicit_markers_outside_passages_are_not_cited():
     cites = cite("As said [10-11] and [40-41].", PASSAGES[:2])
     assert [(c.line_start, c.line_end) for c in cites] == [(10, 11)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypedDict, TypeVar
@@ -45,6 +46,43 @@ class Sampling:
     # The reply starts with these words and the model continues them (where supported:
     # the embedded backend). It is part of the reply's text.
     prefix: str = ""
+    # Stop as soon as a line of the reply starts with a label ("Name:") for which this
+    # returns True, e.g. another speaker's; given the label's text before the colon
+    # (where supported: the embedded and OpenAI backends).
+    stop_label: Callable[[str], bool] | None = None
+
+
+LABEL_SPAN = 42  # a colon this far into a line makes what precedes it a label
+_COLON = re.compile("[:：]")
+
+
+def label_of(line: str) -> str | None:
+    """The label a line opens with: what precedes its first colon (":" or "："), if that
+    colon is within `LABEL_SPAN` characters."""
+    m = _COLON.search(line, 0, LABEL_SPAN)
+    return line[: m.start()] if m else None
+
+
+class LineWatch:
+    """Follows streamed text line by line and tells when a line opens with a label
+    `stop_label` refuses. Each line is judged once, when its colon arrives."""
+
+    def __init__(self, stop_label: Callable[[str], bool]) -> None:
+        self.stop_label = stop_label
+        self.line = ""
+        self.judged = False
+
+    def feed(self, piece: str) -> bool:
+        """Add a piece; True when the reply should stop here."""
+        if "\n" in piece:
+            self.line, self.judged = piece.rsplit("\n", 1)[1], False
+        else:
+            self.line += piece
+        label = None if self.judged else label_of(self.line)
+        if label is None:
+            return False
+        self.judged = True
+        return self.stop_label(label)
 
 
 class ModelError(Exception):

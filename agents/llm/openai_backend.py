@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 from agents.errors import UserError
 from agents.llm.base import (
     Completion,
+    LineWatch,
     Message,
     ModelError,
     Sampling,
@@ -131,7 +132,8 @@ class OpenAIModel:
             stream = self._client.chat.completions.create(**kwargs)
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
-        finished = False
+        finished = cut = False
+        watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
         try:
             for chunk in stream:
                 if getattr(chunk, "usage", None):
@@ -141,8 +143,14 @@ class OpenAIModel:
                     if text:
                         pieces.append(text)
                         yield text
+                        cut = watch is not None and watch.feed(text)
+                        if cut:
+                            break  # another speaker's line began: the reply is over
                     if choice.finish_reason:
                         finished = True
+                if cut:
+                    finished = True
+                    break
         except (self._openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
             # Mid-reply: a stall past the timeout, a cut connection, a chunk that is not JSON.
             why = (
