@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from agents.llm.base import (
+    LABEL_SPAN,
     ChatModel,
     Completion,
     Message,
@@ -258,20 +259,81 @@ def check_citations(turn: Turn) -> Turn:
     return turn
 
 
+class StreamGate:
+    """Passes a reply's streamed text on as `clean_reply` will keep it, line by line: the
+    head of each line is held back until it is known whether it opens with a label (a
+    colon within `LABEL_SPAN` characters). The reply's own speaker label on its first
+    line is dropped; a line given to another voice and everything after it never reach
+    the screen. What the live stream shows is then what the saved turn says."""
+
+    def __init__(
+        self, on_token: Callable[[str], None], persona: Persona, foreign: Callable[[str], bool]
+    ) -> None:
+        self.on_token, self.persona, self.foreign = on_token, persona, foreign
+        self.head = ""  # the current line's text not yet passed on
+        self.decided = False  # whether the current line's head has been judged
+        self.first = True  # still on the reply's first line
+        self.closed = False
+
+    def __call__(self, piece: str) -> None:
+        while piece and not self.closed:
+            line, newline, piece = piece.partition("\n")
+            self._add(line)
+            if newline and not self.closed:
+                self._decide(end=True)
+                self.on_token("\n")
+                self.head, self.decided, self.first = "", False, False
+
+    def flush(self) -> None:
+        """The reply is over: pass on what is held back."""
+        if not self.closed:
+            self._decide(end=True)
+
+    def _add(self, text: str) -> None:
+        if self.decided:
+            if text:
+                self.on_token(text)
+            return
+        self.head += text
+        self._decide(end=False)
+
+    def _decide(self, *, end: bool) -> None:
+        if self.decided:
+            return
+        label = label_of(self.head)
+        if label is None and len(self.head) < LABEL_SPAN and not end:
+            return  # a colon may still come
+        self.decided = True
+        text = self.head
+        if label is not None and self.foreign(label):
+            self.closed = True
+            return
+        if label is not None and self.first and _voice(label) in _names(self.persona.name):
+            text = _LABEL_LINE.sub("", text, count=1)
+        if text:
+            self.on_token(text)
+
+
 def _complete_retrying(
     model: ChatModel,
     messages: list[Message],
     sampling: Sampling,
-    slot: str,
+    persona: Persona,
     on_token: Callable[[str], None] | None,
     on_discard: Callable[[str], None] | None,
 ) -> Completion:
     """One reply; one that broke off mid-stream is dropped (its text never reaches the
-    turn) and asked for again after a jittered backoff, up to STREAM_RETRIES times."""
+    turn) and asked for again after a jittered backoff, up to STREAM_RETRIES times. The
+    stream reaches `on_token` through a `StreamGate`."""
     attempt = 0
+    foreign = sampling.stop_label or (lambda _label: False)
     while True:
+        gate = StreamGate(on_token, persona, foreign) if on_token is not None else None
         try:
-            return complete(model, messages, sampling, slot=slot, on_token=on_token)
+            result = complete(model, messages, sampling, slot=persona.id, on_token=gate)
+            if gate is not None:
+                gate.flush()
+            return result
         except TransientModelError as exc:
             if attempt == STREAM_RETRIES:
                 raise ModelError(f"{exc}; gave up after {STREAM_RETRIES} retries") from exc
@@ -321,7 +383,7 @@ def speak(
             prefix=opener,
             stop_label=foreign,  # no need to generate what `clean_reply` cuts
         )
-        result = _complete_retrying(model, messages, sampling, persona.id, on_token, on_discard)
+        result = _complete_retrying(model, messages, sampling, persona, on_token, on_discard)
         tokens_in += result.tokens_in
         tokens_out += result.tokens_out
         latency += result.latency_ms

@@ -82,6 +82,31 @@ def test_a_line_watch_judges_each_line_once_when_its_label_is_out():
     assert seen == ["Sam", "Keiko", "Ren"]  # one look a line; a far colon makes no label
 
 
+def test_the_stream_shows_what_the_turn_keeps():
+    """Labels are held back until judged: the speaker's own is dropped, another voice's
+    line never appears, and text without labels passes through whole."""
+    from agents.speaker import StreamGate, other_voice
+
+    host = load_personas()["host"]
+    guests = ["Sam Altman", "Ren Kurosawa"]
+
+    def shown(pieces: list[str]) -> str:
+        out: list[str] = []
+        gate = StreamGate(out.append, host, other_voice(host, guests))
+        for piece in pieces:
+            gate(piece)
+        gate.flush()
+        return "".join(out)
+
+    reply = ["Mika", " Aoyama", ": Welcome", " to the show.", "\nNote", ": compute is", " money."]
+    reply += ["\nSam Alt", "man (screen)", ": Hello", ", there!"]
+    assert shown(reply) == "Welcome to the show.\nNote: compute is money.\n"
+    plain = ["A long first line that has no label in it at all, none", ".\nShort", " end"]
+    assert shown(plain) == "".join(plain)
+    kept = clean_reply("".join(reply), host, guests)
+    assert kept == "Welcome to the show. Note: compute is money."
+
+
 def test_explicit_markers_outside_passages_are_not_cited():
     cites = cite("As said [10-11] and [40-41].", PASSAGES[:2])
     assert [(c.line_start, c.line_end) for c in cites] == [(10, 11)]
