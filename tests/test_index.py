@@ -152,3 +152,35 @@ def test_a_query_uses_every_core_only_when_nothing_else_runs(index: PassageIndex
         embedder.query(["a question asked while a model generates"])
     assert threads == [embedder._default_threads, 1]
     assert workload.running() == 0
+
+
+def test_results_never_list_the_same_lines_twice(index: PassageIndex):
+    """Chunks overlap by a sentence; two of them that share lines come back as one
+    passage (merged while they span at most two lines), never as two rows."""
+    for query in (
+        "最強の計算資源を巡る争いは、どの国とどの国の奪い合いになるか",
+        "How would basic income relate to compute?",
+        "資本主義の寿命",
+    ):
+        found = index.search(query, 8)
+        for i, a in enumerate(found):
+            for b in found[i + 1 :]:
+                assert a.line_end < b.line_start or b.line_end < a.line_start, (query, a, b)
+
+
+def test_two_overlapping_chunks_read_as_one_passage():
+    from transcripts.index import _merged
+    from transcripts.models import Passage
+
+    first = Passage(
+        source_id="s", chunk_id="s:19", line_start=19, line_end=20,
+        text="A. B. C.", score=0.5, gloss="a. b. c.",
+    )  # fmt: skip
+    second = Passage(
+        source_id="s", chunk_id="s:20", line_start=20, line_end=20,
+        text="C. D.", score=0.4, gloss="c. d.",
+    )  # fmt: skip
+    one = _merged(second, first)  # the higher-ranked may come later in the text
+    assert (one.line_start, one.line_end, one.chunk_id, one.score) == (19, 20, "s:20", 0.4)
+    assert one.text == "A. B. C. D." and one.gloss == "a. b. c. d."
+    assert _merged(first, first).text == "A. B. C."

@@ -40,6 +40,9 @@ VERSION_FILE = "index.version"
 GLOSS_SUFFIX = "#gloss"
 # Fusion constants, chosen on tests/data/retrieval_questions.jsonl (bench/retrieval.py).
 RRF_K = 5
+# Two chunks that share lines are one passage in results: the lower-ranked one joins
+# the higher while their lines together span at most this many, and is dropped otherwise.
+MERGE_LINES = 2
 DENSE_WEIGHT = 1.0
 LEXICAL_WEIGHT = 0.5
 EMBED_BATCH = 16
@@ -576,7 +579,6 @@ class PassageIndex:
                 fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         position = {cid: i for i, cid in enumerate(ids)}
         out: list[Passage] = []
-        spans: set[tuple[str, int, int]] = set()
         for cid, score in sorted(fused.items(), key=lambda kv: -kv[1]):
             if len(out) == k:
                 break
@@ -584,19 +586,62 @@ class PassageIndex:
             if i is None:
                 continue
             meta = metas[i]
-            span = (str(meta["source_id"]), int(meta["line_start"]), int(meta["line_end"]))
-            if span in spans:
-                continue  # another piece of the same lines ranks higher already
-            spans.add(span)
-            out.append(
-                Passage(
-                    source_id=str(meta["source_id"]),
-                    chunk_id=cid,
-                    line_start=int(meta["line_start"]),
-                    line_end=int(meta["line_end"]),
-                    text=docs[i],
-                    score=round(score, 6),
-                    gloss=meta.get("gloss"),
-                )
+            found = Passage(
+                source_id=str(meta["source_id"]),
+                chunk_id=cid,
+                line_start=int(meta["line_start"]),
+                line_end=int(meta["line_end"]),
+                text=docs[i],
+                score=round(score, 6),
+                gloss=meta.get("gloss"),
             )
+            listed = next((n for n, p in enumerate(out) if _overlap(p, found)), None)
+            if listed is None:
+                out.append(found)
+            elif _union_lines(out[listed], found) <= MERGE_LINES:
+                out[listed] = _merged(out[listed], found)
+            # else: those lines are listed already, in a passage that ranks higher
         return out
+
+
+def _overlap(a: Passage, b: Passage) -> bool:
+    return a.source_id == b.source_id and b.line_start <= a.line_end and b.line_end >= a.line_start
+
+
+def _union_lines(a: Passage, b: Passage) -> int:
+    return max(a.line_end, b.line_end) - min(a.line_start, b.line_start) + 1
+
+
+def _merged(kept: Passage, extra: Passage) -> Passage:
+    """One passage of two overlapping chunks: the higher-ranked one's id and score, the
+    union of their lines, their texts (and glosses) joined with shared sentences once."""
+    gloss = None
+    if kept.gloss and extra.gloss:
+        gloss = _join(kept.gloss, extra.gloss)
+    return kept.model_copy(
+        update={
+            "line_start": min(kept.line_start, extra.line_start),
+            "line_end": max(kept.line_end, extra.line_end),
+            "text": _join(kept.text, extra.text),
+            "gloss": gloss or kept.gloss or extra.gloss,
+        }
+    )
+
+
+def _join(a: str, b: str) -> str:
+    """Two runs of sentences of one source as one run, in reading order: chunks overlap
+    by a sentence, so one's end is the other's start."""
+    if b in a:
+        return a
+    if a in b:
+        return b
+
+    def shared(first: str, second: str) -> int:
+        """How many characters `second` starts with that `first` ends with."""
+        longest = min(len(first), len(second)) - 1
+        return next((n for n in range(longest, 0, -1) if first.endswith(second[:n])), 0)
+
+    ab, ba = shared(a, b), shared(b, a)
+    if ab == ba == 0:
+        return f"{a} … {b}"
+    return a + b[ab:] if ab >= ba else b + a[ba:]
