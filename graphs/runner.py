@@ -126,6 +126,7 @@ class ShowRunner:
     _playing: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
     _heard: list[Turn] = field(default_factory=list)
+    _values: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._playing.set()
@@ -182,7 +183,11 @@ class ShowRunner:
         )
 
     def snapshot(self, status: str) -> Debate:
-        values = self.graph.get_state(self.config).values
+        # The state the graph last streamed; reading it back from the checkpointer would
+        # deserialize every turn again at every save.
+        values = (
+            self._values if self._values is not None else self.graph.get_state(self.config).values
+        )
         turns = list(values.get("turns", []))
         # Checkpoints are written in the background: right after a turn's event the
         # state may not hold that turn yet, but the saved debate must.
@@ -250,9 +255,12 @@ class ShowRunner:
         self.save("running")
         try:
             while True:
-                for _mode, chunk in self.graph.stream(
-                    payload, self.config, context=ctx, stream_mode=["custom"]
+                for mode, chunk in self.graph.stream(
+                    payload, self.config, context=ctx, stream_mode=["custom", "values"]
                 ):
+                    if mode == "values":
+                        self._values = chunk  # the state after each step, as it stands
+                        continue
                     yield chunk
                     if isinstance(chunk, events.TurnFinished):
                         index = chunk.turn.index
