@@ -150,7 +150,7 @@ def test_generation_marks_the_cpu_busy_until_the_reply_is_handed_over():
     model = EmbeddedModel()
     seen = [
         (type(piece).__name__, workload.running())
-        for piece in model.stream(ASK, Sampling(temperature=0.0, max_tokens=24))
+        for piece in model.stream(ASK, Sampling(temperature=0.0, max_tokens=64))
     ]
     assert seen[0] == ("str", 1)  # generating
     assert seen[-1] == ("Completion", 0)  # done before the reply is handed over
