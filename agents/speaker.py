@@ -165,6 +165,11 @@ def _names(name: str) -> set[str]:
     return {" ".join(words), *(words if len(words) > 1 else [])}
 
 
+def _own_label(label: str | None, persona: Persona) -> bool:
+    """Whether a label is the speaker's own name (which its reply may open with)."""
+    return label is not None and _voice(label) in _names(persona.name)
+
+
 def other_voice(persona: Persona, others: Sequence[str]) -> Callable[[str], bool]:
     """Whether a line label (the text before its colon) gives the line to another
     voice: another speaker by full, first or last name, in any case, with or without a
@@ -190,8 +195,7 @@ def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
     (screen): ...") or replays the prompt's "Name said:" form. Such a line and all after
     it are dropped: no voice speaks for another (a simulated person least of all)."""
     text = text.strip().strip('"“”').strip()
-    own = label_of(text)
-    if own is not None and _voice(own) in _names(persona.name):
+    if _own_label(label_of(text), persona):
         text = _LABEL_LINE.sub("", text, count=1)
     foreign = other_voice(persona, others)
     kept: list[str] = []
@@ -308,7 +312,7 @@ class StreamGate:
         if label is not None and self.foreign(label):
             self.closed = True
             return
-        if label is not None and self.first and _voice(label) in _names(self.persona.name):
+        if self.first and _own_label(label, self.persona):
             text = _LABEL_LINE.sub("", text, count=1)
         if text:
             self.on_token(text)

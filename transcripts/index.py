@@ -615,15 +615,16 @@ def _union_lines(a: Passage, b: Passage) -> int:
 def _merged(kept: Passage, extra: Passage) -> Passage:
     """One passage of two overlapping chunks: the higher-ranked one's id and score, the
     union of their lines, their texts (and glosses) joined with shared sentences once."""
-    gloss = None
     if kept.gloss and extra.gloss:
         gloss = _join(kept.gloss, extra.gloss)
+    else:
+        gloss = kept.gloss or extra.gloss
     return kept.model_copy(
         update={
             "line_start": min(kept.line_start, extra.line_start),
             "line_end": max(kept.line_end, extra.line_end),
             "text": _join(kept.text, extra.text),
-            "gloss": gloss or kept.gloss or extra.gloss,
+            "gloss": gloss,
         }
     )
 

@@ -45,8 +45,9 @@ class JapaneseTokenizer:
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
         words: list[str] = []
-        if _JP.search(text):
-            with self._call_lock:
+        english = [w for w in _WORD.findall(text) if w not in _EN_STOP and len(w) > 1]
+        with self._call_lock:
+            if _JP.search(text):
                 morphemes = self._tokenizer.tokenize(text, self._mode)
                 for m in morphemes:
                     if m.part_of_speech()[0] in _SKIP_POS:
@@ -54,8 +55,6 @@ class JapaneseTokenizer:
                     form = m.normalized_form().lower()
                     if _JP.search(form):
                         words.append(form)
-        english = [w for w in _WORD.findall(text) if w not in _EN_STOP and len(w) > 1]
-        with self._call_lock:
             words.extend(self._stemmer.stemWords(english))
         return words
 

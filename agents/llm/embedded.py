@@ -326,8 +326,6 @@ class EmbeddedModel:
     def _find_ending_tokens(self, llm: Any) -> None:
         """The ids that end a turn (EOS, <|im_end|>, <|endoftext|>) and those that are a
         sentence end alone, with no space before it (".", "!", "?", "。" ...)."""
-        import numpy as np
-
         turn_ends = {llm.token_eos()}
         for marker in (b"<|im_end|>", b"<|endoftext|>"):
             ids = llm.tokenize(marker, add_bos=False, special=True)
@@ -350,7 +348,6 @@ class EmbeddedModel:
         away)."""
         if sampling.min_tokens <= 0:
             return None
-        import numpy as np
         from llama_cpp import LogitsProcessorList
 
         banned, full_stops = self._turn_ends, self._full_stops if sampling.end_on_sentence else None

@@ -149,7 +149,7 @@ class LiveScreen(Screen[None]):
             block = self.blocks.get(event.index)
             if block is not None:
                 # The text grows now; the screen catches up on the next redraw tick.
-                block.append(event.text, redraw=False)
+                block.append(event.text)
                 self.streaming = block
                 self.stream_chars += len(event.text)
                 spent = time.monotonic() - self.stream_began
@@ -160,7 +160,7 @@ class LiveScreen(Screen[None]):
             block = self.blocks.get(event.index)
             if block is not None:
                 block.text = ""
-                block.append("")
+                block.redraw()
         elif isinstance(event, ev.TurnFinished):
             turn = event.turn
             self.turns[turn.index] = turn

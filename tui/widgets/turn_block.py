@@ -67,10 +67,9 @@ class TurnBlock(Static):
     def on_mount(self) -> None:
         self.update(self.render_text())
 
-    def append(self, piece: str, *, redraw: bool = True) -> None:
+    def append(self, piece: str) -> None:
+        """Grow the text; the screen shows it at the next `redraw`."""
         self.text += piece
-        if redraw:
-            self.update(self.render_text())
 
     def redraw(self) -> None:
         self.update(self.render_text())
