@@ -184,3 +184,83 @@ def test_two_overlapping_chunks_read_as_one_passage():
     assert (one.line_start, one.line_end, one.chunk_id, one.score) == (19, 20, "s:20", 0.4)
     assert one.text == "A. B. C. D." and one.gloss == "a. b. c. d."
     assert _merged(first, first).text == "A. B. C."
+
+
+# -- the sparse side -----------------------------------------------------------------------
+def test_sparse_vectors_pool_add_and_survive_metadata():
+    from transcripts.lexical import SparseIndex, add, decode_sparse, encode_sparse, pool
+
+    a, b = {1: 0.5, 7: 1.25}, {1: 0.75, 3: 0.1}
+    assert pool([a, b]) == {1: 0.75, 7: 1.25, 3: 0.1}
+    assert add(a, b) == {1: 1.25, 7: 1.25, 3: 0.1}
+    text = encode_sparse({12: 0.3333, 5: 1.5})
+    assert text == "5:1.500 12:0.333" and decode_sparse(text) == {5: 1.5, 12: 0.333}
+    idx = SparseIndex([{1: 1.0, 2: 2.0}, None, {2: 0.5}])
+    assert idx.covered == 2
+    assert idx.scores({2: 2.0, 9: 5.0}).tolist() == [4.0, 0.0, 1.0]
+
+
+def test_every_chunk_carries_the_pooled_sparse_vector_of_its_sentences(index: PassageIndex):
+    from transcripts.ingest import chunk, load_gloss, read_source
+    from transcripts.lexical import add, decode_sparse, pool
+
+    path = SOURCE
+    chunks = chunk(read_source(path), "compute_resource_ism_panel", gloss=load_gloss(path))
+    with index._store.use() as collection:
+        got = collection.get(ids=[c.chunk_id for c in chunks[:3]], include=["metadatas"])
+    metas = dict(zip(got["ids"], got["metadatas"], strict=True))
+    for c in chunks[:3]:
+        assert c.parts and c.gloss_parts  # the bundled source is glossed sentence by sentence
+        want = add(
+            pool(index.embedder.sparse(list(c.parts))),
+            pool(index.embedder.sparse(list(c.gloss_parts))),
+        )
+        stored = decode_sparse(metas[c.chunk_id]["sparse"])
+        assert stored.keys() == want.keys()
+        assert all(abs(stored[f] - w) < 1e-3 for f, w in want.items())
+        assert metas[c.chunk_id]["format"] == 2
+
+
+class _Vectors:
+    """Dense vectors that do not tell chunks apart; sparse vectors that name one."""
+
+    def query(self, texts):
+        return [[1.0, 0.0] for _ in texts]
+
+    def passage(self, texts):
+        return [[1.0, 0.0] for _ in texts]
+
+    def sparse(self, texts, *, query=False):
+        return [{7: 1.0} if "鍵" in t or "key" in t else {1: 1.0} for t in texts]
+
+
+def test_the_sparse_ranking_is_fused_in(tmp_path: Path, monkeypatch):
+    import transcripts.index as ti
+
+    path = tmp_path / "talk.txt"
+    lines = [
+        "計算資源は通貨になる" * 20 + "。",
+        "電力が足りない" * 25 + "。",
+        "核融合が鍵だ" * 30 + "。",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ix = PassageIndex(tmp_path / "data", embedder=_Vectors())
+    assert ix.ingest(path).chunks == 3
+    monkeypatch.setattr(ti, "LEXICAL_WEIGHT", 0.0)  # the query shares no word with them
+    assert ix.search("the key", 3)[0].line_start == 3  # only the sparse side can tell
+
+
+def test_chunks_of_an_older_index_layout_are_indexed_again(tmp_path: Path):
+    path = tmp_path / "talk.txt"
+    path.write_text("計算資源は通貨になる。\n半導体が足りない。\n", encoding="utf-8")
+    ix = PassageIndex(tmp_path / "data", embedder=_Vectors())
+    ix.ingest(path)
+    with ix._store.use(write=True) as collection:
+        ids = collection.get(include=[])["ids"]
+        # as written before the sparse side: no layout mark (update merges, so say 1)
+        collection.update(ids=ids, metadatas=[{"format": 1} for _ in ids])
+    assert ix.ingest(path).status == "replaced"
+    with ix._store.use() as collection:
+        metas = collection.get(include=["metadatas"])["metadatas"]
+    assert all(m["format"] == 2 and "sparse" in m for m in metas)
+    assert ix.ingest(path).status == "unchanged"

@@ -25,7 +25,16 @@ from urllib.parse import urlparse
 import workload
 from agents.errors import UserError
 from transcripts.ingest import Chunk, chunk, load_gloss, read_source, source_id_for
-from transcripts.lexical import BM25, JapaneseTokenizer
+from transcripts.lexical import (
+    BM25,
+    JapaneseTokenizer,
+    Sparse,
+    SparseIndex,
+    add,
+    decode_sparse,
+    encode_sparse,
+    pool,
+)
 from transcripts.models import Passage
 from transcripts.store import atomic_write
 
@@ -44,8 +53,12 @@ RRF_K = 5
 # the higher while their lines together span at most this many, and is dropped otherwise.
 MERGE_LINES = 2
 DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.5
+LEXICAL_WEIGHT = 0.3
+SPARSE_WEIGHT = 0.5
+SPARSE_TOP_K = 256  # features kept per sentence and per query
 EMBED_BATCH = 16
+# Chunks written by an older layout are re-indexed on the next ingest, changed or not.
+INDEX_FORMAT = 2
 
 
 class Embedder(Protocol):
@@ -54,6 +67,10 @@ class Embedder(Protocol):
     def query(self, texts: list[str]) -> list[list[float]]: ...
 
     def passage(self, texts: list[str]) -> list[list[float]]: ...
+
+
+# An embedder may also offer `sparse(texts, query=False) -> list[Sparse] | None`, learned
+# sparse vectors; without it (or when it returns None) search fuses dense and BM25 alone.
 
 
 def _omp_threads_setter(package_dir: Path) -> Any:
@@ -99,6 +116,7 @@ class E5Embedder:
         self._made = 1
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
+        self._sparse_cache: OrderedDict[str, Sparse] = OrderedDict()
 
     @contextmanager
     def _engine(self, threads: int) -> Iterator[Any]:
@@ -137,6 +155,32 @@ class E5Embedder:
     def passage(self, texts: list[str]) -> list[list[float]]:
         with workload.busy(), self._engine(self._default_threads) as engine:
             return engine.passage(list(texts)).tolist()
+
+    def sparse(self, texts: list[str], *, query: bool = False) -> list[Sparse] | None:
+        """The model's sparse "latent terms" of each text (one recipe for queries and
+        passages), or None if this copy of the package has no sparse head. Query
+        vectors are cached and follow the thread rule of `query`."""
+        texts = list(texts)
+        with self._lock:
+            known = {t: self._sparse_cache[t] for t in texts if t in self._sparse_cache}
+        todo = list(dict.fromkeys(t for t in texts if t not in known))
+        if todo:
+            with workload.busy() as alone:
+                threads = self._default_threads if alone or not query else 1
+                with self._engine(threads) as engine:
+                    if not getattr(engine, "has_sparse", False):
+                        return None
+                    raw = engine.sparse(todo, top_k=SPARSE_TOP_K, fmt="indices")
+            vectors = [
+                {int(f): float(w) for f, w in zip(idx, val, strict=True)} for idx, val in raw
+            ]
+            known.update(zip(todo, vectors, strict=True))
+            if query:  # passages are encoded once, at ingest: not worth keeping
+                with self._lock:
+                    self._sparse_cache.update(zip(todo, vectors, strict=True))
+                    while len(self._sparse_cache) > self.CACHE:
+                        self._sparse_cache.popitem(last=False)
+        return [known[t] for t in texts]
 
 
 @dataclass(frozen=True)
@@ -181,7 +225,13 @@ def _open_collection(client: Any) -> Any:
     )
 
 
-Lexical = tuple[list[str], list[dict[str, Any]], list[str], BM25]
+# ids, metadatas and texts of the chunks, their BM25 index and their sparse index
+Lexical = tuple[list[str], list[dict[str, Any]], list[str], BM25, SparseIndex]
+
+
+def _current(meta: dict[str, Any] | None, sha256: str) -> bool:
+    """Whether a source's stored chunks are of this file and of this index layout."""
+    return meta is not None and meta.get("sha256") == sha256 and meta.get("format") == INDEX_FORMAT
 
 
 class _RemoteStore:
@@ -404,7 +454,7 @@ class PassageIndex:
         sid = source_id or source_id_for(Path(path))
         with self._store.use() as collection:
             old = self._source_meta(collection, sid)
-        if old is not None and old.get("sha256") == source.sha256:
+        if _current(old, source.sha256):
             return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
         # Embedding takes the time; it needs no lock, so other processes search meanwhile.
         chunks = chunk(source, sid, gloss=load_gloss(Path(path)))
@@ -412,9 +462,14 @@ class PassageIndex:
         # Each chunk is embedded as written and, where it has one, as its English
         # gloss (a second record, `<chunk id>#gloss`): an English question then
         # meets English text in the dense search too.
+        sentences = list(dict.fromkeys(t for c in chunks for t in (*c.parts, *c.gloss_parts)))
+        steps = len(chunks) + sum(1 for c in chunks if c.gloss) + len(sentences)
+        sparse = self._sparse_of(chunks, sentences, progress, steps)
         records: list[tuple[str, str, dict[str, Any], str]] = []
         for c in chunks:
             meta = self._meta(c, source.sha256, len(chunks), str(path), stamp)
+            if sparse is not None:
+                meta["sparse"] = encode_sparse(sparse[c.chunk_id])
             records.append((c.chunk_id, c.text, meta, c.text))
             if c.gloss:
                 records.append(
@@ -425,11 +480,11 @@ class PassageIndex:
             batch = records[start : start + EMBED_BATCH]
             vectors.extend(self.embedder.passage([r[1] for r in batch]))
             if progress is not None:
-                progress(min(start + EMBED_BATCH, len(records)), len(records))
+                progress(steps - len(records) + min(start + EMBED_BATCH, len(records)), steps)
         with self._store.use(write=True) as collection:
             # Another process may have indexed the same file while this one embedded it.
             old = self._source_meta(collection, sid)
-            if old is not None and old.get("sha256") == source.sha256:
+            if _current(old, source.sha256):
                 return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
             # Write the new chunks first, then drop the old ones that are no longer
             # there, so a crash in between leaves the old source searchable.
@@ -451,6 +506,33 @@ class PassageIndex:
         status = "replaced" if old is not None else "added"
         return IngestResult(sid, len(chunks), status, time.perf_counter() - began)
 
+    def _sparse_of(
+        self,
+        chunks: list[Chunk],
+        sentences: list[str],
+        progress: Progress | None,
+        steps: int,
+    ) -> dict[str, Sparse] | None:
+        """Each chunk's sparse vector: its sentences' vectors max-pooled, plus its gloss
+        sentences' pooled the same way (the two views add up, as two fields of one
+        document would). Each distinct sentence is encoded once."""
+        encode = getattr(self.embedder, "sparse", None)
+        if encode is None or not sentences:
+            return None
+        table: dict[str, Sparse] = {}
+        for start in range(0, len(sentences), EMBED_BATCH):
+            batch = sentences[start : start + EMBED_BATCH]
+            vectors = encode(batch)
+            if vectors is None:
+                return None
+            table.update(zip(batch, vectors, strict=True))
+            if progress is not None:
+                progress(min(start + EMBED_BATCH, len(sentences)), steps)
+        return {
+            c.chunk_id: add(pool(table[t] for t in c.parts), pool(table[t] for t in c.gloss_parts))
+            for c in chunks
+        }
+
     @staticmethod
     def _meta(c: Chunk, sha: str, count: int, path: str, stamp: str) -> dict[str, Any]:
         meta: dict[str, Any] = {
@@ -458,6 +540,7 @@ class PassageIndex:
             "line_start": c.line_start,
             "line_end": c.line_end,
             "sha256": sha,
+            "format": INDEX_FORMAT,
             "chunks": count,
             "path": path,
             "ingested_at": stamp,
@@ -524,7 +607,11 @@ class PassageIndex:
             self.tokenizer(doc + " " + str(meta.get("gloss", "")))
             for doc, meta in zip(docs, metas, strict=True)
         ]
-        return ids, metas, docs, BM25(tokens)
+        # Parsed once here; the text form is not kept beside it.
+        sparse = SparseIndex(
+            [decode_sparse(str(m.pop("sparse"))) if "sparse" in m else None for m in metas]
+        )
+        return ids, metas, docs, BM25(tokens), sparse
 
     def search(
         self,
@@ -534,7 +621,8 @@ class PassageIndex:
         sources: Sequence[str] | None = None,
         depth: int = 30,
     ) -> list[Passage]:
-        """The top `k` passages for `query`, best first (dense + BM25, fused by RRF)."""
+        """The top `k` passages for `query`, best first (dense, BM25 and sparse rankings,
+        fused by RRF)."""
         query = query.strip()
         if not query:
             raise UserError("the search query is empty")
@@ -564,17 +652,26 @@ class PassageIndex:
                 if side is None:
                     side = self._build_lexical(got)
                     self._store.keep_lexical(version, side)
-        ids, metas, docs, bm25 = side
+        ids, metas, docs, bm25, sparse_index = side
+
+        def ranked(scores: Sequence[float]) -> list[str]:
+            order = sorted(range(len(ids)), key=lambda i: -scores[i])
+            return [
+                ids[i]
+                for i in order
+                if scores[i] > 0 and (allowed is None or metas[i]["source_id"] in allowed)
+            ][:pool]
+
         dense = list(dict.fromkeys(h.removesuffix(GLOSS_SUFFIX) for h in hits))[:pool]
-        lexical_scores = bm25.scores(self.tokenizer(query))
-        order = sorted(range(len(ids)), key=lambda i: -lexical_scores[i])
-        lexical = [
-            ids[i]
-            for i in order
-            if lexical_scores[i] > 0 and (allowed is None or metas[i]["source_id"] in allowed)
-        ][:pool]
+        lexical = ranked(bm25.scores(self.tokenizer(query)))
+        rankings = [(dense, DENSE_WEIGHT), (lexical, LEXICAL_WEIGHT)]
+        encode = getattr(self.embedder, "sparse", None)
+        if sparse_index.covered and encode is not None:
+            vectors = encode([query], query=True)
+            if vectors is not None:
+                rankings.append((ranked(sparse_index.scores(vectors[0]).tolist()), SPARSE_WEIGHT))
         fused: dict[str, float] = {}
-        for ranking, weight in ((dense, DENSE_WEIGHT), (lexical, LEXICAL_WEIGHT)):
+        for ranking, weight in rankings:
             for rank, cid in enumerate(ranking):
                 fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
         position = {cid: i for i, cid in enumerate(ids)}

@@ -53,6 +53,10 @@ class Chunk:
     speakers: tuple[str, ...] = ()
     timestamp: str | None = None
     gloss: str | None = None
+    # The sentences, and their glosses where every one has one: the sparse side of the
+    # index encodes each sentence once and pools them per chunk.
+    parts: tuple[str, ...] = ()
+    gloss_parts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -263,10 +267,12 @@ def chunk(
         line_start, line_end = group[0].line, group[-1].line
         digest = hashlib.sha1(f"{line_start}:{line_end}:{text}".encode()).hexdigest()[:10]
         glossed = None
+        gloss_parts: tuple[str, ...] = ()
         if gloss:
-            parts = [gloss.get((s.line, s.text)) for s in group]
-            if all(parts):
-                glossed = " ".join(p.strip() for p in parts if p)
+            found = [gloss.get((s.line, s.text)) for s in group]
+            if all(found):
+                gloss_parts = tuple(p.strip() for p in found if p)
+                glossed = " ".join(gloss_parts)
         speakers = tuple(dict.fromkeys(s.speaker for s in group if s.speaker))
         chunks.append(
             Chunk(
@@ -278,6 +284,8 @@ def chunk(
                 speakers=speakers,
                 timestamp=group[0].timestamp,
                 gloss=glossed,
+                parts=tuple(s.text.strip() for s in group if s.text.strip()),
+                gloss_parts=gloss_parts,
             )
         )
         if end >= len(sentences):

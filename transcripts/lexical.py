@@ -1,5 +1,6 @@
-"""A BM25 index over a real Japanese tokenizer (Sudachi); English words are stemmed
-(Snowball), so "computing" in a question meets "compute" in a gloss."""
+"""The lexical sides of search: a BM25 index over a real Japanese tokenizer (Sudachi),
+English words stemmed (Snowball), so "computing" in a question meets "compute" in a
+gloss; and an index of learned sparse vectors ("latent terms" of the e5 model)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
 import snowballstemmer
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -84,4 +86,65 @@ class BM25:
                 if f:
                     s += self.idf[t] * f * (self.k1 + 1) / (f + norm)
             out.append(s)
+        return out
+
+
+Sparse = dict[int, float]
+
+
+def pool(vectors: Iterable[Sparse]) -> Sparse:
+    """Feature-wise maximum: the sparse head max-pools over tokens, and a chunk's
+    sentences are pooled the same way."""
+    out: Sparse = {}
+    for v in vectors:
+        for f, w in v.items():
+            if w > out.get(f, 0.0):
+                out[f] = w
+    return out
+
+
+def add(a: Sparse, b: Sparse) -> Sparse:
+    out = dict(a)
+    for f, w in b.items():
+        out[f] = out.get(f, 0.0) + w
+    return out
+
+
+def encode_sparse(vector: Sparse) -> str:
+    """A compact text form for chunk metadata: "feature:weight" pairs, heaviest first."""
+    return " ".join(f"{f}:{w:.3f}" for f, w in sorted(vector.items(), key=lambda kv: -kv[1]))
+
+
+def decode_sparse(text: str) -> Sparse:
+    out: Sparse = {}
+    for pair in text.split():
+        f, _, w = pair.partition(":")
+        out[int(f)] = float(w)
+    return out
+
+
+class SparseIndex:
+    """Dot products of a query's sparse vector with every document's, through inverted
+    lists (a query has a few hundred features out of thousands)."""
+
+    def __init__(self, docs: list[Sparse | None]) -> None:
+        self.size = len(docs)
+        lists: dict[int, tuple[list[int], list[float]]] = {}
+        for row, doc in enumerate(docs):
+            for f, w in (doc or {}).items():
+                rows, weights = lists.setdefault(f, ([], []))
+                rows.append(row)
+                weights.append(w)
+        self.covered = sum(1 for d in docs if d)
+        self._lists = {
+            f: (np.array(r, dtype=np.int64), np.array(w, dtype=np.float32))
+            for f, (r, w) in lists.items()
+        }
+
+    def scores(self, query: Sparse) -> np.ndarray:
+        out = np.zeros(self.size, dtype=np.float32)
+        for f, w in query.items():
+            hit = self._lists.get(f)
+            if hit is not None:
+                out[hit[0]] += w * hit[1]
         return out
