@@ -630,6 +630,12 @@ def _show(p: argparse.ArgumentParser, *, seed_help: str) -> None:
     p.add_argument("--turns", type=int, help="most turns, host's included (default 12)")
     p.add_argument("--lang", choices=["en", "ja"], help="language of the debate (default en)")
     p.add_argument("--policy", choices=POLICIES, help="who speaks next (default round-robin)")
+    p.add_argument(
+        "--agenda",
+        choices=["auto", "model", "standard"],
+        help="who writes the segments: the host's model, the standard agenda, or auto "
+        "(default: standard on the bundled model, the model otherwise)",
+    )
     p.add_argument("--personas", help="comma-separated persona ids (default: all)")
     p.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
     p.add_argument("--seed", type=int, help=seed_help)

@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Policy = Literal["round-robin", "host-directed", "bidding", "addressed-reply"]
 POLICIES: tuple[str, ...] = ("round-robin", "host-directed", "bidding", "addressed-reply")
+AgendaMode = Literal["auto", "model", "standard"]
 
 
 class Settings(BaseSettings):
@@ -27,6 +28,11 @@ class Settings(BaseSettings):
     checkpoint_url: str | None = Field(None, description="postgresql:// URL for checkpoints.")
     language: Literal["en", "ja"] = "en"
     policy: Policy = "round-robin"
+    agenda: AgendaMode = Field(
+        "auto",
+        description="Who writes the segments: the host's model, the standard agenda, or "
+        "auto (standard on the bundled 135M model, whose plans are mostly unusable).",
+    )
     turns: int = Field(12, ge=3, le=500, description="Most turns in a debate, host's included.")
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     seed: int = Field(0, ge=0)

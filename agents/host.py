@@ -169,13 +169,17 @@ def plan_agenda(
         log.info("agenda: %d of %d segments from the standard agenda", count - len(rows), count)
         used = {q.lower() for _, q in rows}
         rows += [r for r in fallback_agenda(topic, language, 5) if r[1].lower() not in used]
-    rows = rows[:count]
-    budget = split_budget(panel_turn_budget(max_turns, count), count)
-    return (
-        [Segment(title=t, question=q, turns=n) for (t, q), n in zip(rows, budget, strict=True)],
-        fallback,
-        tokens,
-    )
+    return _segments(rows[:count], max_turns), fallback, tokens
+
+
+def standard_agenda(topic: str, language: str, max_turns: int) -> list[Segment]:
+    """The standard segments for `topic`, as many as fit `max_turns` (no model asked)."""
+    return _segments(fallback_agenda(topic, language, segment_count(max_turns)), max_turns)
+
+
+def _segments(rows: list[tuple[str, str]], max_turns: int) -> list[Segment]:
+    budget = split_budget(panel_turn_budget(max_turns, len(rows)), len(rows))
+    return [Segment(title=t, question=q, turns=n) for (t, q), n in zip(rows, budget, strict=True)]
 
 
 def pick_schema(choices: Sequence[str]) -> type[BaseModel]:

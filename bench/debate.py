@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--turns", type=int, default=12)
     parser.add_argument("--policy", default="round-robin")
+    parser.add_argument("--agenda", default="auto", choices=["auto", "model", "standard"])
     parser.add_argument("--show", action="store_true", help="print each debate's turns")
     args = parser.parse_args()
 
@@ -75,6 +76,7 @@ def main() -> None:
             turns=args.turns,
             seed=run,
             policy=args.policy,
+            agenda=args.agenda,
         )
         with open_checkpointer(settings.data_dir) as saver:
             runner = new_show(
@@ -113,7 +115,8 @@ def main() -> None:
             f"distinct-2={rows[-1][1]:.2f} kept_tokens={out_tokens} generated={generated} "
             f"wall={wall:.1f}s "
             f"tokens/s={rate:.1f} ratio={rate / raw:.2f} redrafts={discarded} "
-            f"prompt_tokens={sum(t.tokens_in for t in debate.turns)}"
+            f"prompt_tokens={sum(t.tokens_in for t in debate.turns)} "
+            f"agenda={debate.settings.agenda}"
         )
         if args.show:
             for t in debate.turns:

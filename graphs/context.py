@@ -33,6 +33,9 @@ class ShowContext:
     token_budget: int | None = field(default=None, metadata={"description": "Token cap."})
     time_budget_s: float | None = field(default=None, metadata={"description": "Time cap."})
     turn_max_tokens: int = field(default=150, metadata={"description": "Tokens per turn."})
+    agenda: str = field(
+        default="model", metadata={"description": "'model' plans the agenda, or 'standard'."}
+    )
 
     @property
     def host(self) -> Persona:

@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agents.host import plan_agenda
+from agents.host import plan_agenda, standard_agenda
 from agents.personas import Persona
 from agents.speaker import TurnRequest
 from agents.speaker import speak as speak_turn
@@ -25,6 +25,10 @@ from transcripts.models import Passage, Turn
 Update = dict[str, Any]
 TOKEN_FLUSH_S = 0.05  # tokens are handed to front ends in batches at most this old
 RECENT = 3  # passages cited in this many last turns are offered again only if nothing else fits
+# A reply's search adds the end of the turn it answers. Query encoding costs grow with its
+# length (two e5 passes, ~95 ms for 300 characters on 2 cores, ~60 for 160), and the end of a
+# turn is where its point lands.
+QUERY_TAIL = 160
 
 
 def _emit(event: Any) -> None:
@@ -86,17 +90,23 @@ def _label(p: Persona) -> str:
 @timed
 def plan(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
-    notes = ctx.search(state["topic"], 3, None)
-    agenda, fallback, tokens = plan_agenda(
-        ctx.model_for(ctx.host.id),
-        ctx.host,
-        state["topic"],
-        state["language"],
-        [_label(p) for p in ctx.panelists],
-        notes,
-        ctx.max_turns,
-        seed=ctx.seed,
-    )
+    if ctx.agenda == "standard":
+        agenda, fallback, tokens = (
+            standard_agenda(state["topic"], state["language"], ctx.max_turns),
+            False,
+            0,
+        )
+    else:
+        agenda, fallback, tokens = plan_agenda(
+            ctx.model_for(ctx.host.id),
+            ctx.host,
+            state["topic"],
+            state["language"],
+            [_label(p) for p in ctx.panelists],
+            ctx.search(state["topic"], 3, None),
+            ctx.max_turns,
+            seed=ctx.seed,
+        )
     _emit(events.AgendaPlanned(agenda, fallback))
     _emit(events.SegmentStarted(0, agenda[0].title, agenda[0].question))
     return {
@@ -213,10 +223,19 @@ def _query(state: ShowState, nxt: NextTurn) -> str:
         parts.insert(0, nxt.producer_question)
     turns = state.get("turns", [])
     if turns and nxt.kind in ("rebuttal", "summary"):
-        parts.append(turns[-1].text[-300:])
+        parts.append(_tail(turns[-1].text, QUERY_TAIL))
     if nxt.kind in ("opening", "closing"):
         parts.insert(0, state["topic"])
     return " ".join(parts)
+
+
+def _tail(text: str, limit: int) -> str:
+    """The last `limit` characters of `text`, from a word start where words are spaced."""
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    head, space, rest = tail.partition(" ")
+    return rest if space and len(head) < 20 and rest else tail
 
 
 def _prefer_fresh(found: list[Passage], turns: list[Turn], k: int) -> list[Passage]:

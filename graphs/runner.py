@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from agents.errors import UserError
 from agents.llm.base import ChatModel, ModelError
+from agents.llm.embedded import BUNDLED_NAME
 from agents.llm.factory import make_model, parse_override
 from agents.personas import Persona, load_personas, select_panel
 from graphs import events
@@ -180,6 +181,7 @@ class ShowRunner:
             seed=rs.seed,
             token_budget=self.settings.token_budget,
             time_budget_s=self.settings.time_budget_s,
+            agenda=rs.agenda,
         )
 
     def snapshot(self, status: str) -> Debate:
@@ -319,7 +321,17 @@ def run_settings(
         temperature=settings.temperature,
         max_turns=settings.turns,
         persona_models={p.id: p.model for p in panel if p.model},
+        agenda=agenda_mode(settings, model),
     )
+
+
+def agenda_mode(settings: Settings, model: ChatModel) -> Literal["model", "standard"]:
+    """`auto` keeps the bundled 135M model off the agenda: asked for three segments it
+    repeats one question or copies the notes, and most plans end up replaced by the
+    standard agenda anyway (docs/ARCHITECTURE.md), after ~0.8 s of decoding."""
+    if settings.agenda == "auto":
+        return "standard" if model.name == BUNDLED_NAME else "model"
+    return settings.agenda
 
 
 def new_show(

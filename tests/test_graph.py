@@ -117,6 +117,43 @@ def test_unusable_agenda_falls_back(settings, search, saver):
     assert next(e for e in got if isinstance(e, ev.AgendaPlanned)).fallback is True
 
 
+def test_standard_agenda_asks_no_model(settings, search, saver):
+    """--agenda standard (auto's choice on the bundled 135M model): the segments are the
+    standard ones, no structured call is made, and the choice is saved with the debate."""
+    from agents.host import standard_agenda
+
+    model = varied()
+    runner, got = run(settings.model_copy(update={"agenda": "standard"}), model, search, saver)
+    assert all(call.schema is None for call in model.history)
+    want = standard_agenda("Compute as the new currency", "en", settings.turns)
+    assert runner.debate.agenda == want and len(want) == 3
+    assert next(e for e in got if isinstance(e, ev.AgendaPlanned)).fallback is False
+    assert runner.debate.settings.agenda == "standard"
+    assert len(runner.debate.turns) == 12
+
+
+def test_auto_agenda_leaves_only_the_bundled_model_off_it(settings):
+    from agents.llm.embedded import BUNDLED_NAME
+    from graphs.runner import agenda_mode
+
+    small, other = ScriptedModel(name=BUNDLED_NAME), ScriptedModel(name="gpt-4o-mini")
+    assert agenda_mode(settings, small) == "standard"
+    assert agenda_mode(settings, other) == "model"
+    assert agenda_mode(settings.model_copy(update={"agenda": "model"}), small) == "model"
+    assert agenda_mode(settings.model_copy(update={"agenda": "standard"}), other) == "standard"
+
+
+def test_a_reply_searches_with_the_end_of_the_turn_it_answers():
+    from graphs.nodes import _tail
+
+    text = "Compute is scarce. " * 20 + "So the price of a GPU hour is the real interest rate."
+    tail = _tail(text, 60)
+    assert text.endswith(tail) and len(tail) <= 60
+    assert tail.split(" ")[0] in text.split(" ")  # starts on a whole word
+    assert _tail("short", 60) == "short"
+    assert _tail("計算資源" * 50, 10) == "資源計算資源計算資源"  # no spaces: cut by characters
+
+
 def test_max_turns_still_closes(tmp_path, model, search, saver):
     settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=4)
     runner, _ = run(settings, model, search, saver)

@@ -127,6 +127,9 @@ class RunSettings(BaseModel):
     temperature: float = 0.7
     max_turns: int = 12
     persona_models: dict[str, str] = Field(default_factory=dict)
+    # "model" (the host's model plans it) or "standard"; debates saved before the
+    # choice existed were all planned by the model.
+    agenda: Literal["model", "standard"] = "model"
 
 
 class Metrics(BaseModel):
