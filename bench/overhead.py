@@ -47,7 +47,9 @@ def zero_latency_model() -> ScriptedModel:
 
 
 def one_run(turns: int, saver, work: Path) -> float:
-    settings = Settings(data_dir=work, out_dir=work / "out", turns=turns)
+    # The standard agenda: the zero-latency model's reply is no plan, and the plan is made
+    # once per show, not per turn.
+    settings = Settings(data_dir=work, out_dir=work / "out", turns=turns, agenda="standard")
     runner = new_show(
         settings,
         "Compute as the new currency",
