@@ -1,8 +1,9 @@
-"""The passage index: a Chroma collection of chunk embeddings beside a BM25 index.
+"""The passage index: a Chroma collection of chunk embeddings, beside a BM25 index and
+an index of the chunks' sparse vectors (kept in their metadata).
 
-`search()` fuses the dense and the lexical ranking by reciprocal rank fusion
-and returns Passages, best first. Chunk metadata carries the source's hash, so
-re-ingesting an unchanged file costs one lookup and no embedding.
+`search()` fuses the dense, BM25 and sparse rankings by reciprocal rank fusion and
+returns Passages, best first. Chunk metadata carries the source's hash and the index
+layout, so re-ingesting an unchanged file costs one lookup and no embedding.
 """
 
 from __future__ import annotations
