@@ -87,7 +87,11 @@ def open_index(settings, *, quiet: bool = False):
         if not announced:
             _err("Indexing the show's transcript (first run only)…")
             announced = True
-        sys.stderr.write(f"\r  {done}/{total} passages embedded" + ("\n" if done >= total else ""))
+        line = f"  {done}/{total} encoded (sentences, passages and their glosses)"
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
+        elif done >= total:  # a log gets the last count, not one line per batch
+            sys.stderr.write(line + "\n")
         sys.stderr.flush()
 
     index.ensure_bundled(progress=progress)
