@@ -188,10 +188,10 @@ def test_two_overlapping_chunks_read_as_one_passage():
 
 # -- the sparse side -----------------------------------------------------------------------
 def test_sparse_vectors_pool_add_and_survive_metadata():
-    from transcripts.lexical import SparseIndex, add, decode_sparse, encode_sparse, pool
+    from transcripts.lexical import SparseIndex, add, decode_sparse, encode_sparse, max_pool
 
     a, b = {1: 0.5, 7: 1.25}, {1: 0.75, 3: 0.1}
-    assert pool([a, b]) == {1: 0.75, 7: 1.25, 3: 0.1}
+    assert max_pool([a, b]) == {1: 0.75, 7: 1.25, 3: 0.1}
     assert add(a, b) == {1: 1.25, 7: 1.25, 3: 0.1}
     text = encode_sparse({12: 0.3333, 5: 1.5})
     assert text == "5:1.500 12:0.333" and decode_sparse(text) == {5: 1.5, 12: 0.333}
@@ -202,7 +202,7 @@ def test_sparse_vectors_pool_add_and_survive_metadata():
 
 def test_every_chunk_carries_the_pooled_sparse_vector_of_its_sentences(index: PassageIndex):
     from transcripts.ingest import chunk, load_gloss, read_source
-    from transcripts.lexical import add, decode_sparse, pool
+    from transcripts.lexical import add, decode_sparse, max_pool
 
     path = SOURCE
     chunks = chunk(read_source(path), "compute_resource_ism_panel", gloss=load_gloss(path))
@@ -212,8 +212,8 @@ def test_every_chunk_carries_the_pooled_sparse_vector_of_its_sentences(index: Pa
     for c in chunks[:3]:
         assert c.parts and c.gloss_parts  # the bundled source is glossed sentence by sentence
         want = add(
-            pool(index.embedder.sparse(list(c.parts))),
-            pool(index.embedder.sparse(list(c.gloss_parts))),
+            max_pool(index.embedder.sparse(list(c.parts))),
+            max_pool(index.embedder.sparse(list(c.gloss_parts))),
         )
         stored = decode_sparse(metas[c.chunk_id]["sparse"])
         assert stored.keys() == want.keys()

@@ -34,7 +34,7 @@ from transcripts.lexical import (
     add,
     decode_sparse,
     encode_sparse,
-    pool,
+    max_pool,
 )
 from transcripts.models import Passage
 from transcripts.store import atomic_write
@@ -530,7 +530,9 @@ class PassageIndex:
             if progress is not None:
                 progress(min(start + EMBED_BATCH, len(sentences)), steps)
         return {
-            c.chunk_id: add(pool(table[t] for t in c.parts), pool(table[t] for t in c.gloss_parts))
+            c.chunk_id: add(
+                max_pool(table[t] for t in c.parts), max_pool(table[t] for t in c.gloss_parts)
+            )
             for c in chunks
         }
 

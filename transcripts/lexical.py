@@ -92,7 +92,7 @@ class BM25:
 Sparse = dict[int, float]
 
 
-def pool(vectors: Iterable[Sparse]) -> Sparse:
+def max_pool(vectors: Iterable[Sparse]) -> Sparse:
     """Feature-wise maximum: the sparse head max-pools over tokens, and a chunk's
     sentences are pooled the same way."""
     out: Sparse = {}
