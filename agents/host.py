@@ -8,6 +8,7 @@ counted, never raised.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Literal
 
@@ -92,10 +93,24 @@ def panel_turn_budget(max_turns: int, segments: int) -> int:
     return max(segments, max_turns - 2 - 2 * (segments - 1))
 
 
+_THEMED = re.compile(r"^(?P<theme>.{4,}?)\s*[:：]\s*(?P<asked>.+[?？])$", re.DOTALL)
+
+
 def fallback_agenda(topic: str, language: str, count: int) -> list[tuple[str, str]]:
-    topic_text = topic.strip().rstrip("?？。.")
-    rows = FALLBACK_AGENDA[language][:count]
-    return [(title, question.format(topic=topic_text)) for title, question in rows]
+    """The standard segments. A topic made of a theme and a question ("Compute as the
+    new currency: what happens if one AI holds 51% of all compute?") opens on its own
+    question, and the standard questions name the theme alone."""
+    text = topic.strip()
+    rows: list[tuple[str, str]] = []
+    themed = _THEMED.match(text)
+    if themed:
+        text = themed["theme"].strip()
+        asked = themed["asked"].strip()
+        asked = asked[:1].upper() + asked[1:]
+        rows.append((title_of(asked, language), asked))
+    theme = text.rstrip("?？。.")
+    rows += [(title, question.format(topic=theme)) for title, question in FALLBACK_AGENDA[language]]
+    return rows[:count]
 
 
 _DANGLING = frozenset("a an the of to in on for and or with by".split())

@@ -132,6 +132,25 @@ def test_standard_agenda_asks_no_model(settings, search, saver):
     assert len(runner.debate.turns) == 12
 
 
+def test_a_topic_with_its_own_question_opens_on_it():
+    """ "Theme: question?" opens on its question; the standard questions name the theme."""
+    from agents.host import fallback_agenda
+
+    rows = fallback_agenda(
+        "Compute as the new currency: what happens if one AI holds 51% of all compute?", "en", 3
+    )
+    assert rows[0][1] == "What happens if one AI holds 51% of all compute?"
+    assert (
+        rows[1][1] == "What would \u201cCompute as the new currency\u201d mean for ordinary people?"
+    )
+    assert len(rows) == 3 and len({q for _, q in rows}) == 3
+    assert fallback_agenda("計算機資源主義：一つのAIが51%を握ったら？", "ja", 2)[0][1] == (
+        "一つのAIが51%を握ったら？"
+    )
+    plain = fallback_agenda("Note: a primer", "en", 1)  # no question after the colon
+    assert plain[0][1] == "What would \u201cNote: a primer\u201d mean for ordinary people?"
+
+
 def test_auto_agenda_leaves_only_the_bundled_model_off_it(settings):
     from agents.llm.embedded import BUNDLED_NAME
     from graphs.runner import agenda_mode
