@@ -640,6 +640,13 @@ def _show(p: argparse.ArgumentParser, *, seed_help: str) -> None:
         help="who writes the segments: the host's model, the standard agenda, or auto "
         "(default: standard on the bundled model, the model otherwise)",
     )
+    p.add_argument(
+        "--reply-search",
+        choices=["auto", "tail", "question"],
+        help="what a reply's passages are searched with: the question and the end of the "
+        "turn it answers (tail), or the question alone (default: question on the bundled "
+        "model, tail otherwise)",
+    )
     p.add_argument("--personas", help="comma-separated persona ids (default: all)")
     p.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
     p.add_argument("--seed", type=int, help=seed_help)

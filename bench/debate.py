@@ -5,6 +5,11 @@ than half of whose word 5-grams were said before), distinct-2, completion
 tokens per wall second of the whole debate, and that rate over the raw
 llama-cpp decode rate measured in the same process around that debate.
 
+Completion tokens are every token the model generated in the debate, as an
+API's usage reports them: drafts redone for echoing included, the persona
+openers a turn was started with excluded (the model was given those). The
+stricter `kept` ratio counts only the tokens of the turns as saved.
+
     python -m bench.debate --runs 3 --turns 12
 """
 
@@ -111,14 +116,14 @@ def main() -> None:
     )
     for run, (debate, wall, out_tokens, generated, discarded) in enumerate(runs):
         texts = [t.text for t in debate.turns]
-        rate = out_tokens / wall
+        rate = generated / wall
         raw = (raws[run] + raws[run + 1]) / 2
-        rows.append((copy_rate(texts), distinct_n(texts, 2), rate, rate / raw))
+        rows.append((copy_rate(texts), distinct_n(texts, 2), rate, rate / raw, out_tokens / wall / raw))
         print(
             f"run {run}: turns={len(texts)} copy_rate={rows[-1][0]:.2f} "
-            f"distinct-2={rows[-1][1]:.2f} kept_tokens={out_tokens} generated={generated} "
-            f"wall={wall:.1f}s "
-            f"tokens/s={rate:.1f} raw={raw:.1f} ratio={rate / raw:.2f} redrafts={discarded} "
+            f"distinct-2={rows[-1][1]:.2f} completion_tokens={generated} kept={out_tokens} "
+            f"wall={wall:.1f}s tokens/s={rate:.1f} raw={raw:.1f} ratio={rate / raw:.2f} "
+            f"kept_ratio={rows[-1][4]:.2f} redrafts={discarded} "
             f"prompt_tokens={sum(t.tokens_in for t in debate.turns)} "
             f"agenda={debate.settings.agenda}"
         )
@@ -129,7 +134,8 @@ def main() -> None:
         f"mean over {len(rows)} runs: copy_rate={statistics.mean(r[0] for r in rows):.2f} "
         f"distinct-2={statistics.mean(r[1] for r in rows):.2f} "
         f"tokens/s={statistics.mean(r[2] for r in rows):.1f} "
-        f"ratio={statistics.mean(r[3] for r in rows):.2f}"
+        f"ratio={statistics.mean(r[3] for r in rows):.2f} "
+        f"kept_ratio={statistics.mean(r[4] for r in rows):.2f}"
     )
 
 

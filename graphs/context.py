@@ -36,6 +36,11 @@ class ShowContext:
     agenda: str = field(
         default="model", metadata={"description": "'model' plans the agenda, or 'standard'."}
     )
+    reply_search: str = field(
+        default="tail",
+        metadata={"description": "A reply's search: 'tail' (question + end of the turn "
+                  "it answers) or 'question' (the question alone)."},
+    )
 
     @property
     def host(self) -> Persona:

@@ -212,14 +212,14 @@ def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     }
 
 
-def _query(state: ShowState, nxt: NextTurn) -> str:
+def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> str:
     agenda = state.get("agenda") or []
     question = agenda[state.get("segment", 0)].question if agenda else state["topic"]
     parts = [question]
     if nxt.producer_question:
         parts.insert(0, nxt.producer_question)
     turns = state.get("turns", [])
-    if turns and nxt.kind in ("rebuttal", "summary"):
+    if turns and nxt.kind in ("rebuttal", "summary") and reply_search == "tail":
         parts.append(_tail(turns[-1].text, QUERY_TAIL))
     if nxt.kind in ("opening", "closing"):
         parts.insert(0, state["topic"])
@@ -250,7 +250,7 @@ def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     index = len(state.get("turns", []))
     persona = ctx.persona(nxt.speaker_id)
     _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
-    found = ctx.search(_query(state, nxt), ctx.passages_per_turn + RECENT, persona.sources)
+    found = ctx.search(_query(state, nxt, ctx.reply_search), ctx.passages_per_turn + RECENT, persona.sources)
     passages = _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn)
     _emit(events.PassagesRetrieved(index, passages))
     return {"passages": passages}

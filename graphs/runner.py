@@ -22,6 +22,7 @@ from agents.llm.base import ChatModel, ModelError
 from agents.llm.embedded import BUNDLED_NAME
 from agents.llm.factory import make_model, parse_override
 from agents.personas import Persona, load_personas, select_panel
+from agents.speaker import system_message
 from graphs import events
 from graphs.builder import compile_show
 from graphs.context import Search, ShowContext
@@ -133,10 +134,13 @@ class ShowRunner:
         self._playing.set()
         self.graph = compile_show(self.checkpointer, steerable=self.steerable)
         self.store = DebateStore(self.settings.out_dir)
+        # Each speaker's persona card is the fixed head of all its prompts: a model that
+        # keeps per-speaker contexts evaluates it now, before the debate's clock starts.
+        cards = {p.id: [system_message(p, self.debate.language)] for p in self.panel}
         for model in {id(m): m for m in [self.model, *self.persona_models.values()]}.values():
             prepare = getattr(model, "prepare", None)
             if prepare is not None:
-                prepare([p.id for p in self.panel])
+                prepare(cards)
 
     # -- steering (any thread) --------------------------------------------------------------
     def interject(self, text: str, voice: str = "host", to: str | None = None) -> None:
@@ -182,6 +186,7 @@ class ShowRunner:
             token_budget=self.settings.token_budget,
             time_budget_s=self.settings.time_budget_s,
             agenda=rs.agenda,
+            reply_search=rs.reply_search,
         )
 
     def snapshot(self, status: str) -> Debate:
@@ -322,6 +327,7 @@ def run_settings(
         max_turns=settings.turns,
         persona_models={p.id: p.model for p in panel if p.model},
         agenda=agenda_mode(settings, model),
+        reply_search=reply_search_mode(settings, model),
     )
 
 
@@ -332,6 +338,18 @@ def agenda_mode(settings: Settings, model: ChatModel) -> Literal["model", "stand
     if settings.agenda == "auto":
         return "standard" if model.name == BUNDLED_NAME else "model"
     return settings.agenda
+
+
+def reply_search_mode(settings: Settings, model: ChatModel) -> Literal["tail", "question"]:
+    """`auto` searches a reply's passages with the segment question alone on the bundled
+    135M model. Its turns are rarely a usable query (half-sentences, stray names and
+    numbers): with them, support and copy rate were the same as without, and each of
+    the ~5 reply searches of a debate cost ~75 ms of e5 encoding, where the question's
+    own search is cached (docs/ARCHITECTURE.md). A model whose turns say something gets
+    passages that follow the turn it answers."""
+    if settings.reply_search == "auto":
+        return "question" if model.name == BUNDLED_NAME else "tail"
+    return settings.reply_search
 
 
 def new_show(

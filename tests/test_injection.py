@@ -114,8 +114,8 @@ class Recording:
         self.name = model.name
         self.calls: list[tuple[str | None, list]] = []
 
-    def prepare(self, slots):
-        self.model.prepare(slots)
+    def prepare(self, heads):
+        self.model.prepare(heads)
 
     def stream(self, messages, sampling, *, slot=None):
         self.calls.append((slot, messages))

@@ -130,6 +130,10 @@ class RunSettings(BaseModel):
     # "model" (the host's model plans it) or "standard"; debates saved before the
     # choice existed were all planned by the model.
     agenda: Literal["model", "standard"] = "model"
+    # What a rebuttal's or summary's passages are searched with: "tail" (the segment
+    # question and the end of the turn it answers) or "question" (the question alone);
+    # debates saved before the choice existed searched with the tail.
+    reply_search: Literal["tail", "question"] = "tail"
 
 
 class Metrics(BaseModel):

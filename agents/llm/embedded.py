@@ -29,7 +29,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
@@ -184,9 +184,32 @@ class EmbeddedModel:
         """Run `fn(llama)` on the model's llama thread with the context of `slot`."""
         return self._on_worker(lambda: fn(self._slot(slot)))
 
-    def prepare(self, slots: list[str]) -> None:
-        """Create the llama contexts of these speakers now (model loading, not debate work)."""
-        self._on_worker(lambda: [self._slot(s) for s in [*slots, "__structured__"]])
+    def prepare(self, heads: Mapping[str, list[Message]]) -> None:
+        """Create the llama contexts of these speakers now and evaluate the fixed head of
+        each one's prompts (its persona card), so that a debate's first turn of each
+        speaker evaluates only what is new, as its later turns do. A slot that holds
+        that head already is left as it is. Model loading, not debate work."""
+
+        def work() -> None:
+            for slot, messages in heads.items():
+                llm = self._slot(slot)
+                if messages:
+                    head = self._head_tokens(llm, messages)
+                    if llm.n_tokens < len(head) or list(llm._input_ids[: len(head)]) != head:
+                        llm.reset()
+                        llm.eval(head)
+            self._slot("__structured__")
+
+        with workload.busy():
+            self._on_worker(work)
+
+    def _head_tokens(self, llm: Any, messages: list[Message]) -> list[int]:
+        """The tokens every prompt that starts with `messages` starts with: the formatted
+        messages up to where the next (user) message's text would begin."""
+        mark = "\ue000"
+        prompt, _ = self.prompt_of([*messages, {"role": "user", "content": mark}])
+        head = prompt.split(mark, 1)[0]
+        return llm.tokenize(head.encode("utf-8"), add_bos=False, special=True)
 
     def close(self) -> None:
         self._worker.shutdown(wait=True)
