@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from agents.llm.base import (
     LABEL_SPAN,
@@ -149,6 +149,28 @@ def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
         sentences=sentences,
     )
     return [system_message(persona, language), {"role": "user", "content": user}]
+
+
+_CUT = "\ue000"  # marks where a prompt's known beginning ends
+
+
+def card_head(persona: Persona, language: str) -> list[Message]:
+    """The beginning every prompt of this speaker shares: its persona card, up to where the
+    turn's own text begins (the last message is unfinished)."""
+    return [system_message(persona, language), {"role": "user", "content": ""}]
+
+
+def turn_head(persona: Persona, req: TurnRequest, *, notes: bool = True) -> list[Message]:
+    """The beginning of a turn's prompt that is known before the turn it follows has
+    ended: up to the previous speaker's line, or, without `notes` (passages that will be
+    searched with that line), up to the end of the question. The last message is
+    unfinished."""
+    if notes:
+        probe = replace(req, previous=(_CUT, ""))
+    else:
+        probe = replace(req, question=req.question + _CUT, previous=None)
+    system, user = turn_messages(persona, probe)
+    return [system, {"role": "user", "content": user["content"].split(_CUT, 1)[0]}]
 
 
 def _voice(label: str) -> str:
@@ -318,11 +340,24 @@ class StreamGate:
             self.on_token(text)
 
 
+def slot_of(persona: Persona, kind: TurnKind) -> str:
+    """The context (of a model that keeps one per speaker) a turn is generated in. The
+    host's questions get one of their own: a question follows the host's own summary,
+    and its prompt can be read into a context other than the one that summary is being
+    decoded in (`EmbeddedModel.read_ahead`)."""
+    return f"{persona.id}/ask" if kind in ("opening", "question") else persona.id
+
+
+def slots_of(persona: Persona) -> list[str]:
+    return [persona.id, slot_of(persona, "question")] if persona.role == "host" else [persona.id]
+
+
 def _complete_retrying(
     model: ChatModel,
     messages: list[Message],
     sampling: Sampling,
     persona: Persona,
+    slot: str,
     on_token: Callable[[str], None] | None,
     on_discard: Callable[[str], None] | None,
 ) -> Completion:
@@ -334,7 +369,7 @@ def _complete_retrying(
     while True:
         gate = StreamGate(on_token, persona, foreign) if on_token is not None else None
         try:
-            result = complete(model, messages, sampling, slot=persona.id, on_token=gate)
+            result = complete(model, messages, sampling, slot=slot, on_token=gate)
             if gate is not None:
                 gate.flush()
             return result
@@ -387,7 +422,9 @@ def speak(
             prefix=opener,
             stop_label=foreign,  # no need to generate what `clean_reply` cuts
         )
-        result = _complete_retrying(model, messages, sampling, persona, on_token, on_discard)
+        result = _complete_retrying(
+            model, messages, sampling, persona, slot_of(persona, req.kind), on_token, on_discard
+        )
         tokens_in += result.tokens_in
         tokens_out += result.tokens_out
         latency += result.latency_ms

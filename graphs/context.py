@@ -38,8 +38,10 @@ class ShowContext:
     )
     reply_search: str = field(
         default="tail",
-        metadata={"description": "A reply's search: 'tail' (question + end of the turn "
-                  "it answers) or 'question' (the question alone)."},
+        metadata={
+            "description": "A reply's search: 'tail' (question + end of the turn "
+            "it answers) or 'question' (the question alone)."
+        },
     )
 
     @property

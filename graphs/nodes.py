@@ -12,8 +12,9 @@ from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
 from agents.host import plan_agenda, standard_agenda
+from agents.llm.base import Message
 from agents.personas import Persona
-from agents.speaker import TurnRequest
+from agents.speaker import TurnRequest, slot_of, turn_head
 from agents.speaker import speak as speak_turn
 from graphs import events
 from graphs.context import ShowContext
@@ -141,6 +142,17 @@ def _stop_reason(state: ShowState, ctx: ShowContext) -> str | None:
 def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     """Decide the next turn: a producer's question, a segment change, a panelist, or the end."""
     ctx = runtime.context
+    update = _decide(state, ctx)
+    if "segment" in update:
+        seg = update["segment"]
+        segment = state["agenda"][seg]
+        _emit(events.SegmentStarted(seg, segment.title, segment.question))
+    return update
+
+
+def _decide(state: ShowState, ctx: ShowContext) -> Update:
+    """`select`'s decision, without its event (it is also taken ahead of time, see
+    `_read_ahead`)."""
     reason = _stop_reason(state, ctx)
     # A producer's question is answered even when the turn count is reached;
     # only a token or time budget overrules it.
@@ -160,7 +172,6 @@ def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
             return {"next": NextTurn(speaker_id=ctx.host.id, kind="summary"), "summarized": True}
         nxt = {**state, "segment": seg + 1}
         first = pick_next(nxt, ctx)  # type: ignore[arg-type]
-        _emit(events.SegmentStarted(seg + 1, agenda[seg + 1].title, agenda[seg + 1].question))
         return {
             "segment": seg + 1,
             "seg_turns": 0,
@@ -236,7 +247,13 @@ def _tail(text: str, limit: int) -> str:
 
 
 def _prefer_fresh(found: list[Passage], turns: list[Turn], k: int) -> list[Passage]:
+    """The first `k` of `found`, passed over where another fits: the passages the last
+    turn was given (so one voice does not hand the next the same note to echo) and those
+    cited in the last RECENT turns. A turn cites only passages it was given, so this
+    choice is made before the last turn is finished, as `_read_ahead` does."""
     recent = {(c.source_id, c.line_start, c.line_end) for t in turns[-RECENT:] for c in t.citations}
+    if turns:
+        recent |= {(p.source_id, p.line_start, p.line_end) for p in turns[-1].passages}
     fresh = [p for p in found if (p.source_id, p.line_start, p.line_end) not in recent]
     stale = [p for p in found if p not in fresh]
     return (fresh + stale)[:k]
@@ -248,12 +265,19 @@ def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     nxt = state["next"]
     assert nxt is not None
     index = len(state.get("turns", []))
-    persona = ctx.persona(nxt.speaker_id)
     _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
-    found = ctx.search(_query(state, nxt, ctx.reply_search), ctx.passages_per_turn + RECENT, persona.sources)
-    passages = _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn)
+    passages = _passages(state, ctx, nxt)
     _emit(events.PassagesRetrieved(index, passages))
     return {"passages": passages}
+
+
+def _passages(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
+    found = ctx.search(
+        _query(state, nxt, ctx.reply_search),
+        2 * ctx.passages_per_turn + RECENT,  # enough left after those passed over as recent
+        ctx.persona(nxt.speaker_id).sources,
+    )
+    return _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn)
 
 
 def _addressee(text: str, speaker_id: str, ctx: ShowContext) -> str | None:
@@ -271,37 +295,89 @@ def _addressee(text: str, speaker_id: str, ctx: ShowContext) -> str | None:
     return best[1] if best else None
 
 
-@timed
-def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
-    ctx = runtime.context
-    nxt = state["next"]
-    assert nxt is not None
+def _request(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> TurnRequest:
     turns = state.get("turns", [])
-    index = len(turns)
-    persona = ctx.persona(nxt.speaker_id)
-    agenda = state["agenda"]
     seg = state.get("segment", 0)
     previous = None
     if turns:
         prev = turns[-1]
         previous = (ctx.persona(prev.speaker_id).name, prev.text)
-    first = ctx.persona(nxt.addressed_to).name if nxt.addressed_to else ""
-    req = TurnRequest(
-        index=index,
+    return TurnRequest(
+        index=len(turns),
         kind=nxt.kind,
         topic=state["topic"],
-        question=agenda[seg].question,
+        question=state["agenda"][seg].question,
         language=state["language"],
         passages=list(state.get("passages", [])),
         segment=seg,
         previous=previous,
         producer_question=nxt.producer_question,
         guests=[_label(p) for p in ctx.panelists],
-        first=first,
+        first=ctx.persona(nxt.addressed_to).name if nxt.addressed_to else "",
         addressed_to=nxt.addressed_to,
         earlier=[t.text for t in turns],
         seed=ctx.seed,
     )
+
+
+def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
+    """Have the next speaker's model read the beginning of its next prompt while this
+    turn is decoded, where the model can (`read_ahead`) and the next turn is known
+    before this one ends: round-robin (the other policies ask a model or read this
+    turn), no producer's question waiting. The guess takes `select`'s and `retrieve`'s
+    own decisions on the state this turn will leave: who speaks and how, the segment,
+    the question, and the passages unless they will be searched with this turn's text.
+    Only the previous line and the task are left to read when the turn starts."""
+    if ctx.policy != "round-robin" or state.get("pending") or nxt.kind == "closing":
+        return
+    turns = state.get("turns", [])
+    this = Turn(
+        index=len(turns),
+        speaker_id=nxt.speaker_id,
+        kind=nxt.kind,
+        text="",
+        passages=list(state.get("passages", [])),
+        segment=state.get("segment", 0),
+        regenerated=0,
+    )
+    after: dict[str, Any] = {**state, "turns": [*turns, this], "next": None, "passages": []}
+    if ctx.persona(nxt.speaker_id).role == "panelist":
+        after["seg_turns"] = state.get("seg_turns", 0) + 1
+    decided = _decide(after, ctx)  # type: ignore[arg-type]
+    then = decided.get("next")
+    if then is None:
+        if "stop_reason" not in decided:
+            return
+        then = NextTurn(speaker_id=ctx.host.id, kind="closing")  # what `close` decides
+    persona = ctx.persona(then.speaker_id)
+    slot = slot_of(persona, then.kind)
+    if slot == slot_of(ctx.persona(nxt.speaker_id), nxt.kind):
+        return  # that context is the one decoding this turn
+    after.update(decided)
+    read = getattr(ctx.model_for(persona.id), "read_ahead", None)
+    if read is None:
+        return
+    upcoming: ShowState = after  # type: ignore[assignment]
+
+    def head() -> list[Message]:
+        query = _query(upcoming, then, ctx.reply_search)
+        notes = query == _query(upcoming, then, "question")  # not searched with this turn
+        state_then = {**upcoming, "passages": _passages(upcoming, ctx, then) if notes else []}
+        req = _request(state_then, ctx, then)  # type: ignore[arg-type]
+        return turn_head(persona, req, notes=notes)
+
+    read(slot, head)
+
+
+@timed
+def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
+    ctx = runtime.context
+    nxt = state["next"]
+    assert nxt is not None
+    index = len(state.get("turns", []))
+    persona = ctx.persona(nxt.speaker_id)
+    req = _request(state, ctx, nxt)
+    _read_ahead(state, ctx, nxt)
     batcher = TokenBatcher(index)
     spoken = speak_turn(
         ctx.model_for(persona.id),

@@ -68,7 +68,7 @@ def test_order_and_identity_hold_against_poisoned_sources_and_topic(settings, sa
     assert [t.kind for t in dirty.debate.turns] == [t.kind for t in clean.debate.turns]
     for call in dirty_model.history:
         if call.slot:
-            name = load_personas()[call.slot].name
+            name = load_personas()[call.slot.split("/")[0]].name  # "host/ask": the host
             assert call.messages[0]["content"].startswith(f"You are {name}")
     # the topic is one line: a fake label in it cannot start a new line of the prompt
     assert all("\nFutureist:" not in c.messages[-1]["content"] for c in dirty_model.history)
@@ -170,7 +170,8 @@ def test_the_embedded_model_holds_order_identity_and_outputs_against_injection(t
                 assert not t.text.startswith(("Keiko Tanabe:", "Keiko Tanabe -"))
             for slot, messages in recording.calls:
                 if slot:
-                    assert messages[0]["content"].startswith(f"You are {personas[slot].name}")
+                    name = personas[slot.split("/")[0]].name
+                    assert messages[0]["content"].startswith(f"You are {name}")
                 assert "\nKeiko Tanabe:" not in messages[-1]["content"]
             assert all(seg.question.strip() for seg in runner.debate.agenda)
     assert orders["round-robin", True] == orders["round-robin", False]

@@ -31,6 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
 # Logit added to sentence-ending tokens by the time a turn reaches max_tokens (from 0 at
 # min_tokens): enough to outweigh the repeat penalty on punctuation used before.
 LANDING_BIAS = 8.0
+AHEAD_PIECE = 32  # tokens a read-ahead evaluates between checks that its guess still stands
 
 
 def bundled_model_path() -> Path:
@@ -166,9 +168,19 @@ class EmbeddedModel:
             self.path = runtime_copy(self.path)
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+        # While the spare core reads ahead, replies decode on the other threads. Decoding one
+        # token at a time is bound more by memory than by arithmetic: on two cores one
+        # thread decodes at ~93% of the speed of two, at the context lengths of a debate.
+        self.decode_threads = max(1, self.n_threads - 1)
         self.seed = seed
         self._slots: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._slot_locks: dict[str, threading.Lock] = {}
+        self._guesses: dict[str, object] = {}  # slot -> the read-ahead that may still run
+        self._decoding = threading.Event()  # set while a reply is past its prompt
+        self._reading = threading.Event()  # set while a read-ahead uses the spare core
+        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-ahead")
+        self.read_ahead_tokens = 0  # prompt tokens evaluated by read-aheads so far
         self._grammars: dict[str, Any] = {}
         self._formatter: Any = None
         self._turn_ends: Any = None  # end-of-turn token ids
@@ -186,32 +198,118 @@ class EmbeddedModel:
 
     def prepare(self, heads: Mapping[str, list[Message]]) -> None:
         """Create the llama contexts of these speakers now and evaluate the fixed head of
-        each one's prompts (its persona card), so that a debate's first turn of each
-        speaker evaluates only what is new, as its later turns do. A slot that holds
-        that head already is left as it is. Model loading, not debate work."""
+        each one's prompts (its persona card: messages whose last one is unfinished, see
+        `read_ahead`), so that a debate's first turn of each speaker evaluates only what
+        is new, as its later turns do. Model loading, not debate work."""
 
         def work() -> None:
             for slot, messages in heads.items():
                 llm = self._slot(slot)
                 if messages:
-                    head = self._head_tokens(llm, messages)
-                    if llm.n_tokens < len(head) or list(llm._input_ids[: len(head)]) != head:
-                        llm.reset()
-                        llm.eval(head)
+                    with self._claimed(slot):
+                        self._extend(llm, self._head_tokens(llm, messages))
             self._slot("__structured__")
 
         with workload.busy():
             self._on_worker(work)
 
+    def read_ahead(self, slot: str, head: Callable[[], list[Message] | None]) -> None:
+        """Evaluate the beginning of `slot`'s next prompt on the spare core while the
+        current reply is decoded.
+
+        `head()` gives the messages that prompt will start with, the last one
+        unfinished: the prompt is read up to the end of its text. It is called on the
+        read-ahead lane once decoding has begun (it may search passages) and may return
+        None. This is only a guess: a generation matches its prompt against what its
+        slot holds token by token and evaluates the rest, so a wrong guess costs the
+        spare core's time and nothing else. A slot a generation claims first is not
+        read into; a newer guess for a slot replaces an older one not yet started."""
+        if self.decode_threads >= self.n_threads:
+            return  # no core to spare: the guess would slow the reply being decoded
+        ticket = object()
+        with self._lock:
+            self._guesses[slot] = ticket
+        self._ahead.submit(self._read_ahead, slot, head, ticket)
+
+    def _current(self, slot: str, ticket: object) -> bool:
+        with self._lock:
+            return self._guesses.get(slot) is ticket
+
+    def _read_ahead(
+        self, slot: str, head: Callable[[], list[Message] | None], ticket: object
+    ) -> None:
+        try:
+            while not self._decoding.wait(0.02):
+                if not self._current(slot, ticket):
+                    return
+            self._reading.set()
+            messages = head()
+            if not messages or not self._current(slot, ticket):
+                return
+            llm = self._slot(slot)
+            tokens = self._head_tokens(llm, messages)
+            with self._claimed(slot):
+                if not self._current(slot, ticket):
+                    return
+                self._extend(llm, tokens, threads=1, go_on=lambda: self._current(slot, ticket))
+                self.read_ahead_tokens += len(tokens)
+        except Exception:  # a guess that fails is only a guess that did not help
+            log.debug("read-ahead for %s failed", slot, exc_info=True)
+        finally:
+            self._reading.clear()
+
+    @contextmanager
+    def _claimed(self, slot: str) -> Iterator[None]:
+        with self._lock:
+            lock = self._slot_locks.setdefault(slot, threading.Lock())
+        with lock:
+            yield
+
+    def _extend(
+        self,
+        llm: Any,
+        tokens: list[int],
+        *,
+        threads: int | None = None,
+        go_on: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """Make the slot hold `tokens`: keep what it holds of them already, drop the rest,
+        evaluate what is missing (in pieces, stopping when `go_on()` turns false)."""
+        held = llm.n_tokens
+        keep = 0
+        for a, b in zip(llm._input_ids[:held], tokens, strict=False):
+            if a != b:
+                break
+            keep += 1
+        if keep == len(tokens):
+            return
+        llm.n_tokens = keep  # `eval` drops what the slot held past this point
+        import llama_cpp
+
+        if threads is not None:
+            llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
+        try:
+            for start in range(keep, len(tokens), AHEAD_PIECE):
+                if not go_on():
+                    break
+                llm.eval(tokens[start : start + AHEAD_PIECE])
+        finally:
+            if threads is not None:
+                llama_cpp.llama_set_n_threads(llm._ctx.ctx, self.decode_threads, self.n_threads)
+
     def _head_tokens(self, llm: Any, messages: list[Message]) -> list[int]:
-        """The tokens every prompt that starts with `messages` starts with: the formatted
-        messages up to where the next (user) message's text would begin."""
+        """The tokens of the prompt `messages` begin, up to the end of the last message's
+        text (an empty last message: up to where its text would begin)."""
         mark = "\ue000"
-        prompt, _ = self.prompt_of([*messages, {"role": "user", "content": mark}])
+        *done, last = messages
+        prompt, _ = self.prompt_of([*done, {**last, "content": last["content"] + mark}])
         head = prompt.split(mark, 1)[0]
         return llm.tokenize(head.encode("utf-8"), add_bos=False, special=True)
 
     def close(self) -> None:
+        with self._lock:
+            self._guesses.clear()
+        self._ahead.shutdown(wait=True)
         self._worker.shutdown(wait=True)
 
     # -- llama contexts ---------------------------------------------------------------------
@@ -225,7 +323,7 @@ class EmbeddedModel:
                     llm = Llama(
                         model_path=str(self.path),
                         n_ctx=self.n_ctx,
-                        n_threads=self.n_threads,
+                        n_threads=self.decode_threads,
                         n_threads_batch=self.n_threads,
                         seed=self.seed,
                         verbose=False,
@@ -277,8 +375,13 @@ class EmbeddedModel:
         out: queue.Queue[str | Completion | BaseException],
     ) -> None:
         try:
-            with workload.busy():
-                done = self._generate_on(messages, sampling, key, out)
+            with self._lock:
+                self._guesses.pop(key, None)  # a read-ahead not started yet is too late
+            with workload.busy(), self._claimed(key):
+                try:
+                    done = self._generate_on(messages, sampling, key, out)
+                finally:
+                    self._decoding.clear()
             out.put(done)  # after the CPU is marked free, so the next query may use it all
         except BaseException as exc:  # handed to the caller's thread
             out.put(exc)
@@ -307,6 +410,9 @@ class EmbeddedModel:
             raise ModelError(
                 f"{self.name}: prompt of {len(prompt_tokens)} tokens does not fit n_ctx"
             )
+        import llama_cpp
+
+        decoding_on = None  # decode threads are set at the first token
         try:
             for chunk in llm.create_completion(
                 prompt_tokens,
@@ -319,6 +425,11 @@ class EmbeddedModel:
                 stop=[*stops, *sampling.stop],
                 stream=True,
             ):
+                self._decoding.set()  # the prompt is read: the spare core may read ahead
+                threads = self.decode_threads if self._reading.is_set() else self.n_threads
+                if threads != decoding_on:  # before the next token's step
+                    llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, self.n_threads)
+                    decoding_on = threads
                 text = chunk["choices"][0]["text"]
                 if text:
                     parts.append(text)
