@@ -330,6 +330,8 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
     Only the previous line and the task are left to read when the turn starts."""
     if ctx.policy != "round-robin" or state.get("pending") or nxt.kind == "closing":
         return
+    if not any(hasattr(m, "read_ahead") for m in (ctx.model, *ctx.persona_models.values())):
+        return
     turns = state.get("turns", [])
     this = Turn(
         index=len(turns),
