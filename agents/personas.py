@@ -37,10 +37,16 @@ class Persona(BaseModel):
     sources: list[str] | None = Field(None, description="Only retrieve from these sources.")
     openers: dict[Literal["en", "ja"], list[str]] = Field(
         default_factory=dict,
-        description="Lead-ins a turn may start with, per language; the model continues them.",
+        description="Lead-ins a turn may start with, per language; the model continues them. "
+        "$first stands for the guest a host's question is put to.",
+    )
+    summary_openers: dict[Literal["en", "ja"], list[str]] = Field(
+        default_factory=dict,
+        description="The host's lead-ins for summing up a segment, per language (its "
+        "`openers` lead its questions).",
     )
 
-    @field_validator("openers")
+    @field_validator("openers", "summary_openers")
     @classmethod
     def _short_openers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for language, items in value.items():

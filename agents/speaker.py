@@ -406,7 +406,12 @@ def speak(
         min_tokens = max_tokens // 2
     openers: list[str] = []
     if not req.producer_question and req.kind in ("argument", "rebuttal", "question", "summary"):
-        openers = persona.openers.get(req.language, [])
+        pool = persona.summary_openers if req.kind == "summary" else persona.openers
+        openers = [
+            o.replace("$first", req.first)
+            for o in pool.get(req.language, [])
+            if req.first or "$first" not in o
+        ]
     foreign = other_voice(persona, others)
     for attempt in range(MAX_REDRAFTS + 1):
         # A persona's own lead-in, rotating by turn: a small model holds a voice it

@@ -195,3 +195,42 @@ def test_openers_are_validated():
         Persona.model_validate({**base, "openers": {"en": ["x" * 81]}})
     with pytest.raises(ValidationError):
         Persona.model_validate({**base, "openers": {"fr": ["Bonjour"]}})
+
+
+def test_the_host_sums_up_with_summary_openers_and_asks_by_name():
+    host = load_personas()["host"]
+    model = ScriptedModel(responder=lambda m: "What do you make of the chip shortage?")
+
+    def lead(kind: str, index: int, first: str = "") -> str:
+        req = TurnRequest(
+            index=index,
+            kind=kind,
+            topic="t",
+            question="q?",
+            language="en",
+            passages=PASSAGES[:1],
+            first=first,
+        )
+        speak(model, host, req)
+        return model.history[-1].sampling.prefix
+
+    summaries = {lead("summary", i) for i in range(6)}
+    assert summaries == set(host.summary_openers["en"])
+    assert not summaries & set(host.openers["en"])
+    questions = {lead("question", i, first="Keiko Tanabe") for i in range(8)}
+    assert "Thank you. Let me turn to Keiko Tanabe." in questions
+    assert not any("$first" in q for q in questions)
+    # with nobody named, openers that name the guest are not used
+    unnamed = {lead("question", i) for i in range(8)}
+    assert unnamed and not any("$first" in q or "Tanabe" in q for q in unnamed)
+
+
+def test_summary_openers_are_validated():
+    import pytest
+    from pydantic import ValidationError
+
+    from agents.personas import Persona
+
+    base = load_personas()["host"].model_dump()
+    with pytest.raises(ValidationError):
+        Persona.model_validate({**base, "summary_openers": {"en": [" "]}})
