@@ -58,10 +58,14 @@ def raw_decode_rate(model: EmbeddedModel, tokens: int = 200) -> float:
 
 
 def generated_part(turn, panel) -> str:
-    """The turn's text without the persona opener it was started with, if any."""
-    for opener in panel[turn.speaker_id].openers.get("en", []):
-        if turn.text.startswith(opener):
-            return turn.text[len(opener) :]
+    """The turn's text without the persona opener it was started with, if any (an opener
+    may name the guest a question is put to: `$first`)."""
+    persona = panel[turn.speaker_id]
+    names = [p.name for p in panel.values()]
+    for opener in [*persona.openers.get("en", []), *persona.summary_openers.get("en", [])]:
+        for filled in {opener.replace("$first", name) for name in names}:
+            if turn.text.startswith(filled):
+                return turn.text[len(filled) :]
     return turn.text
 
 
