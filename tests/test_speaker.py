@@ -218,7 +218,7 @@ def test_the_host_sums_up_with_summary_openers_and_asks_by_name():
     assert summaries == set(host.summary_openers["en"])
     assert not summaries & set(host.openers["en"])
     questions = {lead("question", i, first="Keiko Tanabe") for i in range(8)}
-    assert "Thank you. Let me turn to Keiko Tanabe." in questions
+    assert "Thank you. Keiko Tanabe, what" in questions
     assert not any("$first" in q for q in questions)
     # with nobody named, openers that name the guest are not used
     unnamed = {lead("question", i) for i in range(8)}
