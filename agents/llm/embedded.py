@@ -12,10 +12,12 @@ Each speaker gets its own llama context (`slot`), so the part of its prompt
 it has already seen (persona card, earlier notes) stays in its KV cache and
 only new tokens are evaluated. The weights are memory-mapped once and shared.
 
-All llama.cpp work runs on one thread owned by the model. llama.cpp computes
+All generation runs on one thread owned by the model. llama.cpp computes
 with an OpenMP team tied to the calling thread; calls from ever-new threads
 (as a graph executor makes them) start new teams while the old ones still
-spin, which halves decode speed on a small machine.
+spin, which halves decode speed on a small machine. A second thread of its
+own, on one llama.cpp thread, reads the next speaker's prompt ahead while a
+reply is decoded (`read_ahead`).
 """
 
 from __future__ import annotations
@@ -376,7 +378,9 @@ class EmbeddedModel:
     ) -> None:
         try:
             with self._lock:
-                self._guesses.pop(key, None)  # a read-ahead not started yet is too late
+                # A read-ahead into this context is dropped (stopped at its next piece
+                # if it has begun): the generation reads its own prompt from here.
+                self._guesses.pop(key, None)
             with workload.busy(), self._claimed(key):
                 try:
                     done = self._generate_on(messages, sampling, key, out)
