@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import get_args
 
 from agents.llm.base import (
     LABEL_SPAN,
@@ -345,11 +346,13 @@ def slot_of(persona: Persona, kind: TurnKind) -> str:
     host's questions get one of their own: a question follows the host's own summary,
     and its prompt can be read into a context other than the one that summary is being
     decoded in (`EmbeddedModel.read_ahead`)."""
-    return f"{persona.id}/ask" if kind in ("opening", "question") else persona.id
+    asks = persona.role == "host" and kind in ("opening", "question")
+    return f"{persona.id}/ask" if asks else persona.id
 
 
 def slots_of(persona: Persona) -> list[str]:
-    return [persona.id, slot_of(persona, "question")] if persona.role == "host" else [persona.id]
+    """Every context this speaker's turns are generated in."""
+    return sorted({slot_of(persona, kind) for kind in get_args(TurnKind)})
 
 
 def _complete_retrying(

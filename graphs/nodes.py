@@ -223,6 +223,11 @@ def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     }
 
 
+def _searches_with_tail(nxt: NextTurn, reply_search: str) -> bool:
+    """Whether this turn's passages are searched with the end of the turn it answers."""
+    return nxt.kind in ("rebuttal", "summary") and reply_search == "tail"
+
+
 def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> str:
     agenda = state.get("agenda") or []
     question = agenda[state.get("segment", 0)].question if agenda else state["topic"]
@@ -230,7 +235,7 @@ def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> str:
     if nxt.producer_question:
         parts.insert(0, nxt.producer_question)
     turns = state.get("turns", [])
-    if turns and nxt.kind in ("rebuttal", "summary") and reply_search == "tail":
+    if turns and _searches_with_tail(nxt, reply_search):
         parts.append(_tail(turns[-1].text, QUERY_TAIL))
     if nxt.kind in ("opening", "closing"):
         parts.insert(0, state["topic"])
@@ -362,8 +367,7 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
     upcoming: ShowState = after  # type: ignore[assignment]
 
     def head() -> list[Message]:
-        query = _query(upcoming, then, ctx.reply_search)
-        notes = query == _query(upcoming, then, "question")  # not searched with this turn
+        notes = not _searches_with_tail(then, ctx.reply_search)  # known before this turn ends
         state_then = {**upcoming, "passages": _passages(upcoming, ctx, then) if notes else []}
         req = _request(state_then, ctx, then)  # type: ignore[arg-type]
         return turn_head(persona, req, notes=notes)
@@ -376,9 +380,9 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     nxt = state["next"]
     assert nxt is not None
-    index = len(state.get("turns", []))
     persona = ctx.persona(nxt.speaker_id)
     req = _request(state, ctx, nxt)
+    index = req.index
     _read_ahead(state, ctx, nxt)
     batcher = TokenBatcher(index)
     spoken = speak_turn(

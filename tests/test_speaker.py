@@ -158,28 +158,12 @@ def test_a_persona_opener_leads_argument_turns_and_rotates():
     model = ScriptedModel(responder=lambda m: f"reply {len(m)} with wages and chips.")
     leads = []
     for index in (1, 2, 3):
-        req = TurnRequest(
-            index=index,
-            kind="argument",
-            topic="t",
-            question="q?",
-            language="en",
-            passages=PASSAGES[:1],
-        )
-        speak(model, economist, req)
+        speak(model, economist, request(index=index, kind="argument", passages=PASSAGES[:1]))
         leads.append(model.history[-1].sampling.prefix)
     assert leads == openers[1:4]
     # Openings, closings and answers to a producer's question start freely.
     for kind, asked in (("opening", None), ("closing", None), ("argument", "Who pays?")):
-        req = TurnRequest(
-            index=1,
-            kind=kind,
-            topic="t",
-            question="q?",
-            language="en",
-            passages=PASSAGES[:1],
-            producer_question=asked,
-        )
+        req = request(index=1, kind=kind, passages=PASSAGES[:1], producer_question=asked)
         speak(model, load_personas()["host" if kind != "argument" else "economist"], req)
         assert model.history[-1].sampling.prefix == ""
 
@@ -202,16 +186,7 @@ def test_the_host_sums_up_with_summary_openers_and_asks_by_name():
     model = ScriptedModel(responder=lambda m: "What do you make of the chip shortage?")
 
     def lead(kind: str, index: int, first: str = "") -> str:
-        req = TurnRequest(
-            index=index,
-            kind=kind,
-            topic="t",
-            question="q?",
-            language="en",
-            passages=PASSAGES[:1],
-            first=first,
-        )
-        speak(model, host, req)
+        speak(model, host, request(index=index, kind=kind, passages=PASSAGES[:1], first=first))
         return model.history[-1].sampling.prefix
 
     summaries = {lead("summary", i) for i in range(6)}

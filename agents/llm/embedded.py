@@ -182,7 +182,7 @@ class EmbeddedModel:
         self._decoding = threading.Event()  # set while a reply is past its prompt
         self._reading = threading.Event()  # set while a read-ahead uses the spare core
         self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-ahead")
-        self.read_ahead_tokens = 0  # prompt tokens evaluated by read-aheads so far
+        self.read_ahead_tokens = 0  # prompt tokens read-aheads have evaluated so far
         self._grammars: dict[str, Any] = {}
         self._formatter: Any = None
         self._turn_ends: Any = None  # end-of-turn token ids
@@ -253,8 +253,9 @@ class EmbeddedModel:
             with self._claimed(slot):
                 if not self._current(slot, ticket):
                     return
-                self._extend(llm, tokens, threads=1, go_on=lambda: self._current(slot, ticket))
-                self.read_ahead_tokens += len(tokens)
+                self.read_ahead_tokens += self._extend(
+                    llm, tokens, threads=1, go_on=lambda: self._current(slot, ticket)
+                )
         except Exception:  # a guess that fails is only a guess that did not help
             log.debug("read-ahead for %s failed", slot, exc_info=True)
         finally:
@@ -274,9 +275,10 @@ class EmbeddedModel:
         *,
         threads: int | None = None,
         go_on: Callable[[], bool] = lambda: True,
-    ) -> None:
+    ) -> int:
         """Make the slot hold `tokens`: keep what it holds of them already, drop the rest,
-        evaluate what is missing (in pieces, stopping when `go_on()` turns false)."""
+        evaluate what is missing (in pieces, stopping when `go_on()` turns false). Returns
+        how many tokens it evaluated."""
         held = llm.n_tokens
         keep = 0
         for a, b in zip(llm._input_ids[:held], tokens, strict=False):
@@ -284,7 +286,7 @@ class EmbeddedModel:
                 break
             keep += 1
         if keep == len(tokens):
-            return
+            return 0
         llm.n_tokens = keep  # `eval` drops what the slot held past this point
         import llama_cpp
 
@@ -298,6 +300,7 @@ class EmbeddedModel:
         finally:
             if threads is not None:
                 llama_cpp.llama_set_n_threads(llm._ctx.ctx, self.decode_threads, self.n_threads)
+        return llm.n_tokens - keep
 
     def _head_tokens(self, llm: Any, messages: list[Message]) -> list[int]:
         """The tokens of the prompt `messages` begin, up to the end of the last message's
@@ -429,7 +432,8 @@ class EmbeddedModel:
                 stop=[*stops, *sampling.stop],
                 stream=True,
             ):
-                self._decoding.set()  # the prompt is read: the spare core may read ahead
+                if decoding_on is None:  # the prompt is read: the spare core may read ahead
+                    self._decoding.set()
                 threads = self.decode_threads if self._reading.is_set() else self.n_threads
                 if threads != decoding_on:  # before the next token's step
                     llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, self.n_threads)
