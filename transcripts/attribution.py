@@ -21,9 +21,9 @@ the source (as written or glossed), the question, nor the persona cards (`allowe
 Names are capitalised word runs that are not a sentence's first word alone, all-caps
 terms (GDP, GPU) excepted; figures are numbers written with digits, or in words with a
 scale or a percent ("seven trillion", "fifty percent"); dates are years (four digits)
-and month names. A quotation (in quote marks, four words or more) most of whose content
-words the source never uses counts as an invented quote. Japanese turns are checked
-for figures only.
+and month names. A quotation (in quote marks, six words or more) counts as invented
+when fewer than half of its word pairs occur in those texts: words put in someone's
+mouth are rarely the source's own. Japanese turns are checked for figures only.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Any, Protocol
 
 import snowballstemmer
 
-from transcripts.models import Citation, Passage, Verdict
+from transcripts.models import Citation, Debate, Passage, Verdict
 
 __all__ = [
     "ATTRIBUTION_THRESHOLD",
@@ -49,18 +49,23 @@ __all__ = [
     "Attributor",
     "LineText",
     "Verdict",
+    "debate_allowed",
     "figures",
+    "Known",
     "invented",
+    "judge_debate",
     "names",
+    "with_verdicts",
 ]
 
 # Chosen on tests/data/attribution_turns.jsonl; see the module docstring.
 ATTRIBUTION_THRESHOLD = 0.30
 RANK_WEIGHT = 0.10
 SEARCH_K = 10
-# A quotation counts as invented when fewer than this share of its content words occur
-# anywhere in the source.
+# A quotation counts as invented when fewer than this share of its word pairs occur in
+# the source (as glossed or written), the question or the persona cards.
 QUOTE_SHARE = 0.5
+QUOTE_WORDS = 6  # shorter quoted phrases are terms ("money creation by central banks")
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP = frozenset(
@@ -116,6 +121,11 @@ _SENTENCE_END = re.compile(r"(?:[.!?;:…]|[\"“”(—–-])\s*$")
 # Capitalised words that are not names wherever they stand, and titles before a name.
 _NOT_NAMES = frozenset("i i'm i'd i'll i've ok okay".split())
 _TITLES = frozenset("mr mrs ms dr prof professor sir madam".split())
+# Proper words that name no one and no new fact: the planet, languages, peoples.
+_COMMON_PROPER = frozenset(
+    """earth internet english japanese chinese american americans european asian western
+    eastern""".split()
+)
 
 
 @dataclass(frozen=True)
@@ -231,60 +241,82 @@ def names(text: str) -> list[str]:
     return found
 
 
-def _vocabulary(texts: Iterable[str]) -> set[str]:
-    """Lower-cased words of the allowed texts, singular and plural forms both."""
-    vocab: set[str] = set()
-    for text in texts:
-        for w in re.findall(r"[a-z][a-z'’\-]*", _plain(text).lower()):
-            for part in (w, *w.split("-")):
-                part = part.strip("'").removesuffix("'s")
-                vocab.add(part)
-                vocab.add(part.removesuffix("s"))
-    return vocab
+def _lower_words(text: str) -> list[str]:
+    return re.findall(r"[a-z][a-z'\-]*|\d+", _plain(text).lower())
 
 
-def _values(texts: Iterable[str]) -> set[float]:
-    out: set[float] = set()
-    for text in texts:
-        for _, value in figures(text):
-            out.add(value)
-    return out
+@dataclass(frozen=True)
+class Known:
+    """What a set of allowed texts contains: lower-cased words (singular and plural
+    forms both), figure values and word pairs (for quotations)."""
+
+    words: frozenset[str]
+    values: frozenset[float]
+    pairs: frozenset[tuple[str, str]]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Known:
+        words: set[str] = set()
+        values: set[float] = set()
+        pairs: set[tuple[str, str]] = set()
+        for text in texts:
+            tokens = _lower_words(text)
+            pairs.update(zip(tokens, tokens[1:], strict=False))
+            for w in tokens:
+                for part in (w, *w.split("-")):
+                    part = part.strip("'").removesuffix("'s")
+                    words.add(part)
+                    words.add(part.removesuffix("s"))
+            values.update(v for _, v in figures(text))
+        return cls(frozenset(words), frozenset(values), frozenset(pairs))
+
+    def __or__(self, other: Known) -> Known:
+        return Known(self.words | other.words, self.values | other.values, self.pairs | other.pairs)
 
 
 def invented(
     text: str,
-    allowed: Sequence[str],
+    allowed: Sequence[str] | Known,
     *,
     language: str = "en",
-    vocabulary: set[str] | None = None,
-    values: set[float] | None = None,
 ) -> tuple[str, ...]:
     """Names, dates, figures and quotations of `text` that none of the `allowed` texts
-    (the source as written and glossed, the question, the persona cards) contains.
-    `vocabulary`/`values` may be passed precomputed from the same texts."""
-    vocab = _vocabulary(allowed) if vocabulary is None else vocabulary
-    known = _values(allowed) if values is None else values
+    (the source as written and glossed, the question, the persona cards) contains, in the
+    order found. `allowed` may be given as a precomputed `Known`.
+
+    A figure is known when its value is (51% = fifty-one percent = 51), a line reference
+    ("line 49") is no figure; a name when each of its words is; a quotation of six words
+    or more when at least half of its word pairs occur in the allowed texts."""
+    known = allowed if isinstance(allowed, Known) else Known.of(allowed)
     out: list[str] = []
+    plain = _plain(text)
     for written, value in figures(text):
-        if not any(math.isclose(value, v, rel_tol=1e-9) for v in known):
+        at = plain.find(written)
+        if re.search(r"\blines?\s*(?:\d+\s*[-–]\s*)?$", plain[max(0, at - 14) : max(0, at)], re.I):
+            continue
+        if not any(math.isclose(value, v, rel_tol=1e-9) for v in known.values):
             out.append(written)
     if language == "ja":
         return tuple(dict.fromkeys(out))
     for name in names(text):
+        if name.lower() in _COMMON_PROPER:
+            continue
         words = [w.lower().strip("'’").removesuffix("'s") for w in re.split(r"[\s\-]+", name)]
-        missing = [w for w in words if w and w not in vocab and w.removesuffix("s") not in vocab]
-        if missing:
+        if any(
+            w and w not in known.words and w.removesuffix("s") not in known.words for w in words
+        ):
             out.append(name)
     for m in re.finditer(r"\b(" + "|".join(_MONTHS + _DAYS) + r")\b", text):
-        if m.group(1).lower() not in vocab:
+        if m.group(1).lower() not in known.words:
             out.append(m.group(1))
     for m in _QUOTE.finditer(text):
-        quote = m.group(1) or m.group(2) or ""
-        words = [w for w in re.findall(r"[a-z']+", quote.lower()) if w not in _STOP]
-        if len(quote.split()) >= 4 and words:
-            share = sum(1 for w in words if w in vocab or w.removesuffix("s") in vocab)
-            if share / len(words) < QUOTE_SHARE:
-                out.append(f"“{quote}”")
+        quote = (m.group(1) or m.group(2) or "").strip()
+        tokens = _lower_words(quote)
+        if len(tokens) < QUOTE_WORDS:
+            continue
+        pairs = list(zip(tokens, tokens[1:], strict=False))
+        if sum(1 for p in pairs if p in known.pairs) / len(pairs) < QUOTE_SHARE:
+            out.append(f"“{quote}”")
     return tuple(dict.fromkeys(out))
 
 
@@ -372,8 +404,7 @@ class Attributor:
         self._stem = _Stemmer()
         self._idf: dict[str, float] | None = None
         self._unseen = 0.0
-        self._vocab: set[str] | None = None
-        self._values: set[float] | None = None
+        self._known: Known | None = None
         self._tokenizer: Any = None
 
     # -- what the attributor knows of the sources ------------------------------------------
@@ -411,22 +442,29 @@ class Attributor:
         return words
 
     def cited_text(
-        self, citations: Sequence[Citation], passages: Sequence[Passage] = ()
+        self,
+        citations: Sequence[Citation],
+        passages: Sequence[Passage] = (),
+        *,
+        gloss_only: bool = False,
     ) -> str | None:
-        """The cited lines as written and glossed; None when no line of them is known
-        (neither in the sources read nor in the `passages` given)."""
+        """The cited lines, glossed and as written (with `gloss_only`, the gloss where a
+        line has one); None when no line of them is known (neither in the sources read
+        nor in the `passages` given)."""
         parts: list[str] = []
         for c in citations:
             rows = self.lines.get(c.source_id, {})
             got = [rows[n] for n in range(c.line_start, c.line_end + 1) if n in rows]
-            if got:
-                parts += [t for r in got for t in (r.gloss, r.text) if t]
-                continue
-            covering = next(
-                (p for p in passages if p.covers(c.source_id, c.line_start, c.line_end)), None
-            )
-            if covering is not None:
-                parts += [t for t in (covering.gloss or "", covering.text) if t]
+            views = [(r.gloss, r.text) for r in got]
+            if not got:
+                covering = next(
+                    (p for p in passages if p.covers(c.source_id, c.line_start, c.line_end)),
+                    None,
+                )
+                if covering is not None:
+                    views = [(covering.gloss or "", covering.text)]
+            for gloss, text in views:
+                parts += [gloss or text] if gloss_only else [t for t in (gloss, text) if t]
         return " ".join(parts) if parts else None
 
     # -- the two signals ---------------------------------------------------------------------------
@@ -464,12 +502,10 @@ class Attributor:
     ) -> tuple[str, ...]:
         """Names, dates, figures and quotations of `text` found in neither the sources nor
         the `allowed` texts."""
-        if self._vocab is None:
-            base = self._source_texts()
-            self._vocab, self._values = _vocabulary(base), _values(base)
-        vocab = self._vocab | _vocabulary(allowed) if allowed else self._vocab
-        values = self._values | _values(allowed) if allowed else self._values  # type: ignore[operator]
-        return invented(text, allowed, language=language, vocabulary=vocab, values=values)
+        if self._known is None:
+            self._known = Known.of(self._source_texts())
+        known = self._known | Known.of(allowed) if allowed else self._known
+        return invented(text, known, language=language)
 
     def judge(
         self,
@@ -545,3 +581,45 @@ def load_labelled(path: Path) -> list[dict[str, Any]]:
             raise ValueError(f"{path}: line {number}: {exc}") from exc
         rows.append(row)
     return rows
+
+
+def debate_allowed(debate: Debate) -> list[str]:
+    """What a debate's turns may name besides the source: the topic, the segment
+    questions and titles, and the persona cards."""
+    texts = [debate.topic]
+    texts += [t for s in debate.agenda for t in (s.title, s.question)]
+    return texts + persona_texts(debate.personas)
+
+
+def judge_debate(debate: Debate, attributor: Attributor) -> dict[int, Verdict]:
+    """Verdicts on a debate's turns, by turn index. Panelist turns are judged whole
+    (attribution and invented items). The host's turns argue from the guests, not from
+    the source, so they are checked for invented items alone, and get a verdict only
+    when they have some; interjections (the producer's words) get none."""
+    allowed = debate_allowed(debate)
+    roles = {p.id: p.role for p in debate.personas}
+    out: dict[int, Verdict] = {}
+    for t in debate.turns:
+        if t.kind == "interjection":
+            continue
+        if roles.get(t.speaker_id) == "panelist":
+            out[t.index] = attributor.judge(
+                t.text,
+                t.citations,
+                language=debate.language,
+                allowed=allowed,
+                passages=t.passages,
+            )
+            continue
+        found = attributor.invented(t.text, language=debate.language, allowed=allowed)
+        if found:
+            shown = ", ".join(found[:4]) + (" …" if len(found) > 4 else "")
+            out[t.index] = Verdict(False, 0.0, None, found, f"not in the source: {shown}")
+    return out
+
+
+def with_verdicts(debate: Debate, verdicts: Mapping[int, Verdict]) -> Debate:
+    """A copy of `debate` whose turns carry the verdicts of `judge_debate`
+    (`Turn.attribution`; None for a turn that has none)."""
+    turns = [t.model_copy(update={"attribution": verdicts.get(t.index)}) for t in debate.turns]
+    return debate.model_copy(update={"turns": turns})
