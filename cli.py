@@ -351,6 +351,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
             search=searcher(index),
             checkpointer=saver,
             steer=args.steer,
+            turns=args.fork_turns,
         )
         return print_events(runner, Painter(sys.stdout))
 
@@ -765,6 +766,13 @@ def build_parser() -> argparse.ArgumentParser:
     fork.add_argument("id", help="debate id (or a unique prefix)")
     fork.add_argument("--at-turn", type=int, required=True, help="fork after this turn index")
     fork.add_argument("--steer", help="a question the host puts to the panel at the fork")
+    fork.add_argument(
+        "--turns",
+        dest="fork_turns",
+        type=int,
+        help="most turns the branch adds after the fork, its closing included "
+        "(default: the parent's turn limit stands)",
+    )
     _backend(fork)
     _common(fork)
     fork.set_defaults(func=cmd_fork)

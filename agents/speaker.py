@@ -38,6 +38,14 @@ NOTE_CHARS = {"en": 120, "ja": 90}
 PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
 _LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
+# Prompt scaffolding a small model copies into its reply ("BEGIN ANSWER: ... END ANSWER:").
+# What follows an end marker is not part of the answer.
+_SCAFFOLD_END = re.compile(
+    r"\s*\bEND[ _](?:OF[ _])?(?:ANSWER|RESPONSE|REPLY)\s*[:：].*", re.S | re.I
+)
+_SCAFFOLD = re.compile(
+    r"\s*\b(?:BEGIN|START)[ _](?:OF[ _])?(?:ANSWER|RESPONSE|REPLY)\s*[:：]\s*", re.I
+)
 
 
 @dataclass
@@ -217,6 +225,7 @@ def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
     A small model often writes the next speaker's line itself ("REN: ...", "Sam Altman
     (screen): ...") or replays the prompt's "Name said:" form. Such a line and all after
     it are dropped: no voice speaks for another (a simulated person least of all)."""
+    text = _SCAFFOLD_END.sub("", _SCAFFOLD.sub(" ", text))
     text = text.strip().strip('"“”').strip()
     if _own_label(label_of(text), persona):
         text = _LABEL_LINE.sub("", text, count=1)

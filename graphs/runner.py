@@ -1,8 +1,9 @@
 """Run a show: start, resume or fork a debate, yield its events, save it as it goes.
 
 The same ShowRunner serves the CLI and the TUI. A producer steers it from any
-thread: `interject()`, `pause()`, `play()`, `stop()`; each takes effect at the
-next interrupt (before the next speaker is chosen), as a state update.
+thread: `interject()` takes effect at the next interrupt (before the next speaker
+is chosen), as a state update; `pause()` and `stop()` also cut the turn being
+generated at its next streamed piece (it is spoken again on `play()`).
 """
 
 from __future__ import annotations
@@ -97,6 +98,42 @@ def default_model(settings: Settings) -> ChatModel:
     )
 
 
+class TurnCancelled(BaseException):
+    """The producer cut the model call under way (a pause or a stop). A BaseException, so
+    that no fallback for a failing call (`except Exception`) mistakes it for one."""
+
+
+class Cuttable:
+    """A ChatModel whose calls end early once `cut` is set: before a call starts, and
+    between the pieces of a streamed reply. Everything else is the wrapped model's."""
+
+    def __init__(self, inner: ChatModel, cut: threading.Event) -> None:
+        self.inner = inner
+        self.cut = cut
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def stream(self, messages: Any, sampling: Any, *, slot: str | None = None) -> Iterator[Any]:
+        if self.cut.is_set():
+            raise TurnCancelled
+        pieces = self.inner.stream(messages, sampling, slot=slot)
+        try:
+            for piece in pieces:
+                if self.cut.is_set():
+                    raise TurnCancelled
+                yield piece
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()
+
+    def structured(self, messages: Any, schema: Any, sampling: Any) -> Any:
+        if self.cut.is_set():
+            raise TurnCancelled
+        return self.inner.structured(messages, schema, sampling)
+
+
 def debate_metrics(
     turns: list[Turn], settings: Settings, wall_s: float, fallbacks: int, picks: int = 0
 ) -> Metrics:
@@ -127,6 +164,7 @@ class ShowRunner:
     _questions: queue.Queue[Interjection] = field(default_factory=queue.Queue)
     _playing: threading.Event = field(default_factory=threading.Event)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _cut: threading.Event = field(default_factory=threading.Event)
     _heard: list[Turn] = field(default_factory=list)
     _values: dict[str, Any] | None = None
 
@@ -151,18 +189,27 @@ class ShowRunner:
             raise UserError(f"voice must be host or audience, not {voice!r}")
         self._questions.put(Interjection(text=text[:MAX_TOPIC], voice=voice, to=to))  # type: ignore[arg-type]
 
-    def pause(self) -> None:
+    def pause(self, *, cut: bool = False) -> None:
+        """Wait at the next interrupt; with `cut`, also end the turn being generated now
+        (it is generated again on `play`)."""
         self._playing.clear()
+        if cut:
+            self._cut.set()
 
     def play(self) -> None:
+        self._cut.clear()
         self._playing.set()
 
     @property
     def paused(self) -> bool:
         return not self._playing.is_set()
 
-    def stop(self) -> None:
+    def stop(self, *, cut: bool = False) -> None:
+        """End the show at the next interrupt; with `cut`, end the turn being generated
+        now (it is not saved)."""
         self._stop.set()
+        if cut:
+            self._cut.set()
         self._playing.set()
 
     # -- running ----------------------------------------------------------------------------
@@ -175,9 +222,12 @@ class ShowRunner:
         return ShowContext(
             debate_id=self.debate.id,
             panel=self.panel,
-            model=self.model,
+            model=Cuttable(self.model, self._cut),  # type: ignore[arg-type]
             search=self.search,
-            persona_models=self.persona_models,
+            persona_models={
+                k: Cuttable(m, self._cut)  # type: ignore[misc]
+                for k, m in self.persona_models.items()
+            },
             policy=rs.policy,
             max_turns=rs.max_turns,
             passages_per_turn=self.settings.passages_per_turn,
@@ -262,17 +312,28 @@ class ShowRunner:
         self.save("running")
         try:
             while True:
-                for mode, chunk in self.graph.stream(
-                    payload, self.config, context=ctx, stream_mode=["custom", "values"]
-                ):
-                    if mode == "values":
-                        self._values = chunk  # the state after each step, as it stands
-                        continue
-                    yield chunk
-                    if isinstance(chunk, events.TurnFinished):
-                        index = chunk.turn.index
-                        self._heard = [*self._heard[:index], chunk.turn]
-                        self.save("running")
+                try:
+                    for mode, chunk in self.graph.stream(
+                        payload, self.config, context=ctx, stream_mode=["custom", "values"]
+                    ):
+                        if mode == "values":
+                            self._values = chunk  # the state after each step, as it stands
+                            continue
+                        yield chunk
+                        if isinstance(chunk, events.TurnFinished):
+                            index = chunk.turn.index
+                            self._heard = [*self._heard[:index], chunk.turn]
+                            self.save("running")
+                except TurnCancelled:
+                    # The graph stays at its last checkpoint, before the cut turn: a stop
+                    # saves what was spoken, a pause waits and then speaks that turn anew.
+                    payload = None
+                    yield from self._after_cut()
+                    if self._stop.is_set():
+                        paths = self.save("stopped", markdown=True)
+                        yield self._finished("stopped", paths, began)
+                        return
+                    continue
                 payload = None
                 state = self.graph.get_state(self.config)
                 if not state.next:
@@ -299,6 +360,19 @@ class ShowRunner:
             paths,
             began,
         )
+
+    def _after_cut(self) -> Iterator[events.Event]:
+        """Say that the turn under way was cut; on a pause, wait for `play` (or a stop)."""
+        index = len(self._heard)
+        yield events.TurnDiscarded(index, "cut by the producer")
+        if self._stop.is_set():
+            return
+        self.save("running")
+        yield events.Interrupted(self.debate.id, index - 1, "paused")
+        self._playing.wait()
+        self._cut.clear()
+        if not self._stop.is_set():
+            yield events.Resumed(self.debate.id, index)
 
     def _finished(self, reason: str, paths: list[Path], began: float) -> events.DebateFinished:
         m = self.debate.metrics
@@ -446,10 +520,17 @@ def fork_show(
     search: Search,
     checkpointer: Any,
     steer: str | None = None,
+    turns: int | None = None,
     model: ChatModel | None = None,
     steerable: bool = False,
 ) -> ShowRunner:
-    """A new debate that continues from the state right after turn `at_turn` of another."""
+    """A new debate that continues from the state right after turn `at_turn` (0-based
+    index) of another. `turns`: most turns the branch adds after the fork point, its
+    closing included (a producer's question does not count); by default the parent's
+    turn limit stands. Raises UserError for an unknown debate, a turn outside it, or
+    `turns` below 1."""
+    if turns is not None and turns < 1:
+        raise UserError(f"--turns {turns}: a fork adds at least 1 turn")
     store = DebateStore(settings.out_dir)
     parent = store.load(ref)
     if not 0 <= at_turn < len(parent.turns):
@@ -467,14 +548,18 @@ def fork_show(
         )
     wanted = "retrieve" if after == "moderate" else "select"
     for snap in graph.get_state_history({"configurable": {"thread_id": parent.id}}):
-        turns = snap.values.get("turns", [])
-        if len(turns) == at_turn + 1 and wanted in snap.next:
+        if len(snap.values.get("turns", [])) == at_turn + 1 and wanted in snap.next:
             source = snap
             break
     if source is None:
         raise UserError(f"debate {parent.id} has no checkpoint after turn {at_turn} to fork from")
+    settings_of_fork = parent.settings
+    if turns is not None:
+        kept = sum(1 for t in parent.turns[: at_turn + 1] if t.kind != "interjection")
+        settings_of_fork = parent.settings.model_copy(update={"max_turns": kept + turns})
     debate = parent.model_copy(
         update={
+            "settings": settings_of_fork,
             "id": new_debate_id(),
             "parent_id": parent.id,
             "forked_at": at_turn,
