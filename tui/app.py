@@ -8,10 +8,12 @@ touch a real model or the user's files.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
+from textual.binding import Binding
 from textual.screen import Screen
 
 if TYPE_CHECKING:
@@ -21,12 +23,27 @@ if TYPE_CHECKING:
 from agents.errors import UserError
 from agents.llm.base import ChatModel
 from settings import Settings
+from transcripts.models import Debate
 from transcripts.store import DebateStore, load_debate
+from tui.commands import DebateCommands
+from tui.widgets.dialogs import ForkRequest
+
+Stage = Callable[..., None]  # stage(name, done=0, total=0): what slow work is under way
 
 
 class DebateApp(App[None]):
     TITLE = "Panel debates"
     CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding(
+            "question_mark",
+            "help",
+            "Help",
+            id="app.help",
+            tooltip="Every key of this screen",
+        ),
+    ]
+    COMMANDS = App.COMMANDS | {DebateCommands}
 
     def __init__(
         self,
@@ -73,12 +90,26 @@ class DebateApp(App[None]):
             self._models[key] = default_model(settings)
         return self._models[key]
 
-    def search(self) -> Search:
+    def saved_model_for(self, debate: Debate) -> ChatModel:
+        """The model a saved debate ran with (for the outline's prose), made once."""
+        if self._model is not None:
+            return self._model
+        from graphs.runner import saved_model
+
+        rs = debate.settings
+        key = ("saved", rs.backend, rs.model, rs.base_url)
+        if key not in self._models:
+            self._models[key] = saved_model(self.settings, rs)
+        return self._models[key]
+
+    def search(self, progress: Callable[[int, int], None] | None = None) -> Search:
+        """The passage search; the first call indexes the bundled transcript if it is not
+        yet, reporting `progress(done, total)` passages encoded."""
         if self._search is None:
             from transcripts.index import PassageIndex
 
             index = PassageIndex(self.settings.data_dir, chroma_url=self.settings.chroma_url)
-            index.ensure_bundled()
+            index.ensure_bundled(progress=progress)
             self._search = lambda q, k, s=None: index.search(q, k, sources=s)
         return self._search
 
@@ -91,6 +122,39 @@ class DebateApp(App[None]):
             )
         return self._checkpointer
 
+    def _show_parts(self, settings: Settings, stage: Stage) -> tuple[Search, Any, ChatModel]:
+        """Search, checkpointer and model of a show, each stage named as it begins."""
+        stage("opening the transcript index")
+        search = self.search(
+            progress=lambda done, total: stage("indexing the show's transcript", done, total)
+        )
+        stage("opening the checkpoints")
+        saver = self.checkpointer()
+        name = settings.model or (
+            settings.model_path.name if settings.model_path else "the bundled model"
+        )
+        stage(f"loading the model ({name})")
+        model = self.model_for(settings)
+        return search, saver, model
+
+    # -- app-wide actions ----------------------------------------------------------------------
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_new_debate(self) -> None:
+        from tui.screens.new_debate import NewDebateScreen
+
+        if not isinstance(self.screen, NewDebateScreen):
+            self.push_screen(NewDebateScreen())
+
+    def action_library(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
     # -- navigation ------------------------------------------------------------------------------
     def open_replay(self, ref: str) -> None:
         from tui.screens.replay import ReplayScreen
@@ -100,6 +164,18 @@ class DebateApp(App[None]):
             load_debate(path) if path.suffix == ".json" and path.exists() else self.store.load(ref)
         )
         self.push_screen(ReplayScreen(debate))
+
+    def open_outline(self, ref: str | Debate) -> None:
+        from tui.screens.outline import OutlineScreen
+
+        debate = self.store.load(ref) if isinstance(ref, str) else ref
+        self.push_screen(OutlineScreen(debate))
+
+    def export_outline(self, debate: Debate) -> None:
+        from tui.screens.outline import export_outline
+
+        path = export_outline(self.store.folder, debate)
+        self.notify(f"Outline written to {path}", markup=False)
 
     def start_live(self, form: Any) -> None:
         from tui.screens.live import LiveScreen
@@ -114,15 +190,17 @@ class DebateApp(App[None]):
             }
         )
 
-        def make_runner() -> ShowRunner:
+        def make_runner(stage: Stage) -> ShowRunner:
             from graphs.runner import new_show
 
+            search, saver, model = self._show_parts(settings, stage)
+            stage("reading the persona cards into the model")
             return new_show(
                 settings,
                 form.topic,
-                search=self.search(),
-                checkpointer=self.checkpointer(),
-                model=self.model_for(settings),
+                search=search,
+                checkpointer=saver,
+                model=model,
                 persona_ids=form.persona_ids,
                 steerable=True,
             )
@@ -135,23 +213,36 @@ class DebateApp(App[None]):
         else:
             self.push_screen(live)
 
-    def start_fork(self, parent_id: str, at_turn: int) -> None:
+    def start_fork(self, parent_id: str, at_turn: int, request: ForkRequest | None = None) -> None:
+        """Open a live screen on a new branch of `parent_id` after turn `at_turn` (0-based):
+        it replaces a live screen (the parent's), or opens over a replay."""
         from tui.screens.live import LiveScreen
 
-        def make_runner() -> ShowRunner:
+        steer = request.steer if request else None
+        turns = request.turns if request else None
+
+        def make_runner(stage: Stage) -> ShowRunner:
             from graphs.runner import fork_show
 
+            search, saver, model = self._show_parts(self.settings, stage)
+            stage(f"forking {parent_id} after turn {at_turn + 1}")
             return fork_show(
                 self.settings,
                 parent_id,
                 at_turn,
-                search=self.search(),
-                checkpointer=self.checkpointer(),
-                model=self.model_for(self.settings),
+                search=search,
+                checkpointer=saver,
+                model=model,
+                steer=steer,
+                turns=turns,
                 steerable=True,
             )
 
-        self.switch_screen(LiveScreen(make_runner))
+        live = LiveScreen(make_runner, fork_of=(parent_id, at_turn))
+        if isinstance(self.screen, LiveScreen):
+            self.switch_screen(live)
+        else:
+            self.push_screen(live)
 
 
 def make_app(

@@ -8,10 +8,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, SelectionList
+from textual.widgets import Button, Header, Input, Label, Select, SelectionList
 
 from agents.personas import load_personas
 from settings import POLICIES
+from tui.widgets.footer import KeyFooter
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,7 @@ class NewDebateScreen(Screen[None]):
                     yield Label("Model (openai backend)")
                     yield Input(settings.model or "", placeholder="gpt-4o-mini", id="model")
             yield Button("Start debate", variant="primary", id="start")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "New debate"
