@@ -1,4 +1,4 @@
-"""Modal questions: a yes/no confirmation, and the producer's interjection."""
+"""Modal questions: a yes/no confirmation, the producer's interjection, a fork."""
 
 from __future__ import annotations
 
@@ -11,20 +11,24 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet
 
 
 class ConfirmDialog(ModalScreen[bool]):
-    """Yes or no; Escape means no."""
+    """Yes or no; Escape means no. The safe answer (no) has the focus, so an Enter
+    pressed out of habit keeps things as they are; `y` or a click says yes."""
 
+    AUTO_FOCUS = "#no"
     BINDINGS = [("escape", "no", "Cancel"), ("y", "yes", "Yes"), ("n", "no", "No")]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: str, *, yes: str = "Yes", no: str = "No") -> None:
         super().__init__()
         self.question = question
+        self.yes_label = yes
+        self.no_label = no
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, markup=False)
+            yield Label(self.question, markup=False, classes="question")
             with Horizontal(classes="buttons"):
-                yield Button("Yes", variant="error", id="yes")
-                yield Button("No", variant="primary", id="no")
+                yield Button(f"{self.yes_label} (y)", variant="error", id="yes")
+                yield Button(f"{self.no_label} (n)", variant="primary", id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -72,6 +76,70 @@ class InterjectDialog(ModalScreen[Question | None]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "ask":
+            self._submit()
+        else:
+            self.dismiss(None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class ForkRequest:
+    """What the producer asked for at a fork."""
+
+    steer: str | None  # the host's question at the fork, if any
+    turns: int  # turns the branch adds after the fork point
+
+
+class ForkDialog(ModalScreen[ForkRequest | None]):
+    """Fork after a turn: an optional steering question and how many turns to add.
+    Nothing happens until Fork is pressed (or Enter in a field); Escape cancels."""
+
+    AUTO_FOCUS = "#steer"
+    BINDINGS = [("escape", "cancel", "Cancel")]
+
+    def __init__(self, summary: str, turns: int, *, stops_live: bool = False) -> None:
+        super().__init__()
+        self.summary = summary
+        self.turns = turns
+        self.stops_live = stops_live
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.summary, markup=False, classes="question")
+            yield Label("A question the host puts to the panel at the fork (optional)")
+            yield Input(placeholder="What about the energy it takes?", id="steer")
+            yield Label("Turns the branch adds")
+            yield Input(str(self.turns), id="fork-turns", type="integer")
+            if self.stops_live:
+                yield Label(
+                    "The running debate stops here (the turn being spoken is cut) and is "
+                    "saved; the branch starts at once.",
+                    classes="note",
+                )
+            with Horizontal(classes="buttons"):
+                yield Button("Fork", variant="primary", id="fork")
+                yield Button("Cancel", id="cancel")
+
+    def _submit(self) -> None:
+        steer = " ".join(self.query_one("#steer", Input).value.split()) or None
+        raw = self.query_one("#fork-turns", Input).value.strip()
+        try:
+            turns = int(raw)
+        except ValueError:
+            self.notify("Turns must be a whole number.", severity="error")
+            return
+        if not 1 <= turns <= 500:
+            self.notify("Turns must be between 1 and 500.", severity="error")
+            return
+        self.dismiss(ForkRequest(steer, turns))
+
+    def on_input_submitted(self, _event: Input.Submitted) -> None:
+        self._submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "fork":
             self._submit()
         else:
             self.dismiss(None)
