@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable, Input, SelectionList
 
+from agents.llm.scripted import ScriptedModel
 from graphs import events as ev
 from settings import Settings
 from tests.conftest import StubSearch, varied
@@ -16,6 +17,7 @@ from tui.screens.live import LiveScreen
 from tui.screens.new_debate import NewDebateScreen, parse_form
 from tui.screens.outline import OutlineScreen
 from tui.screens.replay import SPEEDS, ReplayScreen
+from tui.widgets.dialogs import ConfirmDialog, ForkDialog
 from tui.widgets.timeline import timeline_text
 
 SIZE = (110, 34)
@@ -58,12 +60,26 @@ def start_show(app, turns: int) -> None:
 
 
 def screen_text(app) -> str:
-    """What the terminal shows, as plain text (from the SVG screenshot)."""
-    import html
-    import re
+    """What the terminal shows, as plain text, one line per terminal row."""
+    import io
 
-    svg = app.export_screenshot()
-    return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+        safe_box=False,
+    )
+    console.print(
+        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
+    )
+    return console.export_text()
 
 
 async def wait_for(pilot, condition, timeout: float = 20.0) -> None:
@@ -127,6 +143,11 @@ async def test_library_lists_sorts_filters_and_deletes(tui_settings, library):
         assert table.row_count == 2
         await pilot.press("d")
         await pilot.pause()
+        await pilot.press("enter")  # the safe button has the focus: nothing is deleted
+        await pilot.pause()
+        assert table.row_count == 2 and len(library.list()) == 2
+        await pilot.press("d")
+        await pilot.pause()
         await pilot.press("y")
         await pilot.pause()
         assert table.row_count == 1
@@ -157,6 +178,108 @@ async def test_library_keys_open_screens(tui_settings, library):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+def summaries_of(*debates):
+    import json
+
+    from transcripts.store import DebateSummary
+
+    return [DebateSummary.of(json.loads(d.model_dump_json())) for d in debates]
+
+
+def tree_fixture():
+    from datetime import UTC, datetime
+
+    def at(d, day, **kw):
+        return d.model_copy(update={"created_at": datetime(2026, 11, day, 12, tzinfo=UTC), **kw})
+
+    older = at(sample_debate("a-old", topic="Older root"), 1, status="stopped")
+    newer = at(sample_debate("b-new", topic="Newer root"), 5)
+    fork = at(sample_debate("c-fork", turns=3, topic="Fork of older"), 9, parent_id="a-old")
+    return older, newer, fork
+
+
+@pytest.mark.parametrize("column", ["date", "status", "model", "branches", "topic", "turns"])
+@pytest.mark.parametrize("reverse", [True, False])
+def test_a_fork_stays_under_its_parent_in_every_sort_order(column, reverse):
+    from tui.screens.library import library_tree
+
+    rows = library_tree(summaries_of(*tree_fixture()), sort=column, reverse=reverse)
+    ids = [r.summary.id for r in rows]
+    assert ids.index("c-fork") == ids.index("a-old") + 1
+    assert [r.depth for r in rows if r.summary.id == "c-fork"] == [1]
+
+
+def test_a_fork_whose_parent_is_gone_is_a_root():
+    from tui.screens.library import library_tree
+
+    _older, newer, fork = tree_fixture()
+    rows = library_tree(summaries_of(newer, fork))
+    assert [(r.summary.id, r.depth) for r in rows] == [("c-fork", 0), ("b-new", 0)]
+    assert not rows[0].cells()["topic"].startswith("↳")
+
+
+def test_library_columns_fit_the_width():
+    from tui.screens.library import CELL_PADDING, fit_columns
+
+    for width in (60, 80, 120, 200):
+        columns = dict(fit_columns(width))
+        assert {"topic", "grounding", "status"} <= set(columns)
+        used = sum(w + CELL_PADDING for w in columns.values())
+        assert used <= width - 2 or width < 70
+    assert set(dict(fit_columns(200))) == {
+        "topic",
+        "date",
+        "lang",
+        "turns",
+        "model",
+        "grounding",
+        "branches",
+        "status",
+    }
+
+
+async def test_delete_names_the_topic_and_its_branches_and_orphans_become_roots(
+    tui_settings, library
+):
+    app = app_for(tui_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=0)  # the parent (newest root first, its fork under it)
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert dialog.focused is not None and dialog.focused.id == "no"
+        text = screen_text(app)
+        assert "Compute as the new currency" in text and "Basic income in compute" in text
+        await pilot.press("y")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Basic income in" in text and "↳" not in text
+        assert "1 debate ·" in app.screen.sub_title
+
+
+async def test_library_says_when_no_debate_matches(tui_settings, library):
+    app = app_for(tui_settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *"zzz")
+        await pilot.pause()
+        assert "No debates match “zzz”" in screen_text(app)
+        assert app.screen.sub_title.startswith("0 of 2 debates")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert "No debates match" not in screen_text(app)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 32), (200, 50)])
+async def test_library_keeps_status_and_grounding_visible(tui_settings, library, size):
+    app = app_for(tui_settings)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        header = screen_text(app).splitlines()[1]
+        assert "grounding" in header and "status" in header and "topic" in header
 
 
 # -- replay -----------------------------------------------------------------------------------
@@ -234,6 +357,126 @@ async def test_transcript_text_is_never_markup(tui_settings, library):
         assert app.return_code is None and app.is_running  # no click action ran
 
 
+@pytest.mark.parametrize("size", [(80, 24), (120, 32), (200, 50)])
+async def test_replay_end_and_home_keep_the_names_and_count_from_one(tui_settings, library, size):
+    app = app_for(tui_settings, replay="20261128-120000-abcd")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("space", "end")
+        await pilot.pause()
+        screen = app.screen
+        assert screen.position == 7
+        text = screen_text(app)
+        assert "Mika Aoyama" in text and "turn 8/8" in text and "#8" in text
+        assert "Sam Altman (simulated)" in text  # the mark, whole, at every width
+        turns = screen.query_one("#turns", DataTable)
+        assert turns.scroll_x == 0
+        assert [str(turns.get_row_at(i)[0]) for i in (0, 7)] == ["1", "8"]
+        await pilot.press("home")
+        await pilot.pause()
+        assert screen.position == 0 and "turn 1/8" in screen_text(app)
+
+
+async def test_replay_footer_keeps_the_main_keys_at_120_columns(tui_settings, library):
+    app = app_for(tui_settings, replay="20261128-120000-abcd")
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.pause()
+        footer = screen_text(app).splitlines()[-1]
+        for word in ("End", "Search", "Outline", "Back", "Help"):
+            assert word in footer, (word, footer)
+
+
+async def test_search_highlights_and_counts_matches(tui_settings, library):
+    app = app_for(tui_settings, replay="20261128-120000-abcd")
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("space", "slash", *"compute", "enter")
+        await pilot.pause()
+        screen = app.screen
+        assert "match 1 of 5" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert "match 2 of 5" in screen_text(app)
+        stage = screen.stage_body()
+        lit = [stage.plain[s.start : s.end] for s in stage.spans if s.style == "black on yellow"]
+        assert lit and all(w.lower() == "compute" for w in lit)
+
+
+async def test_sources_panel_cited_first_numbered_and_scrolls(tui_settings, tmp_path):
+    from transcripts.models import Passage
+
+    debate = sample_debate()
+    extra = [
+        Passage(
+            source_id="panel",
+            chunk_id=f"panel:{n}",
+            line_start=n,
+            line_end=n + 1,
+            text=f"line {n}\nline {n + 1}",
+            score=0.5,
+        )
+        for n in range(40, 80, 2)
+    ]
+    turn = debate.turns[1]
+    turn.passages = extra + turn.passages  # the cited passage comes last in search order
+    DebateStore(tui_settings.out_dir).save(debate)
+    app = app_for(tui_settings, replay=debate.id)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("space", "right")
+        await pilot.pause()
+        panel = str(app.screen.query_one("#sources").render())
+        cited = turn.citations[0]
+        assert panel.index("✓ cited") < panel.index("line 40")
+        assert f"panel:{cited.line_start}-{cited.line_end}" in panel.splitlines()[0]
+        assert "   41 line 41" in panel
+        scroller = app.screen.query_one("#sources-scroll")
+        await pilot.press("j")
+        await pilot.pause()
+        assert scroller.scroll_y > 0
+        await pilot.press("k")
+        await pilot.pause()
+        assert scroller.scroll_y == 0
+
+
+async def test_help_lists_the_keys_of_each_screen(tui_settings, library, saver):
+    app = app_for(tui_settings, saver)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Keys · Library" in text and "Delete (asks first)" in text
+        await pilot.press("escape", "enter")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Keys · Replay" in text and "Go to the last turn" in text
+        assert "Scroll the sources panel down" in text
+        await pilot.press("escape", "o")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert "Keys · Outline" in screen_text(app)
+
+
+async def test_palette_holds_the_apps_commands(tui_settings, library):
+    from textual.command import CommandPalette
+
+    app = app_for(tui_settings)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"delete the")
+        await pilot.pause(0.5)
+        assert "Delete the selected debate" in screen_text(app)
+        for _ in range(10):
+            await pilot.press("backspace")
+        await pilot.press(*"new debate")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, NewDebateScreen)
+
+
 # -- new debate and live ------------------------------------------------------------------------
 async def test_new_debate_runs_live_with_scripted_model(tui_settings, saver):
     app = app_for(tui_settings, saver)
@@ -252,12 +495,12 @@ async def test_new_debate_runs_live_with_scripted_model(tui_settings, saver):
         speakers = [b.speaker_id for b in live.blocks.values()]
         assert speakers[0] == "host" and speakers[-1] == "host"
         assert "futurist" not in speakers
-        assert live.status.state == "max_turns"
+        assert live.status.state == "finished · turn limit reached"
         assert len(DebateStore(tui_settings.out_dir).list()) == 1
 
 
-def slow_model(delay: float = 0.05):
-    model = varied()
+def slow_model(delay: float = 0.05, model=None):
+    model = model or varied()
     original = model.stream
 
     def stream(messages, sampling, *, slot=None):
@@ -290,7 +533,7 @@ async def test_live_interject_pause_stop(tui_settings, saver):
         assert live.turns[asked.index + 1].speaker_id != "host"
         await pilot.press("p")
         assert live.runner.paused
-        await wait_for(pilot, lambda: live.status.state == "paused")
+        await wait_for(pilot, lambda: live.status.state.startswith("paused"))
         count = len(live.turns)
         await pilot.pause(0.5)
         assert len(live.turns) == count
@@ -305,7 +548,7 @@ async def test_live_interject_pause_stop(tui_settings, saver):
         assert isinstance(app.screen, LibraryScreen)
 
 
-async def test_live_fork_from_selected_turn(tui_settings, saver):
+async def test_live_fork_asks_first_then_shows_the_fork(tui_settings, saver):
     app = app_for(tui_settings, saver)
     async with app.run_test(size=SIZE) as pilot:
         start_show(app, 6)
@@ -316,9 +559,79 @@ async def test_live_fork_from_selected_turn(tui_settings, saver):
         await pilot.press("up", "up", "up")
         assert live.selected == 2
         await pilot.press("f")
+        await pilot.pause()
+        assert isinstance(app.screen, ForkDialog)  # nothing forked yet
+        assert "after turn 3" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is live and len(DebateStore(tui_settings.out_dir).list()) == 1
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press(*"What about energy?")
+        app.screen.query_one("#fork-turns", Input).value = "3"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: app.screen is not live and app.screen.finished)
-        child = app.screen.runner.debate
+        fork = app.screen
+        child = fork.runner.debate
         assert child.parent_id == parent and child.forked_at == 2
+        asked = [t for t in child.turns if t.kind == "interjection"]
+        assert asked and "What about energy?" in asked[0].text
+        assert len([t for t in child.turns[3:] if t.kind != "interjection"]) <= 3
+        assert child.id in fork.sub_title and parent in fork.sub_title
+        status = fork.status
+        assert status.turn <= status.total and "max_turns" not in status.render().plain
+        assert status.state.startswith("finished")
+
+
+async def test_live_pause_and_stop_act_within_a_second(tui_settings, saver):
+    import time
+
+    long_turns = ScriptedModel(responder=lambda m: " ".join(["compute"] * 60) + ".")
+    model = slow_model(0.05, long_turns)
+    app = app_for(tui_settings.model_copy(update={"turns": 20}), saver, model=model)
+    async with app.run_test(size=SIZE) as pilot:
+        start_show(app, 20)
+        await pilot.pause()
+        live = app.screen
+        await wait_for(pilot, lambda: 2 in live.blocks and len(live.blocks[2].text) > 20)
+        began = time.monotonic()
+        await pilot.press("p")
+        await wait_for(pilot, lambda: "cut" in live.blocks[2].text, timeout=1.0)
+        assert time.monotonic() - began < 1.0
+        assert live.status.state.startswith("paused")
+        assert 2 not in live.turns  # the turn was cut, not finished
+        await pilot.press("p")
+        await wait_for(
+            pilot, lambda: len(live.blocks[2].text) > 20 and "cut" not in live.blocks[2].text
+        )
+        began = time.monotonic()
+        await pilot.press("s")
+        await wait_for(pilot, lambda: live.finished, timeout=1.0)
+        assert time.monotonic() - began < 1.0
+        saved = DebateStore(tui_settings.out_dir).list()[0]
+        assert saved.status == "stopped"
+        assert all(t.text.endswith(".") for t in saved.turns)  # no half turn was saved
+
+
+async def test_starting_a_debate_names_each_stage(tui_settings, saver):
+    import threading
+
+    gate = threading.Event()
+    app = app_for(tui_settings, saver)
+    original = app.model_for
+
+    def slow_model_for(settings):
+        gate.wait(5)
+        return original(settings)
+
+    app.model_for = slow_model_for
+    async with app.run_test(size=SIZE) as pilot:
+        start_show(app, 4)
+        live = app.screen
+        await wait_for(pilot, lambda: "loading the model" in screen_text(app))
+        gate.set()
+        await wait_for(pilot, lambda: live.finished)
+        assert "loading the model" not in screen_text(app)  # the stage line is gone
 
 
 # -- snapshots ----------------------------------------------------------------------------------
@@ -344,9 +657,10 @@ def test_snapshot_outline(snap_compare, tui_settings, library):
     assert snap_compare(app_for(tui_settings), terminal_size=SIZE, run_before=outline)
 
 
-def test_snapshot_live(snap_compare, tui_settings, saver):
+def test_snapshot_live(snap_compare, tui_settings, saver, monkeypatch):
     from tests.conftest import ScriptedModel
 
+    monkeypatch.setattr("graphs.runner.new_debate_id", lambda: "20261128-140000-live")
     replies = iter(["no agenda"] + [f"Scripted turn {i} on chips and power." for i in range(20)])
     model = ScriptedModel(responder=lambda m: next(replies))
 
@@ -388,3 +702,43 @@ def test_events_are_the_only_interface():
     ):
         assert f"ev.{name}" in source
     assert hasattr(ev, "Event")
+
+
+def test_snapshot_delete_dialog(snap_compare, tui_settings, library):
+    async def ask(pilot):
+        await pilot.press("d")
+        await pilot.pause()
+
+    assert snap_compare(app_for(tui_settings), terminal_size=(80, 24), run_before=ask)
+
+
+def test_snapshot_replay_narrow(snap_compare, tui_settings, library):
+    async def end(pilot):
+        await pilot.press("space", "end")
+        await pilot.pause()
+
+    assert snap_compare(
+        app_for(tui_settings, replay="20261128-120000-abcd"),
+        terminal_size=(80, 24),
+        run_before=end,
+    )
+
+
+def test_snapshot_help(snap_compare, tui_settings, library):
+    async def help_on_replay(pilot):
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("space", "question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app_for(tui_settings), terminal_size=(120, 32), run_before=help_on_replay)
+
+
+def test_snapshot_fork_dialog(snap_compare, tui_settings, library):
+    async def fork(pilot):
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("space", "right", "right", "f")
+        await pilot.pause()
+
+    assert snap_compare(app_for(tui_settings), terminal_size=(120, 32), run_before=fork)

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
+import re
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from transcripts.models import Debate, Turn
-from tui.widgets.sources_panel import SourcesPanel
+from tui.widgets.dialogs import ForkDialog, ForkRequest
+from tui.widgets.footer import KeyFooter
+from tui.widgets.sources_panel import SourcesPanel, source_lines
 from tui.widgets.timeline import Timeline
-from tui.widgets.turn_block import speaker_line
+from tui.widgets.turn_block import speaker_cell, speaker_line
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 CHARS_PER_SECOND = {"en": 15.0, "ja": 5.0}  # about 150 words or 300 characters a minute
 TICK_S = 0.05
-
-
-@lru_cache(maxsize=8)
-def source_lines(source_id: str) -> tuple[str, ...]:
-    """Lines of a bundled source, for showing what surrounds a citation."""
-    from transcripts.index import bundled_sources
-    from transcripts.ingest import source_id_for
-
-    for path in bundled_sources():
-        if source_id_for(path) == source_id:
-            return tuple(Path(path).read_text(encoding="utf-8").split("\n"))
-    return ()
+MATCH_STYLE = "black on yellow"
 
 
 def citation_context(turn: Turn, around: int = 1) -> list[tuple[int, str]]:
@@ -45,13 +35,42 @@ def citation_context(turn: Turn, around: int = 1) -> list[tuple[int, str]]:
     return out
 
 
-def turn_row(debate: Debate, turn: Turn) -> tuple[Text, Text, Text]:
-    """Cells of a turn in the turn list: number, speaker, the first words. Never markup."""
+NUMBER_CELLS = 3
+SPEAKER_CELLS = 24  # "Sam Altman (simulated)" and a little more
+MIN_TEXT_CELLS = 12
+
+
+def fit_turn_columns(width: int) -> tuple[int, int, int]:
+    """Cells of the turn list's number, speaker and first-words columns in a list `width`
+    cells wide, so that nothing scrolls sideways: the speaker column is whole first, the
+    words take what is left, or vanish (0) when fewer than MIN_TEXT_CELLS would be left."""
+    usable = width - 2 - 2 * 2 - NUMBER_CELLS  # scrollbar, padding of two cells
+    speaker = min(SPEAKER_CELLS, max(8, usable - 2))
+    text = usable - speaker - 2 - 2  # its padding, and a cell to spare
+    if text < MIN_TEXT_CELLS:
+        return NUMBER_CELLS, max(8, usable - 2), 0
+    return NUMBER_CELLS, speaker, text
+
+
+def turn_row(
+    debate: Debate,
+    turn: Turn,
+    speaker_width: int = SPEAKER_CELLS,
+    text_width: int = 60,
+    needle: str = "",
+) -> tuple[Text, ...]:
+    """Cells of a turn in the turn list: its number (from 1), the speaker (a real person's
+    persona marked simulated), and the first words, the search needle highlighted. Never
+    markup."""
     persona = debate.persona(turn.speaker_id)
-    speaker = Text(
-        persona.name if persona else turn.speaker_id, style=persona.color if persona else ""
-    )
-    return (Text(str(turn.index), style="dim"), speaker, Text(" ".join(turn.text.split())[:60]))
+    number = Text(str(turn.index + 1), style="dim", justify="right")
+    speaker = speaker_cell(persona, turn.speaker_id, speaker_width)
+    if not text_width:
+        return (number, speaker)
+    words = Text(" ".join(turn.text.split())[:text_width])
+    if needle:
+        words.highlight_regex(re.compile(re.escape(needle), re.I), MATCH_STYLE)
+    return (number, speaker, words)
 
 
 def segment_starts(debate: Debate) -> list[int]:
@@ -64,13 +83,17 @@ def segment_starts(debate: Debate) -> list[int]:
 
 
 class ReplayScreen(Screen[None]):
+    HELP = (
+        "A saved debate played back like a recording. Turns are numbered from 1; the "
+        "passages a turn cites come first in the sources panel."
+    )
+    STEP = Binding.Group("Step")
+    SPEED = Binding.Group("Speed")
+    SEGMENT = Binding.Group("Segment")
+    SCROLL = Binding.Group("Sources")
+    # In order of importance: the footer drops keys from the end when the terminal is narrow.
     BINDINGS = [
-        Binding("space", "toggle", "Play/Pause", id="replay.toggle", tooltip="Play or pause"),
-        Binding("plus,equals_sign", "faster", "+ speed", id="replay.faster", tooltip="Faster"),
-        Binding("minus", "slower", "- speed", id="replay.slower", tooltip="Slower"),
-        Binding(
-            "right", "step(1)", "Next turn", id="replay.next", tooltip="Next turn", priority=True
-        ),
+        Binding("space", "toggle", "Play", id="replay.toggle", tooltip="Play or pause"),
         Binding(
             "left",
             "step(-1)",
@@ -78,16 +101,104 @@ class ReplayScreen(Screen[None]):
             id="replay.prev",
             tooltip="Previous turn",
             priority=True,
+            group=STEP,
         ),
-        Binding("right_square_bracket", "segment(1)", "Next segment", id="replay.next_segment"),
-        Binding("left_square_bracket", "segment(-1)", "Prev segment", id="replay.prev_segment"),
-        Binding("g", "seek_start", "Start", id="replay.start", tooltip="Go to the start"),
-        Binding("G", "seek_end", "End", id="replay.end", tooltip="Go to the end"),
+        Binding(
+            "right",
+            "step(1)",
+            "Next turn",
+            id="replay.next",
+            tooltip="Next turn",
+            priority=True,
+            group=STEP,
+        ),
+        Binding(
+            "end,G",
+            "seek_end",
+            "Last",
+            id="replay.end",
+            tooltip="Go to the last turn",
+            key_display="End",
+            priority=True,
+        ),
         Binding("slash", "search", "Search", id="replay.search", tooltip="Search the turns"),
-        Binding("n", "match(1)", "Next match", id="replay.next_match", show=False),
-        Binding("N", "match(-1)", "Prev match", id="replay.prev_match", show=False),
         Binding("o", "outline", "Outline", id="replay.outline", tooltip="Episode outline"),
         Binding("escape", "back", "Back", id="replay.back", tooltip="Back"),
+        Binding(
+            "home,g",
+            "seek_start",
+            "First",
+            id="replay.start",
+            tooltip="Go to the first turn",
+            key_display="Home",
+            priority=True,
+        ),
+        Binding("f", "fork", "Fork", id="replay.fork", tooltip="Fork from this turn"),
+        Binding("minus", "slower", "Slower", id="replay.slower", tooltip="Slower", group=SPEED),
+        Binding(
+            "plus,equals_sign",
+            "faster",
+            "Faster",
+            id="replay.faster",
+            tooltip="Faster (0.25x to 16x)",
+            group=SPEED,
+        ),
+        Binding(
+            "left_square_bracket",
+            "segment(-1)",
+            "Prev segment",
+            id="replay.prev_segment",
+            tooltip="Start of the previous segment",
+            group=SEGMENT,
+        ),
+        Binding(
+            "right_square_bracket",
+            "segment(1)",
+            "Next segment",
+            id="replay.next_segment",
+            tooltip="Start of the next segment",
+            group=SEGMENT,
+        ),
+        Binding(
+            "k",
+            "scroll_sources(-1)",
+            "Up",
+            id="replay.sources_up",
+            tooltip="Scroll the sources panel up",
+            group=SCROLL,
+        ),
+        Binding(
+            "j",
+            "scroll_sources(1)",
+            "Down",
+            id="replay.sources_down",
+            tooltip="Scroll the sources panel down",
+            group=SCROLL,
+        ),
+        Binding(
+            "n",
+            "match(1)",
+            "Next match",
+            id="replay.next_match",
+            show=False,
+            tooltip="Next search match",
+        ),
+        Binding(
+            "N",
+            "match(-1)",
+            "Prev match",
+            id="replay.prev_match",
+            show=False,
+            tooltip="Previous search match",
+        ),
+        Binding(
+            "e",
+            "export",
+            "Export outline",
+            id="replay.export",
+            show=False,
+            tooltip="Write the episode outline as Markdown",
+        ),
     ]
 
     def __init__(self, debate: Debate, *, autoplay: bool = True) -> None:
@@ -99,7 +210,9 @@ class ReplayScreen(Screen[None]):
         self.playing = autoplay and bool(debate.turns)
         self.speed = 1.0
         self.matches: list[int] = []
+        self.needle = ""
         self.boundaries = segment_starts(debate)
+        self.columns: tuple[int, int, int] = (0, 0, 0)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -117,17 +230,36 @@ class ReplayScreen(Screen[None]):
             id="search",
             classes="hidden",
         )
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"Replay · {self.debate.topic[:60]}"
-        turns = self.query_one("#turns", DataTable)
-        turns.add_column("#", width=5)
-        turns.add_column("speaker", width=14)
-        turns.add_column("text", width=60)
-        turns.add_rows(turn_row(self.debate, t) for t in self.debate.turns)
+        self.fill_turn_list()
         self.show_turn(0, reveal=not self.playing)
         self.set_interval(TICK_S, self.tick)
+
+    def on_resize(self) -> None:
+        self.fill_turn_list()
+
+    def fill_turn_list(self, *, force: bool = False) -> None:
+        """(Re)build the turn list with columns that fit its width: nothing scrolls sideways."""
+        turns = self.query_one("#turns", DataTable)
+        columns = fit_turn_columns(turns.size.width or self.size.width * 2 // 5 or 32)
+        if columns == self.columns and not force:
+            return
+        self.columns = columns
+        number, speaker, text = columns
+        turns.clear(columns=True)
+        turns.add_column("#", width=number)
+        turns.add_column("speaker", width=speaker)
+        if text:
+            turns.add_column("text", width=text)
+        turns.add_rows(
+            turn_row(self.debate, t, speaker, text, self.needle) for t in self.debate.turns
+        )
+        if self.debate.turns:
+            turns.move_cursor(row=self.position, column=0)
+        turns.scroll_to(x=0, animate=False)
 
     # -- playback -----------------------------------------------------------------------------
     @property
@@ -164,26 +296,45 @@ class ReplayScreen(Screen[None]):
         self.query_one("#timeline", Timeline).position = self.position
         turn = self.current
         self.query_one("#sources", SourcesPanel).show(turn, context=citation_context(turn))
+        self.query_one("#sources-scroll", VerticalScroll).scroll_home(animate=False)
         self.paint_stage()
 
-    def paint_stage(self) -> None:
+    def stage_body(self) -> Text | None:
+        """The turn card as shown now: speaker line, the text revealed so far with search
+        matches lit, and its citations once it is whole."""
         turn = self.current
         if turn is None:
-            return
+            return None
         body = speaker_line(
             self.debate.persona(turn.speaker_id), turn.speaker_id, turn.kind, turn.index
         )
         body.append("\n")
-        body.append(turn.text[: int(self.revealed)])
+        shown = Text(turn.text[: int(self.revealed)])
+        if self.needle:
+            shown.highlight_regex(re.compile(re.escape(self.needle), re.I), MATCH_STYLE)
+        body.append_text(shown)
         if self.revealed >= len(turn.text) and turn.citations:
             body.append("\n" + " ".join(c.anchor for c in turn.citations), style="dim")
+        return body
+
+    def paint_stage(self) -> None:
+        body = self.stage_body()
+        if body is None:
+            return
         self.query_one("#stage", Static).update(body)
         self.paint_status()
 
     def paint_status(self) -> None:
         seg = self.current.segment + 1 if self.current else 0
         state = "▶" if self.playing else "⏸"
-        found = f" · {len(self.matches)} matches" if self.matches else ""
+        found = ""
+        if self.matches:
+            where = (
+                f"match {self.matches.index(self.position) + 1} of {len(self.matches)}"
+                if self.position in self.matches
+                else f"{len(self.matches)} matches"
+            )
+            found = f" · {where} for “{self.needle}” (n/N)"
         self.query_one("#replay-status", Static).update(
             Text(
                 f"{state} {self.speed:g}x · turn {self.position + 1}/{len(self.debate.turns)} · "
@@ -243,13 +394,17 @@ class ReplayScreen(Screen[None]):
         box.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        needle = event.value.strip().lower()
-        self.matches = [t.index for t in self.debate.turns if needle and needle in t.text.lower()]
+        needle = event.value.strip()
+        low = needle.lower()
+        self.matches = [t.index for t in self.debate.turns if low and low in t.text.lower()]
+        self.needle = needle if self.matches else ""
         event.input.add_class("hidden")
         self.query_one("#turns", DataTable).focus()
+        self.fill_turn_list(force=True)
         if not self.matches:
-            self.notify(f"No turn mentions “{event.value}”.", severity="warning")
-            self.paint_status()
+            if needle:
+                self.notify(f"No turn mentions “{needle}”.", severity="warning", markup=False)
+            self.paint_stage()
             return
         self.playing = False
         self.action_match(1, from_before=True)
@@ -272,9 +427,33 @@ class ReplayScreen(Screen[None]):
             self.show_turn(event.cursor_row, reveal=True)
 
     def action_outline(self) -> None:
-        from tui.screens.outline import OutlineScreen
+        self.app.open_outline(self.debate)  # type: ignore[attr-defined]
 
-        self.app.push_screen(OutlineScreen(self.debate))
+    def action_export(self) -> None:
+        self.app.export_outline(self.debate)  # type: ignore[attr-defined]
+
+    def action_scroll_sources(self, direction: int) -> None:
+        panel = self.query_one("#sources-scroll", VerticalScroll)
+        panel.scroll_relative(y=direction * max(1, panel.size.height - 2), animate=False)
+
+    def action_fork(self) -> None:
+        turn = self.current
+        if turn is None:
+            return
+        persona = self.debate.persona(turn.speaker_id)
+        who = speaker_cell(persona, turn.speaker_id).plain
+        start = " ".join(turn.text.split())[:90]
+        summary = (
+            f"Fork “{self.debate.topic}” after turn {turn.index + 1} of "
+            f"{len(self.debate.turns)} ({who}, {turn.kind}):\n“{start}…”"
+        )
+        left = max(3, self.debate.settings.max_turns - turn.index - 1)
+
+        def chosen(request: ForkRequest | None) -> None:
+            if request is not None:
+                self.app.start_fork(self.debate.id, turn.index, request)  # type: ignore[attr-defined]
+
+        self.app.push_screen(ForkDialog(summary, left), chosen)
 
     def action_back(self) -> None:
         box = self.query_one("#search", Input)

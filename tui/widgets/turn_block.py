@@ -7,9 +7,29 @@ from textual.widgets import Static
 
 from transcripts.models import PersonaSnapshot
 
+SIMULATED = "(simulated)"
+
+
+def speaker_cell(persona: PersonaSnapshot | None, speaker_id: str, width: int = 40) -> Text:
+    """A speaker's name in at most `width` cells, in the persona's colour. A persona of a real
+    person always keeps its `(simulated)` mark: the name gives way first (`Sam Alt…`)."""
+    name = persona.name if persona else speaker_id
+    color = persona.color if persona else ""
+    if persona is None or not persona.simulated:
+        if len(name) > width:
+            name = name[: max(1, width - 1)] + "…"
+        return Text(name, style=color)
+    room = width - len(SIMULATED) - 1
+    if len(name) > room:
+        name = name[: max(1, room - 1)] + "…"
+    cell = Text(name, style=color)
+    cell.append(" " + SIMULATED, style="italic")
+    return cell
+
 
 def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, index: int) -> Text:
-    """`Name · role · kind · #n`, with `simulated` for personas of real people; never markup."""
+    """`Name · role · kind · #n` (n counted from 1, as everywhere on screen), with
+    `simulated` for personas of real people; never markup."""
     line = Text()
     name = persona.name if persona else speaker_id
     color = persona.color if persona else "white"
@@ -19,7 +39,7 @@ def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, in
         line.append(f" · {role}", style="dim")
         if persona.simulated:
             line.append(" simulated", style="reverse")
-    line.append(f" · {kind} · #{index}", style="dim")
+    line.append(f" · {kind} · #{index + 1}", style="dim")
     return line
 
 
