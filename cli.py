@@ -659,6 +659,55 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return tui_main(settings, replay=args.ref)
 
 
+def serve_command(args: argparse.Namespace) -> list[str]:
+    """The command line the server starts for each browser: this file's `tui`, with the
+    storage and model options `serve` was given."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "tui"]
+    for flag, value in (
+        ("--data-dir", args.data_dir),
+        ("--out", args.out_dir),
+        ("--chroma-url", args.chroma_url),
+        ("--checkpoint-url", args.checkpoint_url),
+        ("--backend", args.backend),
+        ("--model", args.model),
+        ("--model-path", args.model_path),
+        ("--base-url", args.base_url),
+    ):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import ipaddress
+    import shlex
+
+    make_settings(args)  # bad options fail here, not in every browser tab
+    if not 1 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: give a port between 1 and 65535")
+    try:
+        from textual_serve.server import Server
+    except ImportError as exc:
+        raise UserError("`debate serve` needs textual-serve (pip install textual-serve)") from exc
+    try:
+        loopback = ipaddress.ip_address(args.host).is_loopback
+    except ValueError:
+        loopback = args.host == "localhost"
+    if not loopback:
+        _err(
+            f"debate: note: serving on {args.host}: anyone who can reach it can run, fork "
+            "and delete debates here"
+        )
+    server = Server(
+        shlex.join(serve_command(args)),
+        host=args.host,
+        port=args.port,
+        title="Panel debates",
+    )
+    server.serve()
+    return 0
+
+
 # -- parser --------------------------------------------------------------------------------------
 class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong, and where to read the usage."""
@@ -847,6 +896,17 @@ def build_parser() -> argparse.ArgumentParser:
     _backend(tui)
     _common(tui)
     tui.set_defaults(func=cmd_tui)
+
+    serve = sub.add_parser("serve", help="serve the terminal UI to a web browser")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    _backend(serve)
+    _common(serve)
+    serve.set_defaults(func=cmd_serve)
 
     replay = sub.add_parser("replay", help="replay a saved debate in the terminal UI")
     replay.add_argument("ref", metavar="FILE_OR_ID", help="a debate JSON file or a debate id")

@@ -34,23 +34,24 @@ def grounding_rate(debate: Debate) -> float:
     return grounded / len(spoken)
 
 
-def fit_columns(width: int) -> list[tuple[str, int]]:
+def fit_columns(width: int, model_width: int = WIDTHS["model"]) -> list[tuple[str, int]]:
     """(column, cells) for a table `width` cells wide: every column but the topic at its
     own width, columns dropped in DROP_ORDER until the topic has MIN_TOPIC cells, and the
     topic taking what is left. Raises nothing; a very narrow table keeps topic, grounding
     and status."""
+    widths = {**WIDTHS, "model": max(len("model"), min(model_width, WIDTHS["model"]))}
     shown = [c for c in COLUMNS if c != "topic"]
     usable = width - 2  # the vertical scrollbar
 
     def rest() -> int:
-        return usable - sum(WIDTHS[c] + CELL_PADDING for c in shown) - CELL_PADDING
+        return usable - sum(widths[c] + CELL_PADDING for c in shown) - CELL_PADDING
 
     for name in DROP_ORDER:
         if rest() >= MIN_TOPIC:
             break
         shown.remove(name)
     topic = max(8, rest())
-    return [("topic", topic), *((c, WIDTHS[c]) for c in shown)]
+    return [("topic", topic), *((c, widths[c]) for c in shown)]
 
 
 def _sort_key(column: str, d: DebateSummary, branches: int) -> tuple:
@@ -208,7 +209,8 @@ class LibraryScreen(Screen[None]):
         needle = self.query_one("#filter", Input).value
         debates = self.app.store.summaries()  # type: ignore[attr-defined]
         self.rows = library_tree(debates, needle, sort=self.sort_name, reverse=self.sort_reverse)
-        columns = fit_columns(table.size.width or self.size.width or 80)
+        longest = max((len(d.model) for d in debates), default=0)
+        columns = fit_columns(table.size.width or self.size.width or 80, longest)
         widths = dict(columns)
         keep = self.selected_id(quiet=True)
         if self.layout_key != tuple(columns):
