@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +23,67 @@ DEFAULT_TOPIC_JA = (
 
 
 # -- terminal output ----------------------------------------------------------------------------
-class Painter:
-    """ANSI colours when writing to a terminal, plain text otherwise."""
+def console_for(stream: Any) -> Any:
+    """A rich console on `stream`: colour on a terminal unless NO_COLOR is set, plain text
+    (no escape codes, no wrapping) into a file or a pipe."""
+    from rich.console import Console
 
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.on = stream.isatty() and os.environ.get("NO_COLOR") is None
+    return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
-    def __call__(
-        self, text: str, color: str | None = None, *, bold: bool = False, dim: bool = False
-    ) -> str:
-        if not self.on:
-            return text
-        codes = []
-        if bold:
-            codes.append("1")
-        if dim:
-            codes.append("2")
-        if color and color.startswith("#") and len(color) == 7:
-            r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-            codes.append(f"38;2;{r};{g};{b}")
-        return f"\033[{';'.join(codes)}m{text}\033[0m" if codes else text
+
+@contextmanager
+def progress_of(what: str, *, quiet: bool = False, stream: Any = None) -> Iterator[Any]:
+    """Progress of slow work: a rich spinner with the stage named, a bar and `done/total`
+    when the work is counted, on a terminal; one line per stage and one at the end
+    otherwise. Yields `update(stage=None, done=None, total=None)`."""
+    import time
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    stream = stream or sys.stderr
+    console = console_for(stream)
+    if quiet:
+        yield lambda *a, **k: None
+        return
+    began = time.perf_counter()
+    if console.is_terminal:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(what, total=None)
+
+            def update(stage: str | None = None, done: int | None = None, total: int | None = None):
+                progress.update(task, description=stage or what, completed=done, total=total)
+
+            yield update
+        return
+    said: dict[str, Any] = {"stage": None, "count": ""}
+
+    def update_plain(stage: str | None = None, done: int | None = None, total: int | None = None):
+        if stage and stage != said["stage"]:
+            said["stage"] = stage
+            stream.write(f"{stage}…\n")
+            stream.flush()
+        if total:
+            said["count"] = f" {done}/{total}"
+
+    stream.write(f"{what}…\n")
+    stream.flush()
+    yield update_plain
+    stream.write(f"{what}: done{said['count']} ({time.perf_counter() - began:.1f} s)\n")
+    stream.flush()
 
 
 def _out(text: str = "", end: str = "\n") -> None:
@@ -78,23 +117,18 @@ def open_index(settings, *, quiet: bool = False):
     from transcripts.index import PassageIndex
 
     index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
-    announced = False
+    shown = ExitStack()  # progress appears only if there is indexing to do
+    update: Any = None
 
     def progress(done: int, total: int) -> None:
-        nonlocal announced
-        if quiet:
-            return
-        if not announced:
-            _err("Indexing the show's transcript (first run only)…")
-            announced = True
-        line = f"  {done}/{total} encoded (sentences, passages and their glosses)"
-        if sys.stderr.isatty():
-            sys.stderr.write("\r" + line + ("\n" if done >= total else ""))
-        elif done >= total:  # a log gets the last count, not one line per batch
-            sys.stderr.write(line + "\n")
-        sys.stderr.flush()
+        nonlocal update
+        if update is None:
+            what = "Indexing the show's transcript (first run only)"
+            update = shown.enter_context(progress_of(what, quiet=quiet))
+        update("encoding sentences, passages and their glosses", done, total)
 
-    index.ensure_bundled(progress=progress)
+    with shown:
+        index.ensure_bundled(progress=progress)
     return index
 
 
@@ -114,9 +148,15 @@ def checkpointer(settings) -> Iterator[Any]:
 
 
 # -- commands -------------------------------------------------------------------------------------
-def print_events(runner, painter: Painter) -> int:
-    """Stream a show to the terminal; returns the exit status."""
+def print_events(runner, console: Any) -> int:
+    """Stream a show to `console` (see `console_for`); returns the exit status. Model and
+    transcript text is printed as text, never read as markup."""
+    from rich.text import Text
+
     from graphs import events as ev
+
+    def say(*parts: Any, end: str = "\n") -> None:
+        console.print(Text.assemble(*parts), end=end)
 
     names: dict[str, tuple[str, str]] = {}
     status = 0
@@ -125,45 +165,45 @@ def print_events(runner, painter: Painter) -> int:
             for p in event.personas:
                 label = f"{p.name} (simulated)" if p.simulated else p.name
                 names[p.id] = (label, p.color)
-            _out(painter(f"▶ {event.topic}", bold=True))
-            _out(painter(f"  debate {event.debate_id} · up to {event.max_turns} turns", dim=True))
+            say((f"▶ {event.topic}", "bold"))
+            say((f"  debate {event.debate_id} · up to {event.max_turns} turns", "dim"))
         elif isinstance(event, ev.AgendaPlanned):
             for i, seg in enumerate(event.agenda, 1):
-                _out(painter(f"  {i}. {seg.title} — {seg.question}", dim=True))
+                say((f"  {i}. {seg.title} — {seg.question}", "dim"))
         elif isinstance(event, ev.SegmentStarted):
-            _out()
-            _out(painter(f"── Segment {event.index + 1}: {event.title} ──", bold=True))
+            say()
+            say((f"── Segment {event.index + 1}: {event.title} ──", "bold"))
         elif isinstance(event, ev.TurnStarted):
-            label, color = names.get(event.speaker_id, (event.speaker_id, "white"))
-            _out()
-            _out(painter(f"{label}", color, bold=True) + painter(f" · {event.turn_kind}", dim=True))
+            label, color = names.get(event.speaker_id, (event.speaker_id, ""))
+            say()
+            say((label, f"bold {color}".strip()), (f" · {event.turn_kind}", "dim"))
         elif isinstance(event, ev.Token):
-            _out(event.text, end="")
+            say(event.text, end="")
         elif isinstance(event, ev.TurnDiscarded):
-            _out(painter(f"  ↺ draft discarded ({event.reason}); again:", dim=True))
+            say((f"  ↺ draft discarded ({event.reason}); again:", "dim"))
         elif isinstance(event, ev.TurnFinished):
             cites = " ".join(c.anchor for c in event.turn.citations)
-            _out()
+            say()
             if cites:
-                _out(painter(f"  [{cites}]", dim=True))
+                say((f"  [{cites}]", "dim"))
         elif isinstance(event, ev.Interrupted):
-            _out(painter(f"  ⏸ {event.reason}", dim=True))
+            say((f"  ⏸ {event.reason}", "dim"))
         elif isinstance(event, ev.Resumed):
-            _out(painter(f"  ▶ resumed after {event.from_turn} turns", dim=True))
+            say((f"  ▶ resumed after {event.from_turn} turns", "dim"))
         elif isinstance(event, ev.DebateFinished):
-            _out()
-            _out(
-                painter(
+            say()
+            say(
+                (
                     f"■ {event.stop_reason} · {event.turns} turns · "
                     f"{event.tokens_in} tokens in, {event.tokens_out} out · "
                     f"${event.cost_usd:.4f} · {event.wall_s:.1f} s",
-                    bold=True,
+                    "bold",
                 )
             )
             for path in event.paths:
-                _out(f"  saved {path}")
+                say(f"  saved {path}")
         elif isinstance(event, ev.Error):
-            _out()
+            say()
             _err(f"debate: error: {event.message}")
             status = 1
     return status
@@ -228,7 +268,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             threading.Thread(target=_producer_input, args=(runner,), daemon=True).start()
         try:
-            return print_events(runner, Painter(sys.stdout))
+            return print_events(runner, console_for(sys.stdout))
         except KeyboardInterrupt:
             runner.save("stopped")
             _err(f"\ndebate: stopped; continue with `debate resume {runner.debate.id}`")
@@ -236,17 +276,46 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 class BatchDisplay:
-    """Progress of a batch: one redrawn line on a terminal, a line per debate otherwise."""
+    """Progress of a batch: a rich progress bar (done/total, running, failed, turns, tok/s)
+    on a terminal; a line per finished debate otherwise. Use as a context manager."""
 
     def __init__(self, stream: Any, total: int) -> None:
         self.stream = stream
-        self.tty = stream.isatty()
+        self.console = console_for(stream)
+        self.tty = self.console.is_terminal
         self.total = total
-        self.last = 0.0
+        self.progress: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> BatchDisplay:
+        if self.tty:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("debates"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
+            self.progress.__enter__()
+            self.task = self.progress.add_task("batch", total=self.total, detail="starting")
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
 
     def __call__(self, progress, result) -> None:
-        import time
-
         if result is not None and not self.tty:
             where = f" on {result.base_url}" if result.base_url else ""
             what = f"{result.turns} turns" if result.status == "finished" else result.message
@@ -257,20 +326,15 @@ class BatchDisplay:
             )
             self.stream.flush()
             return
-        now = time.perf_counter()
-        if not self.tty or (result is None and now - self.last < 0.2):
+        if self.progress is None:
             return
-        self.last = now
-        done = progress.finished + progress.failed
-        width = 24
-        fill = int(width * done / max(self.total, 1))
         rate = progress.tokens_out / max(progress.elapsed_s, 1e-6)
-        self.stream.write(
-            f"\r[{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} done · "
-            f"{progress.running} running · {progress.failed} failed · {progress.turns} turns · "
-            f"{rate:.0f} tok/s · {progress.elapsed_s:.1f} s\033[K"
+        self.progress.update(
+            self.task,
+            completed=progress.finished + progress.failed,
+            detail=f"{progress.running} running · {progress.failed} failed · "
+            f"{progress.turns} turns · {rate:.0f} tok/s",
         )
-        self.stream.flush()
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -291,7 +355,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     display = BatchDisplay(sys.stderr, args.runs)
     servers = f"{len(urls)} server{'s' if len(urls) > 1 else ''}"
     _err(f"Running {args.runs} debates, {args.concurrency} at a time, on {servers}…")
-    with checkpointer(settings) as saver:
+    with checkpointer(settings) as saver, display:
         results = asyncio.run(
             run_batch(
                 settings,
@@ -306,8 +370,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 on_progress=display,
             )
         )
-    if display.tty:
-        _err("")
     finished = [r for r in results if r.status == "finished"]
     failed = [r for r in results if r.status != "finished"]
     wall = max((r.wall_s for r in results), default=0.0)
@@ -333,7 +395,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     index = open_index(settings, quiet=True)
     with checkpointer(settings) as saver:
         runner = resume_show(settings, args.id, search=searcher(index), checkpointer=saver)
-        return print_events(runner, Painter(sys.stdout))
+        return print_events(runner, console_for(sys.stdout))
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
@@ -353,7 +415,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
             steer=args.steer,
             turns=args.fork_turns,
         )
-        return print_events(runner, Painter(sys.stdout))
+        return print_events(runner, console_for(sys.stdout))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -454,15 +516,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         raise UserError("--source-id names one source; give one PATH with it")
     index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
     for path in args.paths:
-
-        def progress(done: int, total: int, name: str = path.name) -> None:
-            width = 30
-            fill = int(width * done / max(total, 1))
-            end = "\n" if done >= total else ""
-            sys.stderr.write(f"\r{name}: [{'#' * fill}{'.' * (width - fill)}] {done}/{total}{end}")
-            sys.stderr.flush()
-
-        result = index.ingest(path, args.source_id, progress=progress)
+        with progress_of(f"Indexing {path.name}") as update:
+            result = index.ingest(
+                path,
+                args.source_id,
+                progress=lambda done, total: update("encoding passages", done, total),
+            )
         _out(
             f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)"
         )
@@ -504,9 +563,13 @@ def cmd_outline(args: argparse.Namespace) -> int:
         text = to_html(debate)
     else:
         outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
-        writer = None if args.no_model or not debate.turns else _outline_writer(settings, debate)
-        if writer is not None:
-            outline = write_notes(outline, debate.topic, writer)
+        if not args.no_model and debate.turns:
+            with progress_of(f"Outline of {debate.id}") as update:
+                update(f"loading the model ({debate.settings.model})")
+                writer = _outline_writer(settings, debate)
+                if writer is not None:
+                    update("the model writes the title, logline and working titles")
+                    outline = write_notes(outline, debate.topic, writer)
         text = _rendered(args.format, outline, outline_html, outline_markdown)
     return _deliver(args.output, text)
 
@@ -568,10 +631,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
         judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
     attributor = Attributor(open_index(settings, quiet=args.json))
-    verdicts = judge_debate(debate, attributor)
-    result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
-    if judge is not None:
-        result.judge = judge_turns(debate, judge, attributor, result.turns)
+    with progress_of(f"Evaluating {debate.id}", quiet=args.json) as update:
+        update(f"checking each turn against its cited lines ({len(debate.turns)} turns)")
+        verdicts = judge_debate(debate, attributor)
+        update("measuring grounding, balance, echo and distinctiveness")
+        result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
+        if judge is not None:
+            update(f"the judge ({args.judge_model}) rates each turn")
+            result.judge = judge_turns(debate, judge, attributor, result.turns)
     metrics = debate.metrics.model_copy(update={"evaluation": result.model_dump()})
     store.save(with_verdicts(debate, verdicts).model_copy(update={"metrics": metrics}))
     if args.json:
