@@ -570,6 +570,8 @@ def cmd_outline(args: argparse.Namespace) -> int:
                 if writer is not None:
                     update("the model writes the title, logline and working titles")
                     outline = write_notes(outline, debate.topic, writer)
+            for reason in outline.notes_dropped:
+                _err(f"debate: note: not used from the model: {reason}")
         text = _rendered(args.format, outline, outline_html, outline_markdown)
     return _deliver(args.output, text)
 

@@ -95,7 +95,8 @@ def test_a_model_that_fails_leaves_a_valid_assembled_outline():
     assembled = build_outline(debate)
     for reply in ("not json at all", {"title": ""}, ModelError("server gone")):
         outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(reply))
-        assert outline == assembled and outline.written_by == "assembly"
+        assert outline.model_copy(update={"notes_dropped": []}) == assembled
+        assert outline.written_by == "assembly" and outline.notes_dropped  # and says why
 
 
 def test_durations_follow_the_speech_rates():
@@ -137,4 +138,7 @@ def test_a_title_copied_from_a_guest_is_not_taken():
     line = assembled.segments[0].talking_points[0].points[0]
     copied = {"title": line[:80], "logline": line[:200], "segment_titles": [line[:60]]}
     outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(copied))
-    assert outline == assembled  # nothing new was written, so nothing is credited to the model
+    # Nothing new was written, so nothing is credited to the model, and the outline says why.
+    assert outline.model_copy(update={"notes_dropped": []}) == assembled
+    assert outline.written_by == "assembly"
+    assert outline.notes_dropped[0].startswith("the title, it copies a guest's line")

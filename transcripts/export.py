@@ -134,11 +134,13 @@ blockquote{color:#444;border-left:3px solid #ccc;margin-left:0;padding-left:1rem
 """
 
 
-def _page(title: str, body: list[str]) -> str:
+def _page(title: str, body: list[str], lang: str = "en") -> str:
+    """A self-contained HTML page in language `lang` (its `lang` attribute, so that browsers
+    and screen readers pick Japanese fonts and voices for a Japanese debate)."""
     from html import escape
 
     return (
-        '<!doctype html>\n<html><head><meta charset="utf-8">'
+        f'<!doctype html>\n<html lang="{escape(lang, quote=True)}"><head><meta charset="utf-8">'
         f"<title>{escape(title)}</title><style>{_HTML_STYLE}</style></head><body>\n"
         + "\n".join(body)
         + "\n</body></html>\n"
@@ -149,25 +151,31 @@ def to_html(debate: Debate) -> str:
     """A self-contained HTML page of a debate: no external assets, every text escaped."""
     from html import escape
 
+    words = TEXT.get(debate.language, TEXT["en"])
+    kinds = KIND_LABEL.get(debate.language, KIND_LABEL["en"])
+    tag = f' <span class="sim">{escape(words["simulated"])}</span>'
     body = [
         f"<h1>{escape(debate.topic)}</h1>",
         f'<p class="meta">{escape(debate.id)} · {escape(debate.settings.model)} · '
         f"{escape(debate.settings.policy)}</p>",
-        "<h2>Panel</h2><ul>",
+        f"<h2>{escape(words['panel'])}</h2><ul>",
     ]
     for p in debate.personas:
-        sim = ' <span class="sim">simulated</span>' if p.simulated else ""
-        body.append(f"<li><b>{escape(p.name)}</b>, {escape(p.title)}{sim}</li>")
+        role = words["host"] if p.role == "host" else p.title
+        sim = tag if p.simulated else ""
+        body.append(f"<li><b>{escape(p.name)}</b>, {escape(role)}{sim}</li>")
     body.append("</ul>")
+    if any(p.simulated for p in debate.personas):
+        body.append(f"<blockquote>{escape(words['note'].replace('*', ''))}</blockquote>")
     for t in debate.turns:
         p = debate.persona(t.speaker_id)
         color = escape(p.color if p else "#999", quote=True)
-        sim = ' <span class="sim">simulated</span>' if p and p.simulated else ""
+        sim = tag if p and p.simulated else ""
         cites = " ".join(escape(c.anchor) for c in t.citations)
         body.append(
             f'<div class="turn" style="border-color:{color}"><div class="who">'
             f"{escape(p.name if p else t.speaker_id)}{sim} "
-            f'<span class="meta">· {escape(t.kind)} · #{t.index}</span></div>'
+            f'<span class="meta">· {escape(kinds.get(t.kind, t.kind))} · #{t.index}</span></div>'
             f'<p>{escape(t.text)}</p><div class="cites">{cites}</div></div>'
         )
-    return _page(debate.topic, body)
+    return _page(debate.topic, body, debate.language)

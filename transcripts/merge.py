@@ -345,4 +345,4 @@ def merged_html(m: MergedOutline) -> str:
         claim, reply = _clash_lines(c)
         body.append(f"<li>{e(claim)}<br>{e(reply)}</li>")
     body.append("</ul>")
-    return _page(m.topic, body)
+    return _page(m.topic, body, m.language)

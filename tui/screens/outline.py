@@ -112,7 +112,14 @@ class OutlineScreen(Screen[None]):
             self.busy = False
             return
         app.call_from_thread(self.show, outline)
-        app.call_from_thread(self.notify, f"Written by {outline.written_by}.", markup=False)
+        said = (
+            "Assembled only: nothing the model wrote was used."
+            if outline.written_by == "assembly"
+            else f"Written by {outline.written_by}."
+        )
+        if outline.notes_dropped:
+            said += " Not used: " + "; ".join(outline.notes_dropped) + "."
+        app.call_from_thread(self.notify, said, markup=False, timeout=12)
 
     def action_export(self) -> None:
         if not self.markdown:
