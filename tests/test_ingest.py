@@ -91,3 +91,27 @@ def test_unsupported_suffix(tmp_path: Path):
     path.write_bytes(b"%PDF")
     with pytest.raises(UserError, match="unsupported file type"):
         read_source(path)
+
+
+def test_a_utf8_file_with_stray_lines_keeps_its_utf8_lines():
+    """Mojibake ("donât") came from here, not from streaming: a UTF-8 transcript with one
+    line in another encoding was read whole in a single-byte encoding, and the models
+    repeated what the passages said."""
+    from transcripts.ingest import decode
+
+    data = (
+        "Sam said he doesn’t — won’t — sell compute.\n".encode()
+        + b"It was \x93quoted\x94 on a Windows machine.\n"
+        + "計算資源は通貨になる。\n".encode()
+    )
+    text, encoding = decode(data, "x.txt")
+    lines = text.splitlines()
+    assert lines[0] == "Sam said he doesn’t — won’t — sell compute."
+    assert lines[1] == "It was “quoted” on a Windows machine."
+    assert lines[2] == "計算資源は通貨になる。"
+    assert encoding == "utf-8 with cp1252 lines"
+    assert not any(ch in text for ch in "âÃ€\x80\x99")
+    sjis = "こんにちは、計算資源の話です。\n".encode() + "司会：ようこそ。\n".encode("cp932")
+    text, encoding = decode(sjis, "y.txt")
+    assert text.splitlines() == ["こんにちは、計算資源の話です。", "司会：ようこそ。"]
+    assert encoding == "utf-8 with cp932 lines"

@@ -88,6 +88,38 @@ def _japanese_share(text: str) -> float:
     return jp / max(1, len(text))
 
 
+def _decode_by_line(data: bytes) -> tuple[str, str] | None:
+    """A file that is UTF-8 at heart (some line in it is UTF-8 beyond ASCII) but has lines
+    in another encoding: a transcript pasted together from two files, or a Windows quote
+    (0x92) typed into a UTF-8 file. Decoding the whole file in a single-byte encoding turns
+    every UTF-8 character into mojibake ("don’t" -> "donât", which the models then
+    repeat); decoding line by line keeps the UTF-8 lines and reads only the others in
+    their own encoding. None when no line is UTF-8 beyond ASCII."""
+    rows = data.split(b"\n")
+    decoded: list[str | None] = []
+    for raw in rows:
+        try:
+            decoded.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            decoded.append(None)
+    if not any(text is not None and not text.isascii() for text in decoded):
+        return None
+    others = b"\n".join(raw for raw, text in zip(rows, decoded, strict=True) if text is None)
+    encoding = "cp1252"  # Windows' quotes and dashes: the usual stray bytes in English text
+    for candidate in ("cp932", "euc_jp"):
+        try:
+            if _japanese_share(others.decode(candidate)) > 0.05:
+                encoding = candidate
+                break
+        except UnicodeDecodeError:
+            continue
+    out = [
+        text if text is not None else raw.decode(encoding, errors="replace")
+        for raw, text in zip(rows, decoded, strict=True)
+    ]
+    return "\n".join(out), f"utf-8 with {encoding} lines"
+
+
 def decode(data: bytes, where: str) -> tuple[str, str]:
     """Decode bytes as UTF-8 (BOM or not), Shift-JIS/CP932 or EUC-JP, detected."""
     if not data.strip():
@@ -104,6 +136,9 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    mixed = _decode_by_line(data)
+    if mixed is not None:
+        return mixed
     best: tuple[float, str, str] | None = None
     for encoding in ("cp932", "euc_jp"):
         try:
