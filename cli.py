@@ -462,10 +462,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
         result = index.ingest(path, args.source_id, progress=progress)
-        _out(
-            f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)"
-        )
+        _out(ingest_line(result))
     return 0
+
+
+def ingest_line(result) -> str:
+    """One line on what `ingest` did with a file, with what it read and what it left out:
+    `ep1: added, 12 chunks from 42 cues, skipped 1 unreadable cue at line 7 (0.4 s)`."""
+    from transcripts.ingest import skipped_note
+
+    chunks = "chunk" if result.chunks == 1 else "chunks"
+    parts = [f"{result.source_id}: {result.status}, {result.chunks} {chunks}"]
+    if result.cues is not None:
+        parts[0] += f" from {result.cues} cue{'s' if result.cues != 1 else ''}"
+    if result.skipped:
+        parts.append(skipped_note(result.skipped))
+    if result.repeats:
+        lines = "line" if result.repeats == 1 else "lines"
+        parts.append(f"{result.repeats} repeated caption {lines} dropped")
+    return ", ".join(parts) + f" ({result.seconds:.1f} s)"
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
