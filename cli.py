@@ -57,6 +57,10 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
+def _warn(text: str) -> None:
+    _err(f"debate: warning: {text}")
+
+
 # -- settings and shared parts --------------------------------------------------------------------
 def make_settings(args: argparse.Namespace):
     from settings import Settings
@@ -200,7 +204,8 @@ def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
         topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
     topic = check_topic(topic)
     personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
-    select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
+    # Bad personas fail before work; files the folder holds but does not load are named.
+    select_panel(load_personas(args.personas_dir, on_skip=_warn), personas)
     return settings, topic, personas
 
 
@@ -438,7 +443,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_personas(args: argparse.Namespace) -> int:
     from agents.personas import load_personas
 
-    personas = load_personas(args.personas_dir)
+    personas = load_personas(args.personas_dir, on_skip=_warn)
     for p in personas.values():
         sim = "  [simulated]" if p.simulated else ""
         _out(f"{p.id:<12} {p.role:<9} {p.name} — {p.title}{sim}")
