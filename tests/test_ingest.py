@@ -230,6 +230,12 @@ def test_undecodable_lines_are_named(tmp_path: Path):
     assert "m.txt: line 3: not UTF-8 like the rest of the file (it reads as Shift-JIS)" in str(
         err.value
     )
+    legacy = "一行目です。\n二行目です。\n".encode("cp932") + "三行目です。\n".encode()
+    with pytest.raises(UserError) as err:
+        read_source(write(tmp_path, "s.txt", legacy))
+    assert "s.txt: line 3: not Shift-JIS like the rest of the file (it reads as UTF-8)" in str(
+        err.value
+    )
     broken16 = (
         b"\xff\xfe" + "ab\ncd\n".encode("utf-16-le") + b"\x00\xd8" + "x\n".encode("utf-16-le")
     )

@@ -190,36 +190,58 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None if _CONTROL.search(text) else encoding
 
 
-def _guess_of(line: bytes) -> str:
-    """A hint at the legacy encoding of one undecodable line, or nothing."""
-    for encoding, name in (("cp932", "Shift-JIS"), ("euc_jp", "EUC-JP")):
-        try:
-            text = line.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if _japanese_share(text) > 0.3:
+_NAMES = {"utf-8": "UTF-8", "cp932": "Shift-JIS", "euc_jp": "EUC-JP"}
+
+
+def _reads_as(line: bytes, encoding: str) -> bool:
+    """Whether a line decodes in `encoding` as text of its kind (Japanese, for the
+    legacy Japanese encodings, which decode many byte runs as nonsense kanji)."""
+    try:
+        text = line.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return encoding == "utf-8" or _japanese_share(text) > 0.3
+
+
+def _guess_of(line: bytes, encoding: str) -> str:
+    """A hint at the encoding of one line that is not in `encoding`, or nothing."""
+    for other, name in _NAMES.items():
+        if other != encoding and not line.isascii() and _reads_as(line, other):
             return f" (it reads as {name})"
     return ""
 
 
-def _mixed_utf8(data: bytes, where: str) -> None:
-    """Refuse a UTF-8 file with a few lines in another encoding, naming the first of them:
-    guessing one encoding for the whole file would garble one part or the other."""
+def _fit(lines: list[bytes], encoding: str) -> tuple[list[int], int]:
+    """The lines (1-based) that do not decode in `encoding`, and how many lines that are
+    not ASCII read as `encoding`."""
     bad: list[int] = []
     good = 0
-    for number, line in enumerate(data.split(b"\n"), 1):
+    for number, line in enumerate(lines, 1):
         try:
-            line.decode("utf-8")
+            line.decode(encoding)
         except UnicodeDecodeError:
             bad.append(number)
             continue
-        good += not line.isascii()
+        good += not line.isascii() and _reads_as(line, encoding)
+    return bad, good
+
+
+def _mixed(data: bytes, where: str, encodings: Sequence[str]) -> None:
+    """Refuse a file written in one encoding with a few lines in another, naming the first
+    of them: one encoding for the whole file would garble one part or the other. The
+    file's encoding is the one most of its non-ASCII lines read as; it is mixed when
+    those lines are at least as many as the lines it cannot decode."""
+    lines = data.split(b"\n")
+    fits = {e: _fit(lines, e) for e in encodings}
+    encoding = max(encodings, key=lambda e: fits[e][1])
+    bad, good = fits[encoding]
     if bad and good >= len(bad):
-        first = data.split(b"\n", bad[0])[bad[0] - 1]
+        name = _NAMES[encoding]
         more = f" ({len(bad) - 1} more lines like it)" if len(bad) > 1 else ""
         raise UserError(
-            f"{where}: line {bad[0]}: not UTF-8 like the rest of the file{_guess_of(first)}"
-            f"{more}; convert it to UTF-8 and ingest again"
+            f"{where}: line {bad[0]}: not {name} like the rest of the file"
+            f"{_guess_of(lines[bad[0] - 1], encoding)}{more}; save the file as UTF-8, "
+            "that line included, and ingest again"
         )
 
 
@@ -253,7 +275,7 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError as exc:
         first_bad = _line_of(data, exc.start, "utf-8")
-    _mixed_utf8(data, where)
+    _mixed(data, where, ("utf-8",))
     best: tuple[float, str, str] | None = None
     for encoding in ("cp932", "euc_jp"):
         try:
@@ -265,6 +287,7 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
             best = (share, text, encoding)
     if best is not None and best[0] > 0.05:
         return best[1], best[2]
+    _mixed(data, where, ("cp932", "euc_jp"))
     from charset_normalizer import from_bytes
 
     match = from_bytes(data).best()
