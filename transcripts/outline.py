@@ -248,52 +248,75 @@ def labels(language: str) -> dict[str, str]:
     return LABELS.get(language, LABELS["en"])
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
+
+
+def markdown_text(text: str) -> str:
+    """Text from a debate, a model or a file as Markdown that reads as that text: on one
+    line, every character Markdown would act on (emphasis, links, code, HTML, tables)
+    escaped, so "[draft] *Compute* <b>" shows as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
 def outline_markdown(outline: Outline) -> str:
+    """The outline as Markdown in its debate's language; every text in it is escaped
+    (`markdown_text`)."""
+    m = markdown_text
     w = labels(outline.language)
-    out = [f"# {outline.title}", "", f"*{outline.logline}*", ""]
+
+    def turn(n: int) -> str:
+        return w["turn"].format(n=n)
+
+    out = [f"# {m(outline.title)}", "", f"*{m(outline.logline)}*", ""]
     if outline.simulated:
-        out += ["> " + w["simulated"].format(names=", ".join(outline.simulated)), ""]
+        out += ["> " + w["simulated"].format(names=m(", ".join(outline.simulated))), ""]
     if outline.cold_open:
         q = outline.cold_open
-        turn = w["turn"].format(n=q.turn)
-        out += [f"## {w['cold_open']}", "", f"> “{q.text}” — {q.speaker} ({turn})", ""]
+        out += [
+            f"## {w['cold_open']}",
+            "",
+            f"> “{m(q.text)}” — {m(q.speaker)} ({turn(q.turn)})",
+            "",
+        ]
     for i, seg in enumerate(outline.segments, 1):
         out += [
-            "## " + w["segment"].format(i=i, title=seg.title, minutes=seg.minutes),
+            "## " + w["segment"].format(i=i, title=m(seg.title), minutes=seg.minutes),
             "",
-            f"**{w['question']}:** {seg.question}",
+            f"**{w['question']}:** {m(seg.question)}",
             "",
         ]
         for pp in seg.talking_points:
-            out.append(f"- **{pp.speaker}**")
-            out += [f"  - {p}" for p in pp.points]
+            out.append(f"- **{m(pp.speaker)}**")
+            out += [f"  - {m(p)}" for p in pp.points]
         if seg.clash:
-            turn = w["turn"].format(n=seg.clash.turn)
-            out += ["", f"**{w['clash']}:** {seg.clash.speaker} ({turn}): “{seg.clash.text}”"]
+            c = seg.clash
+            out += ["", f"**{w['clash']}:** {m(c.speaker)} ({turn(c.turn)}): “{m(c.text)}”"]
         if seg.quotes:
             out += ["", f"**{w['quotable']}:**"]
-            out += [f"- “{q.text}” — {q.speaker}, {w['turn'].format(n=q.turn)}" for q in seg.quotes]
+            out += [f"- “{m(q.text)}” — {m(q.speaker)}, {turn(q.turn)}" for q in seg.quotes]
         out.append("")
     if outline.sources:
         out += [f"## {w['sources']}", ""]
         for s in outline.sources:
-            out.append(f"- `{s.anchor}` {s.text}")
+            out.append(f"- `{s.anchor.replace('`', '')}` {m(s.text)}")
             if s.gloss:
-                out.append(f"  - *{w['gloss']}:* {s.gloss}")
+                out.append(f"  - *{w['gloss']}:* {m(s.gloss)}")
         out.append("")
     if outline.open_questions:
         out += [f"## {w['open']}", ""]
-        out += [f"- {q}" for q in outline.open_questions]
+        out += [f"- {m(q)}" for q in outline.open_questions]
         out.append("")
     out += [f"## {w['fact_check']}", ""]
     if outline.fact_checks:
         out += [
-            f"- {w['turn'].format(n=f.turn)} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
+            f"- {turn(f.turn)} ({m(f.speaker)}) `{f.anchor.replace('`', '')}`: {m(f.reason)}"
+            f" — “{m(f.claim)}”"
             for f in outline.fact_checks
         ]
     else:
         out.append(f"- {w['all_supported']}")
-    out += ["", f"---\n*{w['debate'].format(id=outline.debate_id)}; {provenance(outline)}*", ""]
+    debate = w["debate"].format(id=m(outline.debate_id))
+    out += ["", f"---\n*{debate}; {m(provenance(outline))}*", ""]
     return "\n".join(out)
 
 

@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
+from agents.errors import UserError
 from transcripts.models import Debate
 from transcripts.store import DebateSummary
 from tui.widgets.dialogs import ConfirmDialog
@@ -230,7 +231,8 @@ class LibraryScreen(Screen[None]):
                 column.label = Text(name + arrow)
         for row in self.rows:
             cells = row.cells(widths["topic"], widths.get("model", 28))
-            table.add_row(*(cells[name] for name, _w in columns), key=row.summary.id)
+            # Topics, models and ids come from files: cells are Text, never markup.
+            table.add_row(*(Text(str(cells[name])) for name, _w in columns), key=row.summary.id)
         if keep is not None and keep in {r.summary.id for r in self.rows}:
             table.move_cursor(row=table.get_row_index(keep))
         total = len(debates)
@@ -293,12 +295,18 @@ class LibraryScreen(Screen[None]):
     def action_replay(self) -> None:
         debate_id = self.selected_id()
         if debate_id:
-            self.app.open_replay(debate_id)  # type: ignore[attr-defined]
+            try:
+                self.app.open_replay(debate_id)  # type: ignore[attr-defined]
+            except UserError as exc:  # the file changed or broke since it was listed
+                self.notify(str(exc), severity="error", timeout=10)
 
     def action_outline(self) -> None:
         debate_id = self.selected_id()
         if debate_id:
-            self.app.open_outline(debate_id)  # type: ignore[attr-defined]
+            try:
+                self.app.open_outline(debate_id)  # type: ignore[attr-defined]
+            except UserError as exc:  # the file changed or broke since it was listed
+                self.notify(str(exc), severity="error", timeout=10)
 
     def action_delete(self) -> None:
         debate_id = self.selected_id()

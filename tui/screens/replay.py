@@ -249,16 +249,18 @@ class ReplayScreen(Screen[None]):
             return
         self.columns = columns
         number, speaker, text = columns
-        turns.clear(columns=True)
-        turns.add_column("#", width=number)
-        turns.add_column("speaker", width=speaker)
-        if text:
-            turns.add_column("text", width=text)
-        turns.add_rows(
-            turn_row(self.debate, t, speaker, text, self.needle) for t in self.debate.turns
-        )
-        if self.debate.turns:
-            turns.move_cursor(row=self.position, column=0)
+        # The rebuild moves the cursor; those moves are not the producer's choice of turn.
+        with turns.prevent(DataTable.RowHighlighted):
+            turns.clear(columns=True)
+            turns.add_column("#", width=number)
+            turns.add_column("speaker", width=speaker)
+            if text:
+                turns.add_column("text", width=text)
+            turns.add_rows(
+                turn_row(self.debate, t, speaker, text, self.needle) for t in self.debate.turns
+            )
+            if self.debate.turns:
+                turns.move_cursor(row=self.position, column=0)
         turns.scroll_to(x=0, animate=False)
 
     # -- playback -----------------------------------------------------------------------------
