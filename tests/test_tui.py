@@ -899,3 +899,27 @@ async def test_library_reports_a_debate_file_broken_since_it_was_listed(tui_sett
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, LibraryScreen)
         assert "not" in screen_text(app).lower()
+
+
+async def test_keys_typed_fast_after_slash_are_the_search_not_commands(tui_settings, library):
+    from textual import events
+
+    def burst(app, text):
+        for ch in text:
+            app.post_message(events.Key("slash" if ch == "/" else ch, ch))
+
+    app = app_for(tui_settings)
+    async with app.run_test(size=SIZE) as pilot:
+        burst(app, "/qdons")  # q quits, d deletes, n opens the form: none of them may run
+        await pilot.pause(0.5)
+        assert app.is_running and isinstance(app.screen, LibraryScreen)
+        assert app.screen.query_one("#filter", Input).value == "qdons"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        replay = app.screen
+        await pilot.press("space")
+        burst(app, "/compute")
+        await pilot.pause(0.5)
+        assert app.screen is replay and replay.query_one("#search", Input).value == "compute"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -14,7 +15,7 @@ from agents.errors import UserError
 from transcripts.models import Debate
 from transcripts.store import DebateSummary
 from tui.widgets.dialogs import ConfirmDialog
-from tui.widgets.footer import KeyFooter
+from tui.widgets.footer import KeyFooter, route_to_box, typing_into
 
 COLUMNS = ("topic", "date", "lang", "turns", "model", "grounding", "branches", "status")
 # Cells a column needs besides the topic, and the order they give way in when the terminal is
@@ -173,7 +174,7 @@ class LibraryScreen(Screen[None]):
         Binding("s", "sort", "Sort", id="library.sort", tooltip="Sort by the next column"),
         Binding("d", "delete", "Delete", id="library.delete", tooltip="Delete (asks first)"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("q", "app.quit", "Quit", id="library.quit", tooltip="Quit"),
+        Binding("q", "quit", "Quit", id="library.quit", tooltip="Quit"),
     ]
 
     def __init__(self) -> None:
@@ -191,6 +192,15 @@ class LibraryScreen(Screen[None]):
         yield DataTable(id="library", cursor_type="row", zebra_stripes=True)
         yield Static("", id="library-empty", classes="hidden", markup=False)
         yield KeyFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys typed right after `/`, before the box has the focus, are the filter's words.
+        if action != "clear_filter" and typing_into(self, "#filter"):
+            return False
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        route_to_box(self, "#filter", event, self.action_filter)
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()  # rows come with the screen-resume event that follows
@@ -286,6 +296,9 @@ class LibraryScreen(Screen[None]):
         self.sort_column = (self.sort_column + 1) % len(COLUMNS)
         self.sort_reverse = False
         self.refresh_rows()
+
+    def action_quit(self) -> None:
+        self.app.exit()
 
     def action_new(self) -> None:
         from tui.screens.new_debate import NewDebateScreen

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -13,7 +14,7 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from transcripts.models import Debate, Turn
 from tui.widgets.dialogs import ForkDialog, ForkRequest
-from tui.widgets.footer import KeyFooter
+from tui.widgets.footer import KeyFooter, route_to_box, typing_into
 from tui.widgets.sources_panel import SourcesPanel, source_lines
 from tui.widgets.timeline import Timeline
 from tui.widgets.turn_block import speaker_cell, speaker_line
@@ -348,7 +349,13 @@ class ReplayScreen(Screen[None]):
         # While typing a search, the arrow keys move the text cursor.
         if action == "step" and isinstance(self.focused, Input):
             return False
+        # Keys typed right after `/`, before the box has the focus, are the search's words.
+        if action != "back" and typing_into(self, "#search"):
+            return False
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        route_to_box(self, "#search", event, self.action_search)
 
     # -- actions --------------------------------------------------------------------------------
     def action_toggle(self) -> None:

@@ -141,3 +141,32 @@ class KeyFooter(Footer):
                 disabled=not enabled,
                 tooltip=binding.tooltip or binding.description,
             )
+
+
+def typing_into(screen, selector: str) -> bool:
+    """Whether `screen`'s text box `selector` is open: then the screen's own keys wait, and
+    keys typed right after `/` (which may reach the screen before the box has the focus)
+    are the box's text."""
+    from textual.widgets import Input
+
+    return not screen.query_one(selector, Input).has_class("hidden")
+
+
+def route_to_box(screen, selector: str, event, open_box) -> None:  # noqa: ANN001 (a Key event)
+    """Open the box on `/` at once (a binding's action runs only after the keys already
+    typed are handled), and hand a printable key that reached the screen while the box is
+    open to the box (the box stops the keys it takes, so one that reaches the screen was
+    not typed into it)."""
+    from textual.widgets import Input
+
+    if event.key == "slash" and not typing_into(screen, selector):
+        open_box()
+        event.stop()
+        event.prevent_default()
+        return
+    if typing_into(screen, selector) and event.is_printable and event.character:
+        box = screen.query_one(selector, Input)
+        box.focus()
+        box.insert_text_at_cursor(event.character)
+        event.stop()
+        event.prevent_default()
