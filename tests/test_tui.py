@@ -325,7 +325,7 @@ async def test_replay_bindings(tui_settings, library):
         assert screen.position == 2
         await pilot.press("N")
         assert screen.position == 1
-        sources = str(screen.query_one("#sources").render())
+        sources = screen.query_one("#sources").text.plain
         assert "✓ cited" in sources and "panel:10-11" in sources
         await pilot.press("o")
         await pilot.pause()
@@ -425,7 +425,7 @@ async def test_sources_panel_cited_first_numbered_and_scrolls(tui_settings, tmp_
     async with app.run_test(size=(120, 32)) as pilot:
         await pilot.press("space", "right")
         await pilot.pause()
-        panel = str(app.screen.query_one("#sources").render())
+        panel = app.screen.query_one("#sources").text.plain
         cited = turn.citations[0]
         assert panel.index("✓ cited") < panel.index("line 40")
         assert f"panel:{cited.line_start}-{cited.line_end}" in panel.splitlines()[0]

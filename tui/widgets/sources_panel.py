@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -33,6 +35,62 @@ def numbered_lines(passage: Passage, lines: tuple[str, ...] = ()) -> list[tuple[
     return [(first + i, line) for i, line in enumerate(passage.text.split("\n"))]
 
 
+def ordered_passages(turn: Turn | None, passages: list[Passage] | None) -> list[Passage]:
+    """The passages to show: those the turn cites first, then the others in search order."""
+    shown = passages if passages is not None else (turn.passages if turn else [])
+    cited = {(c.source_id, c.line_start, c.line_end) for c in (turn.citations if turn else [])}
+
+    def is_cited(p: Passage) -> bool:
+        return any(p.covers(*c) for c in cited)
+
+    return [p for p in shown if is_cited(p)] + [p for p in shown if not is_cited(p)]
+
+
+def _is_cited(turn: Turn | None, p: Passage) -> bool:
+    return bool(turn) and any(
+        p.covers(c.source_id, c.line_start, c.line_end)
+        for c in turn.citations  # type: ignore[union-attr]
+    )
+
+
+def sources_blocks(
+    turn: Turn | None,
+    passages: list[Passage] | None = None,
+    context: list[tuple[int, str]] | None = None,
+    *,
+    lines_of=None,
+) -> list[tuple[Text, list[tuple[str, Text]]]]:
+    """The panel as (heading, [(line number or "", text)]) blocks: passages the turn cites
+    first, every line under its number, the English gloss in italics; then the source
+    lines around the citation. `lines_of(source_id)` gives a source's lines (bundled
+    sources by default). Every text is Text, never markup."""
+    lines_of = lines_of or source_lines
+    if turn is None and not passages:
+        return [(Text("No turn selected.", style="dim"), [])]
+    ordered = ordered_passages(turn, passages)
+    blocks: list[tuple[Text, list[tuple[str, Text]]]] = []
+    if not ordered:
+        blocks.append((Text("No passages retrieved for this turn.", style="dim"), []))
+    for p in ordered:
+        mark = _is_cited(turn, p)
+        head = Text(
+            "✓ cited  " if mark else "  also found  ", style="bold green" if mark else "dim"
+        )
+        head.append(p.anchor, style="bold")
+        try:
+            source = lines_of(p.source_id)
+        except Exception:  # a source that cannot be read still shows the passage's own text
+            source = ()
+        rows = [(str(n), Text(line)) for n, line in numbered_lines(p, source)]
+        if p.gloss:
+            rows.append(("", Text(p.gloss, style="italic dim")))
+        blocks.append((head, rows))
+    if context:
+        rows = [(str(n), Text(line)) for n, line in context]
+        blocks.append((Text("Source lines around the citation", style="bold"), rows))
+    return blocks
+
+
 def sources_text(
     turn: Turn | None,
     passages: list[Passage] | None = None,
@@ -40,43 +98,34 @@ def sources_text(
     *,
     lines_of=None,
 ) -> Text:
-    """The panel's text: passages the turn cites first, then the others, in search order;
-    every line under its number; the English gloss in italics. `lines_of(source_id)` gives a
-    source's lines (bundled sources by default)."""
-    lines_of = lines_of or source_lines
+    """The panel's content as one Text (`  27 line`), for tests and plain output."""
     out = Text()
-    if turn is None and not passages:
-        out.append("No turn selected.", style="dim")
-        return out
-    shown = passages if passages is not None else (turn.passages if turn else [])
-    cited = {(c.source_id, c.line_start, c.line_end) for c in (turn.citations if turn else [])}
-
-    def is_cited(p: Passage) -> bool:
-        return any(p.covers(*c) for c in cited)
-
-    ordered = [p for p in shown if is_cited(p)] + [p for p in shown if not is_cited(p)]
-    if not ordered:
-        out.append("No passages retrieved for this turn.", style="dim")
-    for p in ordered:
-        mark = is_cited(p)
-        out.append("✓ cited  " if mark else "  also found  ", style="bold green" if mark else "dim")
-        out.append(f"{p.anchor}\n", style="bold")
-        try:
-            source = lines_of(p.source_id)
-        except Exception:  # a source that cannot be read still shows the passage's own text
-            source = ()
-        for number, line in numbered_lines(p, source):
-            out.append(f"{number:>5} ", style="dim")
-            out.append(line + "\n")
-        if p.gloss:
-            out.append("      " + p.gloss + "\n", style="italic dim")
+    for head, rows in sources_blocks(turn, passages, context, lines_of=lines_of):
+        out.append_text(head)
         out.append("\n")
-    if context:
-        out.append("Source lines around the citation\n", style="bold")
-        for number, line in context:
+        for number, line in rows:
             out.append(f"{number:>5} ", style="dim")
-            out.append(line + "\n")
+            out.append_text(line)
+            out.append("\n")
+        if rows:
+            out.append("\n")
     return out
+
+
+def sources_renderable(blocks: list[tuple[Text, list[tuple[str, Text]]]]) -> Group:
+    """The blocks laid out with the line numbers in a column of their own, so that a long
+    line wraps under its text, not under its number."""
+    parts: list = []
+    for head, rows in blocks:
+        parts.append(head)
+        if rows:
+            grid = Table.grid(padding=(0, 1))
+            grid.add_column(justify="right", style="dim", width=5, no_wrap=True)
+            grid.add_column(overflow="fold")
+            for number, line in rows:
+                grid.add_row(number, line)
+            parts += [grid, Text("")]
+    return Group(*parts)
 
 
 class SourcesPanel(Static):
@@ -89,6 +138,7 @@ class SourcesPanel(Static):
 
     def __init__(self, **kw) -> None:
         super().__init__(sources_text(None), markup=False, **kw)
+        self.text = sources_text(None)  # what the panel shows, as plain text
 
     def show(
         self,
@@ -96,4 +146,6 @@ class SourcesPanel(Static):
         passages: list[Passage] | None = None,
         context: list[tuple[int, str]] | None = None,
     ) -> None:
-        self.update(sources_text(turn, passages, context))
+        blocks = sources_blocks(turn, passages, context)
+        self.text = sources_text(turn, passages, context)
+        self.update(sources_renderable(blocks))
