@@ -923,3 +923,19 @@ async def test_keys_typed_fast_after_slash_are_the_search_not_commands(tui_setti
         burst(app, "/compute")
         await pilot.pause(0.5)
         assert app.screen is replay and replay.query_one("#search", Input).value == "compute"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 32), (200, 50)])
+async def test_live_marks_the_simulated_persona_at_every_width(tui_settings, saver, size):
+    app = app_for(tui_settings, saver)
+    async with app.run_test(size=size) as pilot:
+        start_show(app, 4)
+        await pilot.pause()
+        live = app.screen
+        await wait_for(pilot, lambda: live.finished)
+        await wait_for(pilot, lambda: 1 in live.blocks)
+        live.blocks[1].scroll_visible(animate=False)
+        await pilot.pause()
+        text = screen_text(app)
+        line = next(ln for ln in text.splitlines() if "Sam Altman" in ln)
+        assert "simulated" in line
