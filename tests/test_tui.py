@@ -939,3 +939,27 @@ async def test_live_marks_the_simulated_persona_at_every_width(tui_settings, sav
         text = screen_text(app)
         line = next(ln for ln in text.splitlines() if "Sam Altman" in ln)
         assert "simulated" in line
+
+
+async def test_going_back_while_a_debate_starts_is_not_a_crash(tui_settings, saver):
+    import threading
+
+    gate = threading.Event()
+    app = app_for(tui_settings, saver)
+    original = app.model_for
+
+    def slow_model_for(settings):
+        gate.wait(5)
+        return original(settings)
+
+    app.model_for = slow_model_for
+    async with app.run_test(size=SIZE) as pilot:
+        start_show(app, 4)
+        await wait_for(pilot, lambda: "loading the model" in screen_text(app))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)
+        gate.set()
+        await pilot.pause(1.0)
+        assert app.is_running and app.return_code is None
+        assert DebateStore(tui_settings.out_dir).list() == []  # nothing was started

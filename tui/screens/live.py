@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 
@@ -113,8 +114,15 @@ class LiveScreen(Screen[None]):
             self.runner.stop(cut=True)
 
     def stage(self, name: str, done: int = 0, total: int = 0) -> None:
-        """Name the slow work under way (from the worker thread)."""
-        self.app.call_from_thread(self.query_one(StageLine).set_stage, name, done, total)
+        """Name the slow work under way (from the worker thread); nothing once the screen
+        is gone (the producer went back while the show was starting)."""
+
+        def show() -> None:
+            if self.is_attached:
+                self.query_one(StageLine).set_stage(name, done, total)
+
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(show)
 
     @work(thread=True, exclusive=True, group="show")
     def run_show(self) -> None:
