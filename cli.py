@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -31,11 +32,16 @@ def console_for(stream: Any) -> Any:
     return Console(file=stream, highlight=False, soft_wrap=True, emoji=False)
 
 
+PLAIN_AFTER_S = 1.0  # into a log, work quicker than this says nothing
+
+
 @contextmanager
 def progress_of(what: str, *, quiet: bool = False, stream: Any = None) -> Iterator[Any]:
     """Progress of slow work: a rich spinner with the stage named, a bar and `done/total`
-    when the work is counted, on a terminal; one line per stage and one at the end
-    otherwise. Yields `update(stage=None, done=None, total=None)`."""
+    when the work is counted, on a terminal (cleared at the end, one summary line left);
+    one plain line per stage otherwise, once the first stage has run PLAIN_AFTER_S (work
+    that ends sooner, or fails before, leaves nothing but its error). Yields
+    `update(stage=None, done=None, total=None)`."""
     import time
 
     from rich.progress import (
@@ -53,6 +59,11 @@ def progress_of(what: str, *, quiet: bool = False, stream: Any = None) -> Iterat
         yield lambda *a, **k: None
         return
     began = time.perf_counter()
+    said: dict[str, Any] = {"stage": None, "count": "", "shown": False}
+
+    def summary() -> str:
+        return f"{what}: done{said['count']} ({time.perf_counter() - began:.1f} s)"
+
     if console.is_terminal:
         with Progress(
             SpinnerColumn(),
@@ -61,29 +72,56 @@ def progress_of(what: str, *, quiet: bool = False, stream: Any = None) -> Iterat
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
+            transient=True,
         ) as progress:
             task = progress.add_task(what, total=None)
 
             def update(stage: str | None = None, done: int | None = None, total: int | None = None):
+                if total:
+                    said["count"] = f" {done}/{total}"
                 progress.update(task, description=stage or what, completed=done, total=total)
 
             yield update
+        console.print(summary(), style="dim")
         return
-    said: dict[str, Any] = {"stage": None, "count": ""}
+    lock = threading.Lock()
+
+    def write(line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+
+    def announce() -> None:
+        """Past PLAIN_AFTER_S: say what the work is and the stage it is at."""
+        with lock:
+            if not said["shown"]:
+                said["shown"] = True
+                write(f"{what}…")
+                if said["stage"]:
+                    write(f"{said['stage']}…")
+
+    timer = threading.Timer(PLAIN_AFTER_S, announce)
+    timer.daemon = True
 
     def update_plain(stage: str | None = None, done: int | None = None, total: int | None = None):
-        if stage and stage != said["stage"]:
-            said["stage"] = stage
-            stream.write(f"{stage}…\n")
-            stream.flush()
-        if total:
-            said["count"] = f" {done}/{total}"
+        # The clock starts with the first stage: checking the input, before it, stays quiet.
+        if not timer.is_alive() and not said["shown"]:
+            with contextlib.suppress(RuntimeError):  # started already
+                timer.start()
+        with lock:
+            if total:
+                said["count"] = f" {done}/{total}"
+            if stage and stage != said["stage"]:
+                said["stage"] = stage
+                if said["shown"]:
+                    write(f"{stage}…")
 
-    stream.write(f"{what}…\n")
-    stream.flush()
-    yield update_plain
-    stream.write(f"{what}: done{said['count']} ({time.perf_counter() - began:.1f} s)\n")
-    stream.flush()
+    try:
+        yield update_plain
+    finally:
+        timer.cancel()
+    with lock:
+        if said["shown"]:
+            write(summary())
 
 
 def _out(text: str = "", end: str = "\n") -> None:
@@ -590,9 +628,11 @@ def cmd_outline(args: argparse.Namespace) -> int:
                 if writer is not None:
                     update("the model writes the title, logline and working titles")
                     outline = write_notes(outline, debate.topic, writer)
-            for reason in outline.notes_dropped:
-                _err(f"debate: note: not used from the model: {reason}")
         text = _rendered(args.format, outline, outline_html, outline_markdown)
+        status = _deliver(args.output, text)
+        for reason in outline.notes_dropped:  # once the outline is out
+            _err(f"debate: note: not used from the model: {reason}")
+        return status
     return _deliver(args.output, text)
 
 

@@ -55,10 +55,15 @@ def test_model_text_is_never_markup(settings, saver):
     assert "[bold red]not markup[/] [link=x]y[/link]" in out.getvalue()
 
 
-def test_progress_in_a_log_is_one_line_per_stage():
+def test_progress_in_a_log_is_one_line_per_stage(monkeypatch):
+    monkeypatch.setattr(cli, "PLAIN_AFTER_S", 0.0)  # as if each stage took a while
     log = io.StringIO()
     with cli.progress_of("Indexing x.srt", stream=log) as update:
-        for done in range(0, 101, 10):
+        import time
+
+        update("encoding passages", 0, 100)
+        time.sleep(0.1)  # the announcement comes from a timer thread
+        for done in range(10, 101, 10):
             update("encoding passages", done, 100)
         update("writing the index")
     lines = log.getvalue().splitlines()
@@ -67,12 +72,27 @@ def test_progress_in_a_log_is_one_line_per_stage():
     assert not ESCAPE.search(log.getvalue()) and "\r" not in log.getvalue()
 
 
+def test_quick_or_failing_work_leaves_only_its_error():
+    log = io.StringIO()
+    with cli.progress_of("Indexing x.srt", stream=log) as update:
+        update("encoding passages", 1, 2)
+    assert log.getvalue() == ""
+    log = io.StringIO()
+    try:
+        with cli.progress_of("Indexing x.srt", stream=log):
+            raise ValueError("boom")
+    except ValueError:
+        pass
+    assert log.getvalue() == ""
+
+
 def test_progress_on_a_terminal_draws_a_bar(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
     term = Terminal()
     with cli.progress_of("Indexing x.srt", stream=term) as update:
         update("encoding passages", 50, 100)
     assert "encoding passages" in term.getvalue() and "50/100" in term.getvalue()
+    assert "Indexing x.srt: done 50/100" in term.getvalue()  # the bar goes, a summary stays
 
 
 def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
