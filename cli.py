@@ -99,10 +99,10 @@ def open_index(settings, *, quiet: bool = False):
 
 
 def searcher(index):
-    def search(query: str, k: int, sources=None):
-        return index.search(query, k, sources=sources)
+    """The index as a show's search, with the sources' claims and the draft check."""
+    from graphs.context import SourceSearch
 
-    return search
+    return SourceSearch(index)
 
 
 @contextmanager

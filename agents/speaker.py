@@ -1,9 +1,15 @@
-"""Turn composition: persona + show state + passages -> prompt -> model -> Turn.
+"""Turn composition: persona + show state + passages (+ claim) -> prompt -> model -> Turn.
 
-Designed for a 135M model first: each speaker sees its persona card, the
-question, one or two short source notes, and only the previous turn. Drafts
-that mostly repeat earlier turns are regenerated. Citations are checked in
-code against the passages retrieved for the turn; none outside them survives.
+A panelist's turn voices a claim chosen in code (`agents.claims`): the model gets the
+claim whole and says it in the persona's words, within a prompt budget that fits the
+model (`PromptBudget`: short on the bundled 135M model, whole passages and the last two
+turns on a server model). Each draft is checked before it is kept: it ends on a finished
+sentence, does not echo earlier turns, puts no words in the mouth of anyone at the table
+(`words_in_mouth`), and passes the injected `check` (attribution to the cited lines, no
+invented names or figures). A failing draft is redrafted; when every draft fails, the
+persona's template states the claim plainly, and the turn is marked `unsupported` if
+even that fails its check. Citations are checked in code against the passages retrieved
+for the turn; none outside them survives.
 """
 
 from __future__ import annotations
@@ -12,8 +18,9 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import get_args
+from typing import Any, get_args
 
+from agents.claims import stated
 from agents.llm.base import (
     LABEL_SPAN,
     ChatModel,
@@ -29,7 +36,7 @@ from agents.llm.base import (
 from agents.personas import Persona
 from prompts import render
 from transcripts.metrics import copied_share
-from transcripts.models import Citation, Passage, Turn, TurnKind
+from transcripts.models import Citation, Claim, Passage, Turn, TurnKind
 
 ECHO_THRESHOLD = 0.5
 MAX_REDRAFTS = 2
@@ -38,6 +45,76 @@ NOTE_CHARS = {"en": 120, "ja": 90}
 PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
 _LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
+SENTENCE_END = (".", "!", "?", "。", "！", "？", '"', "”", "'", "」")
+
+
+@dataclass(frozen=True)
+class PromptBudget:
+    """How much of the show a model is given for a turn, and how long it may speak.
+
+    `small` fits the bundled 135M model: the claim whole, the previous turn's tail, two
+    or three sentences. `large` fits a server model: the turn's passages whole and the
+    last two turns, a longer turn. A model says which it takes with a `prompt_budget`
+    attribute ("small" or "large"; "small" when it has none)."""
+
+    name: str
+    passages: bool  # the turn's passages whole in the prompt (else only the claim)
+    history: int  # earlier turns shown (1: the previous turn's tail only)
+    previous_chars: int  # how much of each earlier turn is shown
+    max_tokens: int  # a panelist's claim turn
+    min_tokens: int
+    host_max_tokens: int  # the host's own turns (opening, questions)
+    drafts: int  # drafts of a checked turn before the template states its claim
+
+
+BUDGETS = {
+    "small": PromptBudget("small", False, 1, 90, 64, 24, 100, 3),
+    "large": PromptBudget("large", True, 2, 700, 320, 0, 200, 3),
+}
+
+
+def budget_for(model: ChatModel) -> PromptBudget:
+    """The prompt budget a model takes (its `prompt_budget` attribute; small by default)."""
+    return BUDGETS.get(str(getattr(model, "prompt_budget", "small")), BUDGETS["small"])
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A draft judged before it is kept. `ok`: it may be kept; `reason`: one line for
+    front ends; `invented`: names, dates, figures found in nothing the turn was given;
+    `score`: the check's own score (higher is better supported)."""
+
+    ok: bool
+    reason: str = ""
+    invented: tuple[str, ...] = ()
+    score: float = 0.0
+
+
+# A draft's check: (text, request) -> Judgement. The graph builds one from the
+# attribution measure (`attribution_check`); tests inject their own.
+Check = Callable[[str, "TurnRequest"], Judgement]
+
+
+def attribution_check(attributor: Any) -> Check:
+    """A draft check over an attribution measure: anything with `judge(text, citations,
+    *, language, allowed) -> verdict` (`attributable`, `score`, `invented`, `reason`).
+    A claim turn must be attributable to its claim's lines; any other turn must bring in
+    no name, date or figure that neither its source, its question nor the persona cards
+    hold (the verdict's `invented`)."""
+
+    def check(text: str, req: TurnRequest) -> Judgement:
+        allowed = [req.question, *req.allowed]
+        if req.producer_question:
+            allowed.append(req.producer_question)
+        citations = [req.claim.citation()] if req.claim is not None else cite(text, req.passages)
+        verdict = attributor.judge(text, citations, language=req.language, allowed=allowed)
+        invented = tuple(verdict.invented)
+        if req.claim is not None:
+            return Judgement(bool(verdict.attributable), verdict.reason, invented, verdict.score)
+        reason = f"not in the source: {', '.join(invented[:3])}" if invented else ""
+        return Judgement(not invented, reason, invented, verdict.score)
+
+    return check
 
 
 @dataclass
@@ -58,6 +135,9 @@ class TurnRequest:
     addressed_to: str | None = None
     earlier: Sequence[str] = ()
     seed: int = 0
+    claim: Claim | None = None  # what a panelist's turn argues (chosen in code)
+    history: Sequence[tuple[str, str]] = ()  # earlier turns, oldest first (label, text)
+    allowed: Sequence[str] = ()  # texts whose names and figures a turn may use
 
 
 @dataclass
@@ -123,20 +203,81 @@ def task_text(req: TurnRequest) -> str:
     return render("task_argument", language)
 
 
-def turn_messages(persona: Persona, req: TurnRequest) -> list[Message]:
-    """The two messages of a turn: a stable persona card (cached per speaker) and the turn."""
+def _sources(req: TurnRequest, budget: PromptBudget) -> tuple[str, str]:
+    """The passages as the prompt shows them, and their lines: clipped one-line notes on a
+    small budget (the English gloss in an English debate), whole passages on a large one."""
     language = req.language
-    budget = NOTE_CHARS[language] // max(1, len(req.passages))
-    notes = " / ".join(quoted(clip(note_of(p, language), budget)) for p in req.passages)
     lines = ", ".join(f"{p.line_start}-{p.line_end}" for p in req.passages)
-    previous = ""
-    if req.previous:
-        previous = render(
-            "previous",
-            language,
-            speaker=req.previous[0],
-            text=quoted(clip(req.previous[1], PREVIOUS_CHARS[language], tail=True)),
+    if budget.passages:
+        notes = "\n".join(
+            f"[{p.line_start}-{p.line_end}] {quoted(note_of(p, language))}" for p in req.passages
         )
+    else:
+        share = NOTE_CHARS[language] // max(1, len(req.passages))
+        notes = " / ".join(quoted(clip(note_of(p, language), share)) for p in req.passages)
+    return notes, lines
+
+
+def _earlier(req: TurnRequest, budget: PromptBudget) -> str:
+    """The earlier turns a speaker sees: the previous one's tail on a small budget; on a
+    large one, the last `budget.history` turns (`req.history`, which ends with the
+    previous turn)."""
+    language = req.language
+    limit = PREVIOUS_CHARS[language] if budget.name == "small" else budget.previous_chars
+    if budget.history > 1 and req.history:
+        shown = list(req.history[-budget.history :])
+    else:
+        shown = [req.previous] if req.previous else []
+    return "\n".join(
+        render("previous", language, speaker=who, text=quoted(clip(text, limit, tail=True)))
+        for who, text in shown
+    )
+
+
+def claim_task(req: TurnRequest, budget: PromptBudget) -> str:
+    """What a panelist is asked to do with its claim: make it, build on the previous
+    speaker's, or answer it."""
+    assert req.claim is not None
+    if req.producer_question:
+        return render("task_claim_answer", req.language, question=quoted(req.producer_question))
+    move = req.claim.move if req.previous else "open"
+    speaker = req.previous[0] if req.previous else ""
+    task = render(f"task_claim_{move}", req.language, speaker=speaker)
+    if budget.name == "large":
+        task += " " + render("task_claim_long", req.language)
+    return task
+
+
+def turn_messages(
+    persona: Persona, req: TurnRequest, budget: PromptBudget | None = None
+) -> list[Message]:
+    """The two messages of a turn: a stable persona card (cached per speaker) and the turn.
+    A panelist's claim turn gets its claim whole; what else it sees is set by `budget`."""
+    budget = budget or BUDGETS["small"]
+    language = req.language
+    notes, lines = _sources(req, budget)
+    previous = _earlier(req, budget)
+    if req.claim is not None:
+        claim = req.claim
+        where = (
+            str(claim.line_start)
+            if claim.line_start == claim.line_end
+            else f"{claim.line_start}-{claim.line_end}"
+        )
+        sources = render("sources", language, lines=lines, note=notes) if budget.passages else ""
+        user = render(
+            "turn_claim",
+            language,
+            topic=req.topic,
+            question=req.question,
+            sources=sources,
+            line=where,
+            claim=quoted(claim.text),
+            previous=previous,
+            task=claim_task(req, budget),
+        )
+        user = re.sub(r"\n{2,}", "\n", user)
+        return [system_message(persona, language), {"role": "user", "content": user}]
     sentences = 2 if req.kind in ("question", "opening") else 4
     user = render(
         "turn",
@@ -161,16 +302,22 @@ def card_head(persona: Persona, language: str) -> list[Message]:
     return [system_message(persona, language), {"role": "user", "content": ""}]
 
 
-def turn_head(persona: Persona, req: TurnRequest, *, notes: bool = True) -> list[Message]:
+def turn_head(
+    persona: Persona,
+    req: TurnRequest,
+    *,
+    notes: bool = True,
+    budget: PromptBudget | None = None,
+) -> list[Message]:
     """The beginning of a turn's prompt that is known before the turn it follows has
     ended: up to the previous speaker's line, or, without `notes` (passages that will be
     searched with that line), up to the end of the question. The last message is
     unfinished."""
     if notes:
-        probe = replace(req, previous=(_CUT, ""))
+        probe = replace(req, previous=(_CUT, ""), history=())
     else:
-        probe = replace(req, question=req.question + _CUT, previous=None)
-    system, user = turn_messages(persona, probe)
+        probe = replace(req, question=req.question + _CUT, previous=None, history=())
+    system, user = turn_messages(persona, probe, budget)
     return [system, {"role": "user", "content": user["content"].split(_CUT, 1)[0]}]
 
 
@@ -385,6 +532,124 @@ def _complete_retrying(
             attempt += 1
 
 
+_SPEECH = (
+    r"(?:said|says|say|told|tells|argued|argues|claimed|claims|stated|states|insisted|"
+    r"insists|wrote|writes|put it|puts it|called it|calls it|believes|believed|thinks|"
+    r"thought|would say|has said|had said|once said|added|adds|replied|replies)"
+)
+_NAMED_SPEECH = re.compile(
+    rf"\b([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,2}})\s*(?:\([^)]*\)\s*)?(?:,\s*)?{_SPEECH}\b"
+    rf"|\b(?:as|according to|in the words of|to quote)\s+([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,2}})"
+    rf"|\b([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,2}})(?:'s|’s)\s+(?:words|quote|line|view)\b"
+)
+_YOU_SAID = re.compile(r"\b(?:as you (?:said|put it)|you (?:said|told|claimed|argued))\b", re.I)
+
+
+def words_in_mouth(
+    text: str, persona: Persona, others: Sequence[str], claim: Claim | None = None
+) -> list[str]:
+    """Where a draft puts words in the mouth of someone at the table: a line labelled
+    with another speaker's name (however spelled, as `other_voice` judges), a name before
+    a verb of saying ("Keiko Tanabe said", "as Tanabe put it", "Ren's words"), or "you
+    said". A person the claim itself names may be reported as the source reports them.
+    Returns the offending phrases (empty: none)."""
+    foreign = other_voice(persona, others)
+    allowed = (claim.text + " " + claim.source_text) if claim is not None else ""
+    found: list[str] = []
+    for line in text.splitlines():
+        label = label_of(line)
+        if label is not None and foreign(label):
+            found.append(label.strip())
+    for m in _NAMED_SPEECH.finditer(text):
+        name = (m.group(1) or m.group(2) or m.group(3) or "").strip()
+        words = name.split()
+        # "I said", "She said": a capital that names nobody at the table
+        while words and not foreign(" ".join(words) + " said"):
+            words = words[1:]
+        if not words:
+            continue
+        if any(re.search(rf"\b{re.escape(w)}\b", allowed) for w in words if len(w) > 2):
+            continue
+        found.append(m.group(0).strip())
+    if _YOU_SAID.search(text):
+        found.append(_YOU_SAID.search(text).group(0))  # type: ignore[union-attr]
+    return list(dict.fromkeys(found))
+
+
+def ends_sentence(text: str) -> bool:
+    """Whether a reply ends on a finished sentence (not on an ellipsis or mid-word)."""
+    text = text.rstrip()
+    return bool(text) and text.endswith(SENTENCE_END) and not text.endswith(("...", "…"))
+
+
+def _sentences(text: str) -> list[str]:
+    parts = re.findall(r"[^.!?。！？]+(?:[.!?。！？]+[\"”'」]?|$)", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+@dataclass
+class _Draft:
+    text: str
+    problem: str = ""  # why it may not be kept ("" when it may)
+    judged: Judgement | None = None
+
+
+def _judge(
+    text: str,
+    req: TurnRequest,
+    persona: Persona,
+    others: Sequence[str],
+    check: Check | None,
+) -> _Draft:
+    """A draft's problems, in the order they are looked for: unfinished, words in another
+    voice's mouth, the injected check."""
+    if not text or text == "…":
+        return _Draft(text, "empty")
+    if not ends_sentence(text):
+        return _Draft(text, "unfinished")
+    mouth = words_in_mouth(text, persona, others, req.claim)
+    if mouth:
+        return _Draft(text, f"words put in a panelist's mouth ({mouth[0]})")
+    if check is None:
+        return _Draft(text)
+    judged = check(text, req)
+    return _Draft(text, "" if judged.ok else judged.reason or "failed its check", judged)
+
+
+def _trimmed(
+    draft: _Draft, req: TurnRequest, persona: Persona, others: Sequence[str], check: Check | None
+) -> _Draft | None:
+    """The draft cut back to its first sentences, where that passes (a small model often
+    says its point, then wanders): at most two cuts are judged, longest first; the first
+    sentence is kept alone only when it holds more than a persona's opener."""
+    sentences = _sentences(draft.text)
+    if len(sentences) < 2:
+        return None
+    tried = 0
+    for n in range(len(sentences) - 1, 0, -1):
+        head = " ".join(sentences[:n])
+        if len(head.split()) < 8:
+            break
+        got = _judge(head, req, persona, others, check)
+        if not got.problem:
+            return got
+        tried += 1
+        if tried == 2:
+            break
+    return None
+
+
+def _template(req: TurnRequest, persona: Persona) -> str:
+    """What a turn says when no draft passed: a claim stated plainly in the speaker's
+    voice, or the host's own turn from its template."""
+    previous = req.previous[0] if req.previous and req.claim and req.claim.move != "open" else ""
+    if req.claim is not None:
+        return stated(req.claim, req.language, previous=previous)
+    guests = ", ".join(req.guests) if req.language == "en" else "、".join(req.guests)
+    name = "plain_question" if req.kind == "question" else "plain_opening"
+    return render(name, req.language, first=req.first, question=req.question, guests=guests)
+
+
 def speak(
     model: ChatModel,
     persona: Persona,
@@ -395,18 +660,29 @@ def speak(
     max_tokens: int = 150,
     on_token: Callable[[str], None] | None = None,
     on_discard: Callable[[str], None] | None = None,
+    check: Check | None = None,
 ) -> Spoken:
-    """Generate one turn, redrafting echoes of earlier turns."""
-    messages = turn_messages(persona, req)
+    """Generate one turn: drafts are checked (`_judge`) and redrafted, warmer each time;
+    a failing draft may be cut back to the sentences that pass. A claim turn (or a host's
+    opening or question) that no draft of the model makes keeps its template's text
+    instead, marked `unsupported` when that fails its check too. Other turns keep their
+    last draft, marked `unsupported` when it failed. Echoes of earlier turns are always
+    redrafted."""
+    budget = budget_for(model)
+    messages = turn_messages(persona, req, budget)
     discarded: list[str] = []
     tokens_in = tokens_out = 0
     latency = 0.0
-    text = ""
     result: Completion | None = None
     min_tokens = max_tokens * 2 // 3
-    if req.kind in ("opening", "question", "summary"):
-        max_tokens = max(40, max_tokens * 2 // 3)
-        min_tokens = max_tokens // 2
+    claimed = req.claim is not None
+    if claimed:
+        max_tokens, min_tokens = budget.max_tokens, budget.min_tokens
+    elif req.kind in ("opening", "question", "summary"):
+        max_tokens = max(40, min(budget.host_max_tokens, max_tokens * 2 // 3))
+        if budget.name == "large":
+            max_tokens = budget.host_max_tokens
+        min_tokens = max_tokens // 2 if budget.name == "small" else 0
     openers: list[str] = []
     if not req.producer_question and req.kind in ("argument", "rebuttal", "question", "summary"):
         pool = persona.summary_openers if req.kind == "summary" else persona.openers
@@ -416,7 +692,12 @@ def speak(
             if req.first or "$first" not in o
         ]
     foreign = other_voice(persona, others)
-    for attempt in range(MAX_REDRAFTS + 1):
+    templated = claimed or (persona.role == "host" and req.kind in ("opening", "question"))
+    checked = check is not None or claimed or templated
+    drafts = budget.drafts if checked else MAX_REDRAFTS + 1
+    kept: _Draft | None = None
+    last: _Draft | None = None
+    for attempt in range(drafts):
         # A persona's own lead-in, rotating by turn: a small model holds a voice it
         # has started far better than one it is only told about.
         opener = openers[(req.index + req.seed + attempt) % len(openers)] if openers else ""
@@ -437,21 +718,50 @@ def speak(
         tokens_out += result.tokens_out
         latency += result.latency_ms
         text = clean_reply(result.text, persona, others)
-        echo = copied_share(text, req.earlier) > ECHO_THRESHOLD
-        if text and not echo:
+        if text and copied_share(text, req.earlier) > ECHO_THRESHOLD:
+            last = _Draft(text, "echo")
+        else:
+            last = _judge(text, req, persona, others, check if (claimed or check) else None)
+            if last.problem and last.problem not in ("empty", "echo"):
+                cut = _trimmed(last, req, persona, others, check)
+                if cut is not None:
+                    if on_discard is not None:
+                        on_discard(f"cut to its first sentences ({last.problem})")
+                    if on_token is not None:
+                        on_token(cut.text)
+                    kept = cut
+                    break
+        if not last.problem:
+            kept = last
             break
-        if attempt < MAX_REDRAFTS:
-            discarded.append(text)
-            if on_discard is not None:
-                on_discard("echo" if text else "empty")
-    if not text:
-        text = "…"
+        discarded.append(last.text)
+        if on_discard is not None and (attempt < drafts - 1 or templated):
+            on_discard(last.problem)
+    unsupported = False
+    voiced_by = "model"
+    if kept is None:
+        if templated:
+            text = _template(req, persona)
+            voiced_by = "template"
+            got = _judge(text, req, persona, others, check)
+            unsupported = bool(got.problem) and got.problem != "unfinished"
+            if on_token is not None:
+                on_token(text)
+        else:
+            text = (last.text if last is not None else "") or "…"
+            problem = last.problem if last is not None else ""
+            unsupported = problem not in ("", "empty", "echo", "unfinished")
+            if last is not None and discarded and discarded[-1] == last.text:
+                discarded.pop()
+    else:
+        text = kept.text
+    citations = [req.claim.citation()] if claimed and req.claim else cite(text, req.passages)
     turn = Turn(
         index=req.index,
         speaker_id=persona.id,
         kind=req.kind,
         text=text,
-        citations=cite(text, req.passages),
+        citations=citations,
         passages=list(req.passages),
         addressed_to=req.addressed_to,
         segment=req.segment,
@@ -460,5 +770,8 @@ def speak(
         tokens_out=tokens_out,
         latency_ms=round(latency, 1),
         regenerated=len(discarded),
+        claim=req.claim if claimed else None,
+        unsupported=unsupported,
+        voiced_by=voiced_by,  # type: ignore[arg-type]
     )
     return Spoken(check_citations(turn), discarded)

@@ -21,6 +21,7 @@ STATE_TYPES = [
     ("transcripts.models", "Segment"),
     ("transcripts.models", "Passage"),
     ("transcripts.models", "Citation"),
+    ("transcripts.models", "Claim"),
     ("graphs.state", "NextTurn"),
     ("graphs.state", "Interjection"),
 ]

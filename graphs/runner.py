@@ -187,6 +187,8 @@ class ShowRunner:
             time_budget_s=self.settings.time_budget_s,
             agenda=rs.agenda,
             reply_search=rs.reply_search,
+            book=getattr(self.search, "book", None),
+            check=getattr(self.search, "check", None),
         )
 
     def snapshot(self, status: str) -> Debate:
