@@ -7,8 +7,8 @@ that best answers the previous turn's claim from this speaker's side. The move s
 it stands to that claim: `open` (the first word on a question), `extend` or `challenge`.
 The claim's lines are the turn's citation, known before a word is spoken.
 
-`stated` is the plain statement of a claim in the persona's voice, from a template: what
-a turn says when no draft of the model passes its check. `recap` names the claims a
+`stated` is the plain statement of a claim after a lead-in for its move: what a turn says
+when no draft of the model passes its check. `recap` names the claims a
 segment made, with who made them, for the host's summaries and closing.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.personas import Persona
-from prompts import render
+from prompts import render, template_text
 from transcripts.claims import ClaimBook, claimable, pieces, stands_alone, terms, words_of
 from transcripts.models import Claim, Move, Passage
 
@@ -171,13 +171,31 @@ def first_name(name: str) -> str:
     return name.split()[0] if name.split() else name
 
 
-def stated(claim: Claim, language: str, *, previous: str = "") -> str:
-    """The claim stated plainly in the speaker's voice (a template per move; `previous`
-    is the name of the speaker whose claim it answers). Its words are the source's."""
+def lead(claim: Claim, language: str, turn: int = 0) -> str:
+    """The words a turn puts before its claim: none for an opening claim; for a reply, a
+    lead-in that says whether it builds on the previous claim or challenges it (the
+    template's lines, one per turn in rotation)."""
+    if claim.move == "open":
+        return ""
+    options = [o.strip() for o in template_text(f"lead_{claim.move}", language).splitlines()]
+    options = [o for o in options if o]
+    return options[turn % len(options)] if options else ""
+
+
+def stated(claim: Claim, language: str, turn: int = 0) -> str:
+    """The claim stated plainly, after its lead-in: the words are the source's."""
+    head = lead(claim, language, turn)
+    joiner = "" if language == "ja" or not head else " "
+    return f"{head}{joiner}{claim.text.strip()}"
+
+
+def opening_words(claim: Claim, language: str, count: int = 4) -> str:
+    """The first words of a claim (characters, in Japanese): what a small model is given
+    to start its turn with, so that it says the claim instead of wandering from it."""
     text = claim.text.strip()
-    if claim.move == "open" or not previous:
-        return render("claim_open", language, claim=text)
-    return render(f"claim_{claim.move}", language, claim=text, speaker=first_name(previous))
+    if language == "ja":
+        return text[: count * 3]
+    return " ".join(text.split()[:count])
 
 
 def gist(text: str, limit: int = GIST_WORDS) -> str:

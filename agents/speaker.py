@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
-from agents.claims import stated
+from agents.claims import lead, opening_words, stated
 from agents.llm.base import (
     LABEL_SPAN,
     ChatModel,
@@ -35,16 +35,21 @@ from agents.llm.base import (
 )
 from agents.personas import Persona
 from prompts import render
+from transcripts.claims import terms
 from transcripts.metrics import copied_share
 from transcripts.models import Citation, Claim, Passage, Turn, TurnKind
 
 ECHO_THRESHOLD = 0.5
+CLAIM_TEMPERATURE = 0.3  # a small model's first draft of a claim (later drafts warmer)
 MAX_REDRAFTS = 2
 STREAM_RETRIES = 3  # a reply that broke off mid-stream is asked for again this many times
 NOTE_CHARS = {"en": 120, "ja": 90}
 PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
 _LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
+_ASKS = re.compile(
+    r"(?:what|who|how|why|when|where|which|should|can|could|would|will|is|are|do|does)\b", re.I
+)
 SENTENCE_END = (".", "!", "?", "。", "！", "？", '"', "”", "'", "」")
 
 
@@ -587,6 +592,78 @@ def _sentences(text: str) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+# Where a sentence ends in streamed text: its mark (and a closing quote), then a space;
+# in Japanese at the mark itself.
+_SENTENCE_BREAK = re.compile(r"[.!?][\"”'」)]?(?=\s)|[。！？][」』）)]?")
+ON_CLAIM_WORDS = 2  # content words a later sentence shares with the claim to stay
+ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its lead-in
+
+
+class ClaimFocus:
+    """Keeps a small model on its claim, sentence by sentence: after the lead-in, the
+    first sentence (which starts with the claim's own words), then each next one that
+    shares at least ON_CLAIM_WORDS content words with the claim, up to
+    ON_CLAIM_SENTENCES; the first that does not ends the turn. Used on the stream (what
+    is passed on to `on_token` is what the turn keeps) and on the finished text."""
+
+    def __init__(
+        self, claim: Claim, lead: str, on_token: Callable[[str], None] | None = None
+    ) -> None:
+        self.claim_terms = terms(claim.text)
+        self.lead_sentences = len(_sentences(lead)) if lead.strip() else 0
+        self.on_token = on_token
+        self.buffer = ""
+        self.count = 0  # sentences judged
+        self.closed = False
+
+    def keeps(self, sentence: str) -> bool:
+        """Whether the next sentence stays (it is judged once, in order)."""
+        index = self.count - self.lead_sentences
+        self.count += 1
+        if index < 1:
+            return True  # the lead-in, and the sentence that says the claim
+        if index >= ON_CLAIM_SENTENCES:
+            return False
+        return len(terms(sentence) & self.claim_terms) >= ON_CLAIM_WORDS
+
+    def __call__(self, piece: str) -> None:
+        if self.closed:
+            return
+        self.buffer += piece
+        while not self.closed:
+            m = _SENTENCE_BREAK.search(self.buffer)
+            if m is None:
+                return
+            sentence, self.buffer = self.buffer[: m.end()], self.buffer[m.end() :]
+            self._pass(sentence)
+
+    def flush(self) -> None:
+        if not self.closed and self.buffer.strip():
+            self._pass(self.buffer)
+        self.buffer = ""
+
+    def _pass(self, sentence: str) -> None:
+        if self.keeps(sentence):
+            if self.on_token is not None:
+                self.on_token(sentence)
+        else:
+            self.closed = True
+
+    def cut(self, text: str) -> str:
+        """The finished text as the stream kept it (judged afresh)."""
+        self.count, self.closed = 0, False
+        kept: list[str] = []
+        rest = text
+        while rest and not self.closed:
+            m = _SENTENCE_BREAK.search(rest)
+            sentence, rest = (rest[: m.end()], rest[m.end() :]) if m else (rest, "")
+            if self.keeps(sentence):
+                kept.append(sentence)
+            else:
+                self.closed = True
+        return " ".join("".join(kept).split())
+
+
 @dataclass
 class _Draft:
     text: str
@@ -640,14 +717,26 @@ def _trimmed(
 
 
 def _template(req: TurnRequest, persona: Persona) -> str:
-    """What a turn says when no draft passed: a claim stated plainly in the speaker's
-    voice, or the host's own turn from its template."""
-    previous = req.previous[0] if req.previous and req.claim and req.claim.move != "open" else ""
+    """What a turn says when no draft passed (or, on a small budget, what a host's opening
+    or question is): a claim stated plainly after its lead-in, or the host's turn from
+    its template."""
     if req.claim is not None:
-        return stated(req.claim, req.language, previous=previous)
+        return stated(req.claim, req.language, req.index)
     guests = ", ".join(req.guests) if req.language == "en" else "、".join(req.guests)
+    question = req.question.strip()
+    if req.kind == "question" and req.language == "en" and _ASKS.match(question):
+        question = question[:1].lower() + question[1:]  # "Ren Kurosawa, who gains…"
     name = "plain_question" if req.kind == "question" else "plain_opening"
-    return render(name, req.language, first=req.first, question=req.question, guests=guests)
+    return render(name, req.language, first=req.first, question=question, guests=guests)
+
+
+def asks_model(persona: Persona, kind: TurnKind, budget: PromptBudget) -> bool:
+    """Whether a turn is generated by the model (a small budget's host opening and
+    questions come from the host's templates)."""
+    return not (budget.name == "small" and persona.role == "host" and kind in _HOST_TEMPLATED)
+
+
+_HOST_TEMPLATED = ("opening", "question")
 
 
 def speak(
@@ -662,27 +751,38 @@ def speak(
     on_discard: Callable[[str], None] | None = None,
     check: Check | None = None,
 ) -> Spoken:
-    """Generate one turn: drafts are checked (`_judge`) and redrafted, warmer each time;
-    a failing draft may be cut back to the sentences that pass. A claim turn (or a host's
-    opening or question) that no draft of the model makes keeps its template's text
-    instead, marked `unsupported` when that fails its check too. Other turns keep their
-    last draft, marked `unsupported` when it failed. Echoes of earlier turns are always
-    redrafted."""
+    """Generate one turn.
+
+    A claim turn voices `req.claim` within the model's `PromptBudget`; on a small budget
+    the model starts from the claim's first words, cool (CLAIM_TEMPERATURE), and keeps to
+    it (`ClaimFocus`). Drafts are checked (`_judge`) and redrafted, warmer each time; a
+    failing draft may be cut back to the sentences that pass. When no draft passes, the
+    claim is stated plainly after its lead-in (`voiced_by="template"`), marked
+    `unsupported` if even that fails the check. A host's opening and question go the same
+    way, from the host's templates (on a small budget without asking the model). Other
+    turns keep their last draft, marked `unsupported` when it put words in a panelist's
+    mouth or failed the check. Echoes of earlier turns are always redrafted."""
     budget = budget_for(model)
+    claim = req.claim
+    hosting = persona.role == "host" and req.kind in _HOST_TEMPLATED and claim is None
+    templated = claim is not None or hosting
+    if hosting and not asks_model(persona, req.kind, budget):
+        # The bundled model's openings and questions asked nothing or invented guests;
+        # the host's templates say what the show asks.
+        return _stated(model, persona, req, others, on_token, check, discarded=[])
     messages = turn_messages(persona, req, budget)
     discarded: list[str] = []
     tokens_in = tokens_out = 0
     latency = 0.0
     result: Completion | None = None
     min_tokens = max_tokens * 2 // 3
-    claimed = req.claim is not None
-    if claimed:
+    if claim is not None:
         max_tokens, min_tokens = budget.max_tokens, budget.min_tokens
     elif req.kind in ("opening", "question", "summary"):
-        max_tokens = max(40, min(budget.host_max_tokens, max_tokens * 2 // 3))
+        max_tokens = max(40, max_tokens * 2 // 3)
+        min_tokens = max_tokens // 2
         if budget.name == "large":
-            max_tokens = budget.host_max_tokens
-        min_tokens = max_tokens // 2 if budget.name == "small" else 0
+            max_tokens, min_tokens = budget.host_max_tokens, 0
     openers: list[str] = []
     if not req.producer_question and req.kind in ("argument", "rebuttal", "question", "summary"):
         pool = persona.summary_openers if req.kind == "summary" else persona.openers
@@ -691,18 +791,25 @@ def speak(
             for o in pool.get(req.language, [])
             if req.first or "$first" not in o
         ]
+    focused = claim is not None and budget.name == "small"
+    lead_in = lead(claim, req.language, req.index) if focused and claim is not None else ""
+    base = CLAIM_TEMPERATURE if focused else temperature
     foreign = other_voice(persona, others)
-    templated = claimed or (persona.role == "host" and req.kind in ("opening", "question"))
-    checked = check is not None or claimed or templated
-    drafts = budget.drafts if checked else MAX_REDRAFTS + 1
+    drafts = budget.drafts if (templated or check is not None) else MAX_REDRAFTS + 1
     kept: _Draft | None = None
     last: _Draft | None = None
     for attempt in range(drafts):
-        # A persona's own lead-in, rotating by turn: a small model holds a voice it
-        # has started far better than one it is only told about.
-        opener = openers[(req.index + req.seed + attempt) % len(openers)] if openers else ""
+        if focused and claim is not None:
+            # The claim's own first words: a 135M model told a point wanders from it, one
+            # that has started saying it mostly goes on saying it.
+            words = opening_words(claim, req.language)
+            opener = f"{lead_in} {words}".strip() if req.language == "en" else lead_in + words
+        else:
+            # A persona's own lead-in, rotating by turn: a small model holds a voice it
+            # has started far better than one it is only told about.
+            opener = openers[(req.index + req.seed + attempt) % len(openers)] if openers else ""
         sampling = Sampling(
-            temperature=min(1.3, temperature + 0.15 * attempt),
+            temperature=min(1.3, base + 0.15 * attempt),
             max_tokens=max_tokens,
             repeat_penalty=1.3,
             seed=req.seed * 1000 + req.index * 10 + attempt,
@@ -711,18 +818,29 @@ def speak(
             prefix=opener,
             stop_label=foreign,  # no need to generate what `clean_reply` cuts
         )
+        focus = ClaimFocus(claim, lead_in, on_token) if focused and claim is not None else None
         result = _complete_retrying(
-            model, messages, sampling, persona, slot_of(persona, req.kind), on_token, on_discard
+            model,
+            messages,
+            sampling,
+            persona,
+            slot_of(persona, req.kind),
+            focus if focus is not None and on_token is not None else on_token,
+            on_discard,
         )
+        if focus is not None:
+            focus.flush()
         tokens_in += result.tokens_in
         tokens_out += result.tokens_out
         latency += result.latency_ms
         text = clean_reply(result.text, persona, others)
+        if focus is not None:
+            text = focus.cut(text)
         if text and copied_share(text, req.earlier) > ECHO_THRESHOLD:
             last = _Draft(text, "echo")
         else:
-            last = _judge(text, req, persona, others, check if (claimed or check) else None)
-            if last.problem and last.problem not in ("empty", "echo"):
+            last = _judge(text, req, persona, others, check)
+            if last.problem and last.problem not in ("empty", "echo", "unfinished"):
                 cut = _trimmed(last, req, persona, others, check)
                 if cut is not None:
                     if on_discard is not None:
@@ -737,31 +855,28 @@ def speak(
         discarded.append(last.text)
         if on_discard is not None and (attempt < drafts - 1 or templated):
             on_discard(last.problem)
+    if kept is None and templated:
+        spoken = _stated(model, persona, req, others, on_token, check, discarded)
+        turn = spoken.turn
+        turn.tokens_in, turn.tokens_out = tokens_in, tokens_out
+        turn.latency_ms = round(latency, 1)
+        turn.model = result.model if result else model.name
+        return spoken
     unsupported = False
-    voiced_by = "model"
     if kept is None:
-        if templated:
-            text = _template(req, persona)
-            voiced_by = "template"
-            got = _judge(text, req, persona, others, check)
-            unsupported = bool(got.problem) and got.problem != "unfinished"
-            if on_token is not None:
-                on_token(text)
-        else:
-            text = (last.text if last is not None else "") or "…"
-            problem = last.problem if last is not None else ""
-            unsupported = problem not in ("", "empty", "echo", "unfinished")
-            if last is not None and discarded and discarded[-1] == last.text:
-                discarded.pop()
+        text = (last.text if last is not None else "") or "…"
+        problem = last.problem if last is not None else ""
+        unsupported = problem not in ("", "empty", "echo", "unfinished")
+        if last is not None and discarded and discarded[-1] == last.text:
+            discarded.pop()
     else:
         text = kept.text
-    citations = [req.claim.citation()] if claimed and req.claim else cite(text, req.passages)
     turn = Turn(
         index=req.index,
         speaker_id=persona.id,
         kind=req.kind,
         text=text,
-        citations=citations,
+        citations=[claim.citation()] if claim is not None else cite(text, req.passages),
         passages=list(req.passages),
         addressed_to=req.addressed_to,
         segment=req.segment,
@@ -770,8 +885,41 @@ def speak(
         tokens_out=tokens_out,
         latency_ms=round(latency, 1),
         regenerated=len(discarded),
-        claim=req.claim if claimed else None,
+        claim=claim,
         unsupported=unsupported,
-        voiced_by=voiced_by,  # type: ignore[arg-type]
+    )
+    return Spoken(check_citations(turn), discarded)
+
+
+def _stated(
+    model: ChatModel,
+    persona: Persona,
+    req: TurnRequest,
+    others: Sequence[str],
+    on_token: Callable[[str], None] | None,
+    check: Check | None,
+    discarded: list[str],
+) -> Spoken:
+    """A turn from its template (`_template`), judged like a draft: `unsupported` when it
+    fails the check (a claim that itself names someone the check does not allow)."""
+    text = _template(req, persona)
+    got = _judge(text, req, persona, others, check)
+    if on_token is not None:
+        on_token(text)
+    claim = req.claim
+    turn = Turn(
+        index=req.index,
+        speaker_id=persona.id,
+        kind=req.kind,
+        text=text,
+        citations=[claim.citation()] if claim is not None else cite(text, req.passages),
+        passages=list(req.passages),
+        addressed_to=req.addressed_to,
+        segment=req.segment,
+        model="template",
+        regenerated=len(discarded),
+        claim=claim,
+        unsupported=bool(got.problem) and got.problem != "unfinished",
+        voiced_by="template",
     )
     return Spoken(check_citations(turn), discarded)

@@ -15,7 +15,7 @@ from agents.claims import Previous, choose_claim, recap
 from agents.host import plan_agenda, standard_agenda
 from agents.llm.base import Message
 from agents.personas import Persona
-from agents.speaker import TurnRequest, budget_for, slot_of, turn_head
+from agents.speaker import TurnRequest, asks_model, budget_for, slot_of, turn_head
 from agents.speaker import speak as speak_turn
 from graphs import events
 from graphs.context import ShowContext
@@ -253,15 +253,33 @@ def _tail(text: str, limit: int) -> str:
     return rest if space and len(head) < 20 and rest else tail
 
 
-def _prefer_fresh(found: list[Passage], turns: list[Turn], k: int) -> list[Passage]:
+def _prefer_fresh(
+    found: list[Passage], turns: list[Turn], k: int, host: str | None = None
+) -> list[Passage]:
     """The first `k` of `found`, passed over where another fits: the passages the last
     turn was given (so one voice does not hand the next the same note to echo) and those
-    cited in the last RECENT turns. A turn cites only passages it was given, so this
-    choice is made before the last turn is finished, as `_read_ahead` does."""
-    recent = {(c.source_id, c.line_start, c.line_end) for t in turns[-RECENT:] for c in t.citations}
-    if turns:
-        recent |= {(p.source_id, p.line_start, p.line_end) for p in turns[-1].passages}
-    fresh = [p for p in found if (p.source_id, p.line_start, p.line_end) not in recent]
+    that hold lines cited in the last RECENT turns; the host's turns (`host`: its id)
+    take nothing from the panel. A turn's citations (a claim's line) are known before it
+    is spoken, so this choice is made before the last turn is finished, as `_read_ahead`
+    does."""
+    panel = [t for t in turns if t.speaker_id != host]
+    cited = [c for t in panel[-RECENT:] for c in t.citations]
+    given: list[Passage] = []
+    if turns and turns[-1].speaker_id != host:
+        given = list(turns[-1].passages)
+
+    def recent(p: Passage) -> bool:
+        if any(
+            (q.source_id, q.line_start, q.line_end) == (p.source_id, p.line_start, p.line_end)
+            for q in given
+        ):
+            return True
+        return any(
+            c.source_id == p.source_id and c.line_start <= p.line_end and p.line_start <= c.line_end
+            for c in cited
+        )
+
+    fresh = [p for p in found if not recent(p)]
     stale = [p for p in found if p not in fresh]
     return (fresh + stale)[:k]
 
@@ -298,12 +316,13 @@ def _grounds(
         return held, None
     found = _found(state, ctx, nxt)
     turns = state.get("turns", [])
-    passages = _prefer_fresh(found, turns, ctx.passages_per_turn)
+    passages = _prefer_fresh(found, turns, ctx.passages_per_turn, ctx.host.id)
     if ctx.persona(nxt.speaker_id).role != "panelist":
         return passages, None
     claim = _claim_for(state, ctx, nxt, passages)
     if claim is None:
-        rest = [p for p in _prefer_fresh(found, turns, len(found)) if p not in passages]
+        fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
+        rest = [p for p in fresh if p not in passages]
         claim = _claim_for(state, ctx, nxt, rest)
         if claim is not None:
             holder = next(
@@ -322,7 +341,8 @@ def _found(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
 
 
 def _passages(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
-    return _prefer_fresh(_found(state, ctx, nxt), state.get("turns", []), ctx.passages_per_turn)
+    found = _found(state, ctx, nxt)
+    return _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn, ctx.host.id)
 
 
 def _claim_for(
@@ -471,9 +491,11 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
         if "stop_reason" not in decided:
             return
         then = NextTurn(speaker_id=ctx.host.id, kind="closing")  # what `close` decides
-    if _recapped(after, ctx, then):  # type: ignore[arg-type]
-        return  # a recap of claims made: no model reads it
     persona = ctx.persona(then.speaker_id)
+    if _recapped(after, ctx, then) or not asks_model(  # type: ignore[arg-type]
+        persona, then.kind, budget_for(ctx.model_for(persona.id))
+    ):
+        return  # a recap of claims made, or a host's template: no model reads it
     slot = slot_of(persona, then.kind)
     if slot == slot_of(ctx.persona(nxt.speaker_id), nxt.kind):
         return  # that context is the one decoding this turn
@@ -506,7 +528,8 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         turn = _recap_turn(state, ctx, req, recapped)
         _emit(events.Token(index, turn.text))
     else:
-        _read_ahead(state, ctx, nxt)
+        if asks_model(persona, nxt.kind, budget_for(ctx.model_for(persona.id))):
+            _read_ahead(state, ctx, nxt)  # while this turn is decoded
         batcher = TokenBatcher(index)
         spoken = speak_turn(
             ctx.model_for(persona.id),

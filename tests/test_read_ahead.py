@@ -73,10 +73,12 @@ def test_each_guess_is_the_beginning_of_the_prompt_that_follows(settings, saver,
     runner = show(settings, saver, model, reply_search=reply_search)
     turns = runner.debate.turns
     calls = [c for c in model.history if c.schema is None]
-    # the host's summaries and closing recap the claims made: no model speaks them
-    spoken = [t for t in turns if t.kind not in ("summary", "closing")]
-    assert len(calls) == len(spoken) == 9
-    assert {slot for _, slot, _ in model.guesses} == {"altman", "economist", "futurist"}
+    # the host's turns come from its templates (opening, questions) and recap the claims
+    # made (summaries, closing): on this small budget only the panel's turns ask the model
+    spoken = [t for t in turns if t.voiced_by == "model"]
+    assert len(calls) == len(spoken) == 6
+    assert all(t.speaker_id != "host" for t in spoken)
+    assert {slot for _, slot, _ in model.guesses} == {"economist", "altman", "futurist"}
     followed = sum(1 for a, b in zip(turns, turns[1:], strict=False) if a in spoken and b in spoken)
     assert len(model.guesses) == followed
     for made, slot, head in model.guesses:
@@ -117,16 +119,20 @@ def test_a_turn_is_given_passages_the_last_turn_was_not():
     last = Turn(index=2, speaker_id="altman", kind="argument", text="x", passages=found[:2])
     before = Turn(
         index=1,
-        speaker_id="host",
-        kind="opening",
+        speaker_id="economist",
+        kind="argument",
         text="y",
         passages=[found[2]],
-        citations=[Citation(source_id="panel", line_start=30, line_end=31)],
+        citations=[Citation(source_id="panel", line_start=30, line_end=30)],
     )
-    # given to the last turn, or cited in the turns before it: passed over
-    assert _prefer_fresh(found, [before, last], 2) == [found[3], found[4]]
+    # given to the last turn, or holding a line cited in the turns before it: passed over
+    assert _prefer_fresh(found, [before, last], 2, "host") == [found[3], found[4]]
     # nothing fresh left: the best of the rest fill in
-    assert _prefer_fresh(found[:3], [before, last], 2) == [found[0], found[1]]
+    assert _prefer_fresh(found[:3], [before, last], 2, "host") == [found[0], found[1]]
+    # the host's turns take nothing from the panel: what they were given or cited stays
+    opening = before.model_copy(update={"speaker_id": "host", "kind": "opening"})
+    question = last.model_copy(update={"speaker_id": "host", "kind": "question"})
+    assert _prefer_fresh(found, [opening, question], 2, "host") == found[:2]
 
 
 def test_reply_search_auto_leaves_the_turns_of_the_bundled_model_out(settings):

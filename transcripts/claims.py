@@ -35,7 +35,7 @@ _STOP = frozenset(
 # Conversational openings of a spoken sentence that carry nothing of its argument.
 _FILLER = re.compile(
     r"^(?:(?:well|yes|yeah|so|and|but|mm|mm-hm|right|ah|oh|no|now|then|actually|"
-    r"because|um|uh|that's right|i see)\b[\s,;:.—–-]*)+",
+    r"because|um|uh|that's right|i see|the other is that|the thing is)\b[\s,;:.—–-]*)+",
     re.I,
 )
 # Titles before a name: a sentence naming someone so ("Mr. Saito") talks about the show's
@@ -50,7 +50,7 @@ _ADDRESSED = re.compile(
 _ABOUT_SHOW = re.compile(
     r"\b(?:video|recorded|recording|e-?mail|viewers?|regular|published|episode|"
     r"this discussion|a discussion|next opportunity|another occasion|talk for us|invite|"
-    r"sorry)\b",
+    r"sorry|i'm (?:also )?vague|not sure whether|don't really get|clearly in mind)\b",
     re.I,
 )
 # A question that argues: "…, wouldn't that be compute resources?", "…, doesn't it?"
@@ -261,7 +261,11 @@ def terms(text: str) -> set[str]:
         import snowballstemmer
 
         _STEMMER = snowballstemmer.stemmer("english")
-    found = [w for w in _EN_WORD.findall(text.lower()) if w not in _STOP and len(w) > 2]
+    found = [
+        w
+        for w in _EN_WORD.findall(text.lower())
+        if w not in _STOP and (len(w) > 2 or w == "ai" or w.isdigit())
+    ]
     return set(_STEMMER.stemWords(found))
 
 
