@@ -29,11 +29,13 @@ THEME_WEIGHT = 1.5  # words of the speaker's themes and stance
 LINK_WEIGHT = 0.8  # a reply: words it shares with the claim it answers
 SIDE_WEIGHT = 1.0  # a reply: the speaker's themes over the previous speaker's
 RANK_WEIGHT = 1.0  # the retrieval rank of its passage (1 / (1 + rank))
-NOT_ALONE = 1.0  # opens on a pronoun pointing back ("He went as far as…")
+NOT_ALONE = 2.0  # opens on a pronoun pointing back ("He went as far as…")
 SELF_NAMED = 3.0  # names the speaker (a persona does not speak of itself in the third person)
+OTHER_NAMED = 1.5  # names someone else at the table (talks about them, not to the question)
+SEED_MARGIN = 1.0  # candidates this close to the best are the seed's to choose among
 SAME_LINE = 0.5  # a line another turn has claimed from already
 LONG_WORDS = 45  # longer claims are harder to voice in two or three sentences
-GIST_WORDS = 22
+GIST_WORDS = 24
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def score(
     question: str,
     previous: Previous | None,
     claimed_lines: set[tuple[str, int]],
+    panel: Sequence[Persona] = (),
 ) -> float:
     """How well a candidate serves as this speaker's claim on this question (higher is
     better; the weights are the module's constants)."""
@@ -111,6 +114,8 @@ def score(
         value -= NOT_ALONE
     if _mentions(claim.text, persona):
         value -= SELF_NAMED
+    elif any(_mentions(claim.text, p) for p in panel if p.id != persona.id):
+        value -= OTHER_NAMED
     if (claim.source_id, claim.line_start) in claimed_lines:
         value -= SAME_LINE
     if language == "en" and words_of(claim.text) > LONG_WORDS:
@@ -144,23 +149,28 @@ def choose_claim(
     previous: Previous | None = None,
     panel: Sequence[Persona] = (),
     book: ClaimBook | None = None,
+    seed: int = 0,
 ) -> Claim | None:
     """The claim of a panelist's turn, with its move; None when no passage holds a
-    claimable sentence the debate has not claimed yet. Deterministic: ties go to the
-    better-ranked passage, then the earlier sentence."""
+    claimable sentence the debate has not claimed yet. The best-scored candidate, or with
+    another `seed` one of those within SEED_MARGIN of it (so debates of one topic differ
+    by seed); ties go to the better-ranked passage, then the earlier sentence."""
     names = [p.name for p in panel] or [persona.name]
     found = [
         c for c in candidates(passages, language, book=book, names=names) if c.claim.key not in used
     ]
     if not found:
         return None
-    best = max(
-        enumerate(found),
-        key=lambda ic: (
-            score(ic[1], persona, language, question, previous, claimed_lines),
-            -ic[0],
+    scored = sorted(
+        (
+            (score(c, persona, language, question, previous, claimed_lines, panel), -i, c)
+            for i, c in enumerate(found)
         ),
-    )[1]
+        key=lambda row: (row[0], row[1]),
+        reverse=True,
+    )
+    close = [c for value, _, c in scored if value >= scored[0][0] - SEED_MARGIN]
+    best = close[seed % len(close)]
     move = move_of(best.claim, persona, previous, language)
     return best.claim.model_copy(
         update={"move": move, "answers": previous.turn if previous is not None else None}
@@ -199,19 +209,35 @@ def opening_words(claim: Claim, language: str, count: int = 4) -> str:
 
 
 def gist(text: str, limit: int = GIST_WORDS) -> str:
-    """The head of a claim for a recap: up to `limit` words, cut at a clause boundary when
-    one comes late enough, else at a word with an ellipsis."""
-    text = " ".join(text.split())
+    """A claim short enough for a recap, in its own words: the whole claim up to `limit`
+    words; of a longer one, the run of its clauses (between commas, dashes, semicolons,
+    colons) of at most `limit` words that holds the most content words (a figure counts
+    four; the last clause, where a spoken sentence's point tends to land, two more; a
+    later run wins a tie), with an ellipsis where it is cut."""
+    text = " ".join(text.split()).rstrip(".")
     if re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text):
         return text if len(text) <= 60 else text[:60].rstrip("、，,") + "…"
-    words = text.split()
-    if len(words) <= limit:
-        return text.rstrip(".")
-    head = " ".join(words[:limit])
-    cut = max(head.rfind(p) for p in (",", " —", ";", ":", " –"))
-    if cut > len(head) // 2:
-        return head[:cut].rstrip() + "…"
-    return head.rstrip(",;:—–- ") + "…"
+    if len(text.split()) <= limit:
+        return text
+    cuts = [m.span() for m in re.finditer(r"\s*(?:[,;:]|\s[—–])\s*", text)]
+    starts = [0, *(end for _, end in cuts)]
+    ends = [*(start for start, _ in cuts), len(text)]
+    best: tuple[int, int, int] | None = None  # (value, first clause, last clause)
+    for first in range(len(starts)):
+        for last in range(first, len(ends)):
+            window = text[starts[first] : ends[last]]
+            if sum(1 for w in window.split() if w not in "—–") > limit:
+                break
+            found = terms(window)
+            value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
+            value += 2 if last == len(ends) - 1 else 0
+            if best is None or value >= best[0]:  # a later run wins a tie
+                best = (value, first, last)
+    if best is None:
+        return " ".join(text.split()[:limit]).rstrip(",;:—–- ") + "…"
+    _, first, last = best
+    window = text[starts[first] : ends[last]]
+    return ("…" if first > 0 else "") + window + ("…" if last < len(ends) - 1 else "")
 
 
 def recap(made: Sequence[tuple[str, Claim]], language: str) -> str:

@@ -374,6 +374,7 @@ def _claim_for(
         previous=previous,
         panel=ctx.panel,
         book=ctx.book,
+        seed=ctx.seed,
     )
 
 

@@ -277,3 +277,41 @@ def claims_made(turns: Sequence[Turn]) -> list[tuple[Turn, Claim]]:
 def used_keys(turns: Sequence[Turn]) -> set[tuple[str, int, str]]:
     """The claims a debate has made already (what `Claim.key` compares)."""
     return {c.key for _, c in claims_made(turns)}
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A source claim no saved debate has made yet: a seed for the next episode."""
+
+    source_id: str
+    line: int
+    claim: str
+    source_text: str
+
+
+def fresh_topics(
+    book: ClaimBook,
+    turns: Iterable[Turn],
+    *,
+    language: str = "en",
+    names: Sequence[str] = (),
+    sources: Sequence[str] | None = None,
+    limit: int = 10,
+) -> list[Topic]:
+    """Claims of the sources that none of `turns` (every saved debate's) made, the most
+    substantial first: claims that read on their own before those that open on a pointing
+    pronoun, then by how many content words they hold; each source sentence once."""
+    used = {c.key for t in turns if (c := t.claim) is not None}
+    rows: list[tuple[bool, int, int, Topic]] = []
+    for source_id in sources or book.sources:
+        for order, s in enumerate(book.of_source(source_id)):
+            if (s.source_id, s.line, s.text.strip()) in used:
+                continue
+            found = [p for p in pieces(s.shown(language)) if claimable(p, language, names)]
+            if not found:
+                continue
+            text = max(found, key=lambda p: len(terms(p)))
+            topic = Topic(s.source_id, s.line, text, s.text.strip())
+            rows.append((stands_alone(text), len(terms(text)), -order, topic))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]), reverse=True)
+    return [r[3] for r in rows[: max(0, limit)]]

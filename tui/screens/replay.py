@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from transcripts.models import Debate, Turn
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.timeline import Timeline
-from tui.widgets.turn_block import speaker_line
+from tui.widgets.turn_block import speaker_line, turn_note
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 CHARS_PER_SECOND = {"en": 15.0, "ja": 5.0}  # about 150 words or 300 characters a minute
@@ -171,12 +171,17 @@ class ReplayScreen(Screen[None]):
         if turn is None:
             return
         body = speaker_line(
-            self.debate.persona(turn.speaker_id), turn.speaker_id, turn.kind, turn.index
+            self.debate.persona(turn.speaker_id),
+            turn.speaker_id,
+            turn.kind,
+            turn.index,
+            unsupported=turn.unsupported,
         )
         body.append("\n")
         body.append(turn.text[: int(self.revealed)])
-        if self.revealed >= len(turn.text) and turn.citations:
-            body.append("\n" + " ".join(c.anchor for c in turn.citations), style="dim")
+        note = turn_note(turn)
+        if self.revealed >= len(turn.text) and note:
+            body.append("\n" + note, style="dim")
         self.query_one("#stage", Static).update(body)
         self.paint_status()
 

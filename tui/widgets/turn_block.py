@@ -5,11 +5,19 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from transcripts.models import PersonaSnapshot
+from transcripts.models import PersonaSnapshot, Turn
 
 
-def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, index: int) -> Text:
-    """`Name · role · kind · #n`, with `simulated` for personas of real people; never markup."""
+def speaker_line(
+    persona: PersonaSnapshot | None,
+    speaker_id: str,
+    kind: str,
+    index: int,
+    *,
+    unsupported: bool = False,
+) -> Text:
+    """`Name · role · kind · #n`, with `simulated` for personas of real people and
+    `unsupported` for a turn no draft of which passed its check; never markup."""
     line = Text()
     name = persona.name if persona else speaker_id
     color = persona.color if persona else "white"
@@ -20,7 +28,21 @@ def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, in
         if persona.simulated:
             line.append(" simulated", style="reverse")
     line.append(f" · {kind} · #{index}", style="dim")
+    if unsupported:
+        line.append(" ")
+        line.append(" unsupported ", style="bold reverse red")
     return line
+
+
+def turn_note(turn: Turn) -> str:
+    """The line under a finished turn: the lines it cites, and how its claim was voiced
+    when the model's drafts failed."""
+    parts = [" ".join(c.anchor for c in turn.citations)] if turn.citations else []
+    if turn.claim is not None and turn.voiced_by == "template":
+        parts.append("claim stated from the template")
+    if turn.unsupported:
+        parts.append("no draft passed its check")
+    return " · ".join(parts)
 
 
 class TurnBlock(Static):
@@ -53,11 +75,14 @@ class TurnBlock(Static):
         self.kind = kind
         self.text = text
         self.cites = ""
+        self.unsupported = False
         if persona is not None:
             self.styles.border_left = ("thick", persona.color)
 
     def render_text(self) -> Text:
-        body = speaker_line(self.persona, self.speaker_id, self.kind, self.index)
+        body = speaker_line(
+            self.persona, self.speaker_id, self.kind, self.index, unsupported=self.unsupported
+        )
         body.append("\n")
         body.append(self.text)
         if self.cites:
@@ -74,6 +99,6 @@ class TurnBlock(Static):
     def redraw(self) -> None:
         self.update(self.render_text())
 
-    def finish(self, text: str, cites: str) -> None:
-        self.text, self.cites = text, cites
+    def finish(self, text: str, cites: str, *, unsupported: bool = False) -> None:
+        self.text, self.cites, self.unsupported = text, cites, unsupported
         self.update(self.render_text())
