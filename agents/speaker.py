@@ -103,9 +103,9 @@ Check = Callable[[str, "TurnRequest"], Judgement]
 def attribution_check(attributor: Any) -> Check:
     """A draft check over an attribution measure: anything with `judge(text, citations,
     *, language, allowed) -> verdict` (`attributable`, `score`, `invented`, `reason`).
-    A claim turn must be attributable to its claim's lines; any other turn must bring in
-    no name, date or figure that neither its source, its question nor the persona cards
-    hold (the verdict's `invented`)."""
+    A panelist's turn must be attributable to the lines it cites (its claim's); a host's
+    must bring in no name, date or figure that neither the source, its question nor the
+    persona cards hold (the verdict's `invented`)."""
 
     def check(text: str, req: TurnRequest) -> Judgement:
         allowed = [req.question, *req.allowed]
@@ -114,7 +114,7 @@ def attribution_check(attributor: Any) -> Check:
         citations = [req.claim.citation()] if req.claim is not None else cite(text, req.passages)
         verdict = attributor.judge(text, citations, language=req.language, allowed=allowed)
         invented = tuple(verdict.invented)
-        if req.claim is not None:
+        if req.claim is not None or req.kind in ("argument", "rebuttal"):
             return Judgement(bool(verdict.attributable), verdict.reason, invented, verdict.score)
         reason = f"not in the source: {', '.join(invented[:3])}" if invented else ""
         return Judgement(not invented, reason, invented, verdict.score)
@@ -784,7 +784,8 @@ def speak(
         if budget.name == "large":
             max_tokens, min_tokens = budget.host_max_tokens, 0
     openers: list[str] = []
-    if not req.producer_question and req.kind in ("argument", "rebuttal", "question", "summary"):
+    free = claim is None and not req.producer_question  # a claim turn starts from its claim
+    if free and req.kind in ("argument", "rebuttal", "question", "summary"):
         pool = persona.summary_openers if req.kind == "summary" else persona.openers
         openers = [
             o.replace("$first", req.first)
