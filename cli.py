@@ -599,37 +599,91 @@ def _merged_outline(args: argparse.Namespace, store) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from transcripts.evaluate import e5_embed, evaluate
+    from transcripts.attribution import Attributor, judge_debate, with_verdicts
+    from transcripts.evaluate import e5_embed, evaluate, judge_turns
     from transcripts.store import DebateStore
 
+    if bool(args.judge_base_url) != bool(args.judge_model):
+        raise UserError("--judge-base-url and --judge-model go together: give both or neither")
     settings = make_settings(args)
     store = DebateStore(settings.out_dir)
     debate = store.load(args.id)
-    result = evaluate(debate, e5_embed)
+    judge = None
+    if args.judge_base_url:
+        from agents.llm.factory import make_model
+
+        judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+    attributor = Attributor(open_index(settings, quiet=args.json))
+    verdicts = judge_debate(debate, attributor)
+    result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
+    if judge is not None:
+        result.judge = judge_turns(debate, judge, attributor, result.turns)
     metrics = debate.metrics.model_copy(update={"evaluation": result.model_dump()})
-    store.save(debate.model_copy(update={"metrics": metrics}))
+    store.save(with_verdicts(debate, verdicts).model_copy(update={"metrics": metrics}))
     if args.json:
         _out(result.model_dump_json(indent=2))
         return 0
-    _out(f"Evaluation of {debate.id} ({len(debate.turns)} turns)")
-    _out(f"  citation validity        {result.citation_validity:.2f}")
-    _out(f"  grounding rate           {result.grounding_rate:.2f}")
-    _out(
-        f"  support (mean cosine)    {result.support:.2f}  "
-        f"({len(result.unsupported)} claims below the threshold)"
-    )
-    for u in result.unsupported:
-        _out(f"    turn {u.turn} {u.speaker_id} {u.anchor} similarity {u.similarity:.2f}")
-    shares = ", ".join(f"{k} {v:.2f}" for k, v in result.speaker_share.items())
-    _out(f"  speaker share            {shares}")
-    _out(f"  copy_rate / distinct-2   {result.copy_rate:.2f} / {result.distinct_2:.2f}")
-    _out(f"  persona distinctiveness  {result.persona_distinctiveness:.2f}")
-    _out(f"  agenda coverage          {result.agenda_coverage:.2f}")
-    _out(
-        f"  tokens {result.tokens_in} in / {result.tokens_out} out · "
-        f"{result.latency_ms / 1000:.1f} s of model time · ${result.cost_usd:.4f}"
-    )
+    for line in eval_report(debate, result):
+        _out(line)
     return 0
+
+
+def eval_report(debate, result) -> list[str]:
+    """`debate eval` as text: attribution per debate and per turn, then the form figures."""
+    judged = [c for c in result.turns if c.judged]
+    passed = sum(1 for c in judged if c.attributable)
+    inventing = sum(1 for c in judged if c.invented)
+    out = [
+        f"Evaluation of {debate.id} ({len(debate.turns)} turns)",
+        f"  attributable              {result.attributable_share:.2f}  ({passed} of "
+        f"{len(judged)} panelist turns argue from their cited lines; score >= "
+        f"{result.threshold:.2f})",
+        f"  invented names or figures {result.invented_share:.2f}  ({inventing} of "
+        f"{len(judged)} panelist turns)",
+        "  per turn:",
+    ]
+    for c in result.turns:
+        lines = ", ".join(a.rsplit(":", 1)[-1] for a in c.anchors) or "no lines"
+        head = f"    #{c.turn} {c.speaker_id} {c.kind} [{lines}]"
+        if c.judged:
+            where = f"rank {c.rank}" if c.rank else f"not in the top {result.k}"
+            mark = "attributable" if c.attributable else "NOT attributable"
+            head += f": {mark} (score {c.score:.2f}, overlap {c.overlap:.2f}, {where})"
+        else:
+            head += ": host turn, checked for invented items only"
+        if c.invented:
+            head += " · invented: " + "; ".join(c.invented)
+        out.append(head)
+    if result.judge is not None:
+        j = result.judge
+        rated = sum(1 for r in j.ratings if r.rating is not None)
+        out.append(
+            f"  judge {j.model}: {rated} of {len(j.ratings)} turns rated; supported "
+            f"{j.supported_share:.2f}, coherent {j.coherent_share:.2f}, in character "
+            f"{j.in_character_share:.2f}; agrees with attribution on {j.agreement:.2f}"
+        )
+        for r in j.ratings:
+            if r.rating is None:
+                out.append(f"    #{r.turn}: no usable rating")
+            else:
+                out.append(
+                    f"    #{r.turn}: {r.rating.supported}, "
+                    f"{'coherent' if r.rating.coherent else 'incoherent'}, "
+                    f"{'in character' if r.rating.in_character else 'out of character'}"
+                )
+    shares = ", ".join(f"{k} {v:.2f}" for k, v in result.speaker_share.items())
+    out += [
+        "  form:",
+        f"  citation validity         {result.citation_validity:.2f}",
+        f"  grounding rate            {result.grounding_rate:.2f}",
+        f"  speaker share             {shares}",
+        f"  copy_rate / distinct-2    {result.copy_rate:.2f} / {result.distinct_2:.2f}",
+        f"  persona distinctiveness   {result.persona_distinctiveness:.2f}",
+        f"  agenda coverage           {result.agenda_coverage:.2f}",
+        f"  tokens {result.tokens_in} in / {result.tokens_out} out · "
+        f"{result.latency_ms / 1000:.1f} s of model time · ${result.cost_usd:.4f}",
+    ]
+    return out
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -830,6 +884,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="quality figures of a debate (stored in it)")
     evaluate.add_argument("id", help="debate id (or a unique prefix)")
     evaluate.add_argument("--json", action="store_true", help="print JSON")
+    evaluate.add_argument(
+        "--judge-base-url",
+        metavar="URL",
+        help="also have a model on this OpenAI-compatible server rate each turn",
+    )
+    evaluate.add_argument("--judge-model", metavar="M", help="the judge model's name")
     _common(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 

@@ -1,12 +1,31 @@
-"""Eval figures on constructed debates whose right answers are known."""
+"""Eval figures on constructed debates whose right answers are known; `debate eval` on a
+debate of labelled turns, faithful and drifting."""
 
 from __future__ import annotations
 
-import numpy as np
+import json
+import shutil
+from pathlib import Path
 
+import numpy as np
+import pytest
+
+import cli
+from bench.fake_openai import FakeOpenAI
+from tests.conftest import StubSearch
 from tests.tui_fixtures import sample_debate
+from transcripts.attribution import Attributor, load_labelled
 from transcripts.evaluate import distinctiveness, evaluate
-from transcripts.models import Citation
+from transcripts.models import Citation, Debate, Turn
+from transcripts.store import DebateStore
+
+LABELLED = Path(__file__).parent / "data" / "attribution_turns.jsonl"
+
+
+def stub_attributor() -> Attributor:
+    """Judges the fixture's turns from their passages (its source is no bundled file)."""
+    return Attributor(StubSearch(), lines={})
+
 
 TOPICS = {"chips": 0, "money": 1, "power": 2}
 
@@ -33,7 +52,7 @@ def test_validity_grounding_and_support_on_a_constructed_debate():
     debate = sample_debate()
     # one citation outside the turn's passages: validity drops by exactly one citation
     debate.turns[2].citations.append(Citation(source_id="panel", line_start=50, line_end=50))
-    result = evaluate(debate, keyword_embed)
+    result = evaluate(debate, keyword_embed, stub_attributor())
     cites = sum(len(t.citations) for t in debate.turns)
     assert result.citation_validity == (cites - 1) / cites
     assert result.grounding_rate == 1.0
@@ -42,11 +61,118 @@ def test_validity_grounding_and_support_on_a_constructed_debate():
     assert result.tokens_out == 20 * len(debate.turns)
 
 
-def test_unsupported_claims_are_listed():
+def test_turns_that_drift_from_their_lines_are_flagged_one_by_one():
     debate = sample_debate()
+    good = evaluate(debate, keyword_embed, stub_attributor())
     for t in debate.turns:
-        t.text = "money money"
-    result = evaluate(debate, keyword_embed)
-    # no gloss of the fixture's passages speaks of money: every claim is flagged
-    assert len(result.unsupported) == len(debate.turns)
-    assert all(u.similarity < 0.8 for u in result.unsupported)
+        t.text = "Interest rates move bank lending, and inflation follows the money supply."
+    bad = evaluate(debate, keyword_embed, stub_attributor())
+    panel = [c for c in bad.turns if c.judged]
+    assert panel and all(c.attributable is False and c.reason for c in panel)
+    assert bad.attributable_share == 0.0 < good.attributable_share
+    host = [c for c in bad.turns if not c.judged]
+    assert host and all(c.attributable is None for c in host)
+
+
+# -- `debate eval` on the bundled source ----------------------------------------------------------
+def labelled_debate(ids: list[str]) -> Debate:
+    """A saved debate whose panelist turns are labelled turns (by id), in that order."""
+    rows = {r["id"]: r for r in load_labelled(LABELLED)}
+    debate = sample_debate(turns=len(ids) + 1)
+    turns = [debate.turns[0]]
+    for i, row_id in enumerate(ids, 1):
+        row = rows[row_id]
+        cites = [
+            c.model_copy(update={"source_id": "compute_resource_ism_panel"})
+            for c in row["citations"]
+        ]
+        turns.append(
+            Turn(
+                index=i,
+                speaker_id=row["speaker"],
+                kind="argument",
+                text=row["text"],
+                citations=cites,
+                segment=0,
+            )
+        )
+    return debate.model_copy(update={"turns": turns})
+
+
+@pytest.fixture
+def eval_dirs(tmp_path: Path, indexed_data: Path) -> tuple[Path, Path]:
+    data = tmp_path / "data"
+    shutil.copytree(indexed_data, data)
+    return data, tmp_path / "debates"
+
+
+def run_eval(capsys, data: Path, out: Path, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["eval", *args, "--data-dir", str(data), "--out", str(out)])
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def test_eval_says_turn_by_turn_which_turns_argue_from_their_lines(capsys, eval_dirs):
+    data, out = eval_dirs
+    debate = labelled_debate(["f03", "u01", "u13"])  # faithful, drifting, inventing
+    DebateStore(out).save(debate)
+    code, text, _ = run_eval(capsys, data, out, debate.id)
+    assert code == 0
+    rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("    #")}
+    assert ": attributable (score" in rows["#1"]
+    assert "NOT attributable" in rows["#2"] and "invented" not in rows["#2"]
+    assert "NOT attributable" in rows["#3"]
+    assert "Christine Lagarde" in rows["#3"] and "18%" in rows["#3"]
+    assert "attributable              0.33  (1 of 3 panelist turns" in text
+    assert "invented names or figures 0.33  (1 of 3" in text
+    assert "copy_rate / distinct-2" in text and "support" not in text
+    saved = DebateStore(out).load(debate.id)
+    assert [t.attribution.attributable for t in saved.turns[1:]] == [True, False, False]
+    assert saved.metrics.evaluation["attributable_share"] == pytest.approx(1 / 3)
+
+
+def test_eval_json_carries_the_verdict_of_every_turn(capsys, eval_dirs):
+    data, out = eval_dirs
+    debate = labelled_debate(["f08", "u24"])  # right lines; fusion and fabs cited to line 48
+    DebateStore(out).save(debate)
+    code, text, _ = run_eval(capsys, data, out, debate.id, "--json")
+    assert code == 0
+    result = json.loads(text)
+    turns = {t["turn"]: t for t in result["turns"]}
+    assert turns[1]["attributable"] is True and turns[1]["rank"] == 1
+    assert turns[2]["attributable"] is False and turns[2]["score"] < result["threshold"]
+    assert turns[2]["reason"].startswith("does not argue from its lines")
+    assert turns[0]["judged"] is False and turns[0]["attributable"] is None
+    assert result["attributable_share"] == 0.5 and result["judge"] is None
+
+
+def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs):
+    data, out = eval_dirs
+    debate = labelled_debate(["f08", "u01"])
+    DebateStore(out).save(debate)
+    with FakeOpenAI(reply_tokens=5) as server:
+        code, text, _ = run_eval(
+            capsys,
+            data,
+            out,
+            debate.id,
+            "--judge-base-url",
+            server.base_url,
+            "--judge-model",
+            "fake-judge",
+            "--json",
+        )
+    assert code == 0
+    judge = json.loads(text)["judge"]
+    assert judge["model"] == "fake-judge"
+    assert [r["turn"] for r in judge["ratings"]] == [1, 2]
+    assert all(r["rating"]["supported"] in ("supported", "partly", "not") for r in judge["ratings"])
+
+
+def test_eval_judge_options_go_together(capsys, eval_dirs):
+    data, out = eval_dirs
+    code, _, err = run_eval(capsys, data, out, "x", "--judge-model", "m")
+    assert code == 2
+    assert err.strip() == (
+        "debate: error: --judge-base-url and --judge-model go together: give both or neither"
+    )

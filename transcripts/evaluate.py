@@ -1,32 +1,93 @@
-"""Quality figures of a saved debate: grounding, support, balance, echo, distinctiveness."""
+"""Quality figures of a saved debate: attribution of each turn to its cited lines and the
+names or figures it invents (`transcripts.attribution`), beside the form figures:
+citation validity, grounding, balance, echo, persona distinctiveness, agenda coverage."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from transcripts.attribution import Attributor, judge_debate
 from transcripts.metrics import copy_rate, distinct_n
-from transcripts.models import Debate
+from transcripts.models import Debate, Turn, Verdict
+
+if TYPE_CHECKING:
+    from agents.llm.base import ChatModel
 
 Embed = Callable[[Sequence[str]], np.ndarray]
-SUPPORT_THRESHOLD = 0.80  # cosine similarity of e5 vectors below which a claim is flagged
 
 
-class Unsupported(BaseModel):
+class TurnCheck(BaseModel):
+    """One turn against its cited lines, as `debate eval` reports it."""
+
     turn: int
     speaker_id: str
-    anchor: str
-    similarity: float
+    kind: str
+    anchors: list[str] = Field(description="The turn's citations, `source:start-end`.")
+    judged: bool = Field(
+        description="Judged for attribution (panelist turns); the host's turns are only "
+        "checked for invented items."
+    )
+    attributable: bool | None = Field(
+        description="Argues from its cited lines and invents nothing; None when not judged."
+    )
+    score: float | None = Field(description="The deciding score (see `threshold`).")
+    rank: int | None = Field(
+        description="Rank of the cited lines when the index is searched with the turn's "
+        "words; None when not in the top k."
+    )
+    overlap: float | None = Field(description="Content-word share found in the cited lines.")
+    invented: list[str] = Field(description="Names, dates, figures, quotations not in the source.")
+    reason: str = Field(description="Why the turn fails; empty when it passes.")
+
+
+class Rating(BaseModel):
+    """What a judge model is asked for, one turn at a time, under this JSON schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supported: Literal["supported", "partly", "not"] = Field(
+        description="Do the quoted source lines support what the turn claims?"
+    )
+    coherent: bool = Field(description="Does the turn make sense as a spoken argument?")
+    in_character: bool = Field(description="Does it sound like the persona described?")
+
+
+class TurnRating(BaseModel):
+    turn: int
+    rating: Rating | None = Field(description="None when the judge gave no usable answer.")
+
+
+class JudgeReport(BaseModel):
+    """A judge model's ratings of the panelist turns, beside the attribution verdicts."""
+
+    model: str
+    ratings: list[TurnRating]
+    supported_share: float = Field(description="Rated turns rated 'supported'.")
+    coherent_share: float
+    in_character_share: float
+    agreement: float = Field(
+        description="Rated turns where 'supported' and the attribution verdict agree."
+    )
 
 
 class Evaluation(BaseModel):
+    attributable_share: float = Field(
+        description="Panelist turns that argue from their cited lines and invent nothing."
+    )
+    invented_share: float = Field(
+        description="Panelist turns that name a person, date, figure or quotation found in "
+        "neither the source, the questions nor the persona cards."
+    )
+    threshold: float = Field(description="Score at or above which a turn is attributable.")
+    k: int = Field(description="How deep the index is searched for the cited lines.")
+    turns: list[TurnCheck]
     citation_validity: float = Field(description="Citations inside their turn's passages.")
     grounding_rate: float = Field(description="Turns with at least one valid citation.")
-    support: float = Field(description="Mean similarity of a turn and its cited passage.")
-    unsupported: list[Unsupported]
     speaker_share: dict[str, float]
     copy_rate: float
     distinct_2: float
@@ -39,6 +100,7 @@ class Evaluation(BaseModel):
     tokens_out: int
     latency_ms: float
     cost_usd: float
+    judge: JudgeReport | None = None
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -66,39 +128,89 @@ def distinctiveness(texts: Sequence[str], labels: Sequence[str], embed: Embed) -
     return hits / len(labels)
 
 
-def evaluate(debate: Debate, embed: Embed) -> Evaluation:
+def turn_checks(debate: Debate, verdicts: Mapping[int, Verdict]) -> list[TurnCheck]:
+    """Every spoken turn with its verdict from `judge_debate` (panelist turns judged
+    whole, the host's checked for invented items), in turn order."""
+    roles = {p.id: p.role for p in debate.personas}
+    out = []
+    for t in debate.turns:
+        if t.kind == "interjection":
+            continue
+        v = verdicts.get(t.index)
+        judged = roles.get(t.speaker_id) == "panelist"
+        out.append(
+            TurnCheck(
+                turn=t.index,
+                speaker_id=t.speaker_id,
+                kind=t.kind,
+                anchors=[c.anchor for c in t.citations],
+                judged=judged,
+                attributable=v.attributable if judged and v else None,
+                score=v.score if judged and v else None,
+                rank=v.rank if v else None,
+                overlap=v.overlap if judged and v else None,
+                invented=list(v.invented) if v else [],
+                reason=v.reason if v else "",
+            )
+        )
+    return out
+
+
+def cosine_support(turns: Sequence[Turn], language: str, embed: Embed) -> list[float]:
+    """The former support figure, kept for comparison (bench.eval): e5 cosine of each
+    turn with the passage that covers its first valid citation (0.0 where none does)."""
+    claims, sources, where = [], [], []
+    for i, t in enumerate(turns):
+        valid = [c for c in t.citations if c not in t.invalid_citations()]
+        if not valid:
+            continue
+        c = valid[0]
+        p = next(p for p in t.passages if p.covers(c.source_id, c.line_start, c.line_end))
+        claims.append(t.text)
+        sources.append(p.gloss if language == "en" and p.gloss else p.text)
+        where.append(i)
+    out = [0.0] * len(turns)
+    if claims:
+        a = _unit(np.asarray(embed(claims), dtype=float))
+        b = _unit(np.asarray(embed(sources), dtype=float))
+        for i, x, y in zip(where, a, b, strict=True):
+            out[i] = float(x @ y)
+    return out
+
+
+def evaluate(
+    debate: Debate,
+    embed: Embed,
+    attributor: Attributor,
+    *,
+    verdicts: Mapping[int, Verdict] | None = None,
+) -> Evaluation:
+    """The quality figures of `debate`: `embed` for persona distinctiveness, `attributor`
+    (over the index the debate was searched in) for attribution; `verdicts` when they
+    were already worked out by `judge_debate` with the same attributor."""
     spoken = [t for t in debate.turns if t.kind != "interjection"]
     cites = [(t, c) for t in spoken for c in t.citations]
     valid = [(t, c) for t, c in cites if c not in t.invalid_citations()]
     grounded = [t for t in spoken if any(c not in t.invalid_citations() for c in t.citations)]
-    sims: list[float] = []
-    unsupported: list[Unsupported] = []
-    if valid:
-        claims, sources = [], []
-        for t, c in valid:
-            p = next(p for p in t.passages if p.covers(c.source_id, c.line_start, c.line_end))
-            claims.append(t.text)
-            sources.append(p.gloss if debate.language == "en" and p.gloss else p.text)
-        a = _unit(np.asarray(embed(claims), dtype=float))
-        b = _unit(np.asarray(embed(sources), dtype=float))
-        sims = [float(x @ y) for x, y in zip(a, b, strict=True)]
-        unsupported = [
-            Unsupported(
-                turn=t.index, speaker_id=t.speaker_id, anchor=c.anchor, similarity=round(s, 3)
-            )
-            for (t, c), s in zip(valid, sims, strict=True)
-            if s < SUPPORT_THRESHOLD
-        ]
+    if verdicts is None:
+        verdicts = judge_debate(debate, attributor)
+    checks = turn_checks(debate, verdicts)
+    judged = [c for c in checks if c.judged]
     panelists = {p.id for p in debate.personas if p.role == "panelist"}
     panel = [t for t in spoken if t.speaker_id in panelists]
     counts = Counter(t.speaker_id for t in panel)
     texts = [t.text for t in spoken]
     covered = {t.segment for t in panel}
     return Evaluation(
+        attributable_share=(
+            sum(1 for c in judged if c.attributable) / len(judged) if judged else 0.0
+        ),
+        invented_share=sum(1 for c in judged if c.invented) / len(judged) if judged else 0.0,
+        threshold=attributor.threshold,
+        k=attributor.k,
+        turns=checks,
         citation_validity=len(valid) / len(cites) if cites else 0.0,
         grounding_rate=len(grounded) / len(spoken) if spoken else 0.0,
-        support=float(np.mean(sims)) if sims else 0.0,
-        unsupported=unsupported,
         speaker_share={k: counts[k] / len(panel) for k in sorted(counts)} if panel else {},
         copy_rate=copy_rate(texts),
         distinct_2=distinct_n(texts, 2),
@@ -114,6 +226,69 @@ def evaluate(debate: Debate, embed: Embed) -> Evaluation:
         tokens_out=sum(t.tokens_out for t in debate.turns),
         latency_ms=round(sum(t.latency_ms for t in debate.turns), 1),
         cost_usd=debate.metrics.cost_usd,
+    )
+
+
+JUDGE_PROMPT = """You check one turn of a simulated panel debate against the source lines it
+cites. The speaker is {name} ({title}); their stance: {stance}
+
+Source lines cited (English gloss of a Japanese transcript):
+<<<{lines}>>>
+
+The turn:
+<<<{text}>>>
+
+Answer in JSON: "supported" is "supported" if the lines back what the turn claims,
+"partly" if they back some of it, "not" otherwise; "coherent" is whether the turn makes
+sense as a spoken argument; "in_character" is whether it sounds like this speaker."""
+
+
+def judge_turns(
+    debate: Debate, model: ChatModel, attributor: Attributor, checks: Sequence[TurnCheck]
+) -> JudgeReport:
+    """Ask `model` to rate each judged turn of `checks` against its cited lines (gloss
+    where there is one). A turn whose reply never parses is kept with rating None."""
+    from agents.llm.base import ModelError, Sampling
+
+    by_index = {t.index: t for t in debate.turns}
+    ratings: list[TurnRating] = []
+    for check in checks:
+        if not check.judged:
+            continue
+        turn = by_index[check.turn]
+        persona = debate.persona(turn.speaker_id)
+        lines = attributor.cited_text(turn.citations, turn.passages, gloss_only=True) or "-"
+        prompt = JUDGE_PROMPT.format(
+            name=persona.name if persona else turn.speaker_id,
+            title=persona.title if persona else "",
+            stance=getattr(persona, "stance", "") if persona else "",
+            lines=" ".join(lines.split())[:1500],
+            text=" ".join(turn.text.split())[:1500],
+        )
+        try:
+            rating, _ = model.structured(
+                [{"role": "user", "content": prompt}],
+                Rating,
+                Sampling(temperature=0.0, max_tokens=80, repeat_penalty=1.0),
+            )
+        except ModelError:
+            rating = None
+        ratings.append(TurnRating(turn=check.turn, rating=rating))
+    rated = [r for r in ratings if r.rating is not None]
+    verdict = {c.turn: c.attributable for c in checks}
+
+    def share(ok: Callable[[TurnRating], bool]) -> float:
+        return sum(1 for r in rated if ok(r)) / len(rated) if rated else 0.0
+
+    return JudgeReport(
+        model=model.name,
+        ratings=ratings,
+        supported_share=share(lambda r: r.rating.supported == "supported"),  # type: ignore[union-attr]
+        coherent_share=share(lambda r: r.rating.coherent),  # type: ignore[union-attr]
+        in_character_share=share(lambda r: r.rating.in_character),  # type: ignore[union-attr]
+        agreement=share(
+            lambda r: (r.rating.supported == "supported") == bool(verdict.get(r.turn))  # type: ignore[union-attr]
+        ),
     )
 
 

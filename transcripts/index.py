@@ -66,11 +66,6 @@ INDEX_FORMAT = 2
 class Embedder(Protocol):
     """Embeds queries and passages into one space (vectors L2-normalised)."""
 
-    def _threads_now(self) -> int:
-        """Every core other processes leave free (an OpenMP team on a core another
-        process holds spins while it waits for it)."""
-        return workload.machine.threads(self._default_threads)
-
     def query(self, texts: list[str]) -> list[list[float]]: ...
 
     def passage(self, texts: list[str]) -> list[list[float]]: ...
@@ -169,6 +164,11 @@ class E5Embedder:
                 while len(cache) > self.CACHE:
                     cache.popitem(last=False)
         return [known[t] for t in texts]
+
+    def _threads_now(self) -> int:
+        """Every core other processes leave free (an OpenMP team on a core another
+        process holds spins while it waits for it)."""
+        return workload.machine.threads(self._default_threads)
 
     def query(self, texts: list[str]) -> list[list[float]]:
         return self._cached(self._cache, texts, lambda engine, todo: engine.query(todo).tolist())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -102,6 +103,30 @@ class Claim(BaseModel):
         )
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """How a turn stands against its cited lines (made by `transcripts.attribution`).
+
+    attributable: the turn argues from its cited lines and invents nothing.
+    score: the deciding score, higher is better supported (content-word overlap with the
+        cited lines, 0..1, plus a bonus for their search rank); compared with the
+        attributor's threshold.
+    rank: 1-based rank of the cited lines when the index is searched with the turn's
+        own words; None when they are not in the top k.
+    invented: names, dates, figures and quotations found in neither the source, the
+        question nor the persona cards.
+    reason: one short line for front ends; "" when the turn passes.
+    overlap: the content-word share alone (0..1).
+    """
+
+    attributable: bool
+    score: float
+    rank: int | None
+    invented: tuple[str, ...]
+    reason: str
+    overlap: float = 0.0
+
+
 class Turn(BaseModel):
     """One spoken turn of the show."""
 
@@ -136,6 +161,9 @@ class Turn(BaseModel):
         "model",
         description="'template': the persona's template states the claim plainly, after "
         "every draft of the model failed its check.",
+    )
+    attribution: Verdict | None = Field(
+        None, description="The turn judged against its cited lines; None if never judged."
     )
 
     def invalid_citations(self) -> list[Citation]:

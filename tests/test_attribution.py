@@ -1,0 +1,142 @@
+"""Attribution: a turn that argues from its cited lines passes, one that drifts, invents
+or cites the wrong lines fails; invented names, dates and figures are named."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from agents.personas import load_personas
+from transcripts.attribution import (
+    Attributor,
+    figures,
+    invented,
+    load_labelled,
+    names,
+    persona_texts,
+)
+from transcripts.index import PassageIndex
+from transcripts.models import Citation, Passage
+
+LABELLED = Path(__file__).parent / "data" / "attribution_turns.jsonl"
+SOURCE_ID = "compute_resource_ism_panel"
+
+
+@pytest.fixture(scope="module")
+def attributor(tmp_path_factory, indexed_data: Path) -> Attributor:
+    data = tmp_path_factory.mktemp("attribution") / "data"
+    shutil.copytree(indexed_data, data)
+    return Attributor(PassageIndex(data))
+
+
+def labelled() -> dict[str, dict]:
+    return {row["id"]: row for row in load_labelled(LABELLED)}
+
+
+def test_the_labelled_set_has_twenty_turns_of_each_class_with_their_lines():
+    rows = list(labelled().values())
+    good = [r for r in rows if r["label"] == "faithful"]
+    bad = [r for r in rows if r["label"] == "unfaithful"]
+    assert len(good) >= 20 and len(bad) >= 20
+    assert {r["kind"] for r in bad} >= {"drift", "invented", "wrong_lines"}
+    for r in rows:
+        assert r["citations"] and all(1 <= c.line_start <= c.line_end for c in r["citations"])
+
+
+@pytest.mark.parametrize(
+    "row_id, passes",
+    [
+        ("f03", True),  # fusion reactors and chip fabs, cited to line 10
+        ("f08", True),  # 51% of wealth, NVIDIA's 92%, cited to line 18
+        ("f14", True),  # Transcendence and the FBI, cited to line 25
+        ("f23", True),  # basic income circulating, cited to line 43
+        ("u01", False),  # data centres as factories: on topic, nothing of line 3
+        ("u04", False),  # interest rates: nothing of line 25
+        ("u10", False),  # Milton Friedman in 1968: invented
+        ("u19", False),  # America or China (line 19) cited to line 52
+        ("u24", False),  # fusion and fabs (line 10) cited to line 48
+    ],
+)
+def test_faithful_turns_pass_and_drifting_ones_fail(attributor: Attributor, row_id, passes):
+    row = labelled()[row_id]
+    cards = persona_texts(load_personas().values())
+    verdict = attributor.judge(row["text"], row["citations"], allowed=[row["question"], *cards])
+    assert verdict.attributable is passes, verdict
+    assert (verdict.reason == "") is passes
+    if passes:
+        assert verdict.rank is not None and verdict.rank <= 3
+        assert verdict.score >= attributor.threshold
+
+
+def test_wrong_lines_lose_the_rank_that_the_right_lines_have(attributor: Attributor):
+    text = labelled()["u24"]["text"]
+    right = attributor.judge(text, [Citation(source_id=SOURCE_ID, line_start=10, line_end=10)])
+    wrong = attributor.judge(text, [Citation(source_id=SOURCE_ID, line_start=48, line_end=48)])
+    assert right.attributable and right.rank == 1
+    assert not wrong.attributable and (wrong.rank is None or wrong.rank > 3)
+    assert wrong.score < right.score
+
+
+def test_invented_names_and_figures_are_named(attributor: Attributor):
+    row = labelled()["u13"]
+    verdict = attributor.judge(row["text"], row["citations"], allowed=[row["question"]])
+    assert not verdict.attributable
+    assert set(verdict.invented) >= {"18%", "Christine Lagarde", "March"}
+    assert "Christine Lagarde" in verdict.reason
+
+
+def test_what_the_question_or_a_persona_card_says_is_not_invented(attributor: Attributor):
+    cite = [Citation(source_id=SOURCE_ID, line_start=18, line_end=18)]
+    text = "Picture the year 2045: at OpenAI one machine could hold 51% of all compute."
+    assert "2045" in attributor.judge(text, cite).invented
+    cards = persona_texts(load_personas().values())
+    assert attributor.judge(text, cite, allowed=cards).invented == ()
+
+
+def test_a_citation_of_unknown_lines_is_judged_from_the_turns_passages():
+    passage = Passage(
+        source_id="notes",
+        chunk_id="notes:1-1:a",
+        line_start=1,
+        line_end=1,
+        text="Fusion reactors and new chip fabs are needed to feed compute.",
+    )
+    attributor = Attributor(lambda q, k, sources=None: [passage], lines={})
+    cite = [Citation(source_id="notes", line_start=1, line_end=1)]
+    good = attributor.judge("We need fusion reactors and chip fabs.", cite, passages=[passage])
+    assert good.attributable and good.rank == 1
+    bare = attributor.judge("We need fusion reactors and chip fabs.", cite)
+    assert not bare.attributable and bare.reason == "cited lines not found in the sources"
+    none = attributor.judge("We need fusion reactors and chip fabs.", [])
+    assert not none.attributable and none.reason == "cites no lines"
+
+
+def test_figures_in_digits_and_in_words():
+    got = dict(figures("51% of compute, 7 trillion dollars, 1,000 trillion yen, 3.5 billion"))
+    assert got == {"51%": 51, "7 trillion": 7e12, "1,000 trillion": 1e15, "3.5 billion": 3.5e9}
+    assert dict(figures("fifty-one percent and seven trillion")) == {
+        "fifty-one percent": 51,
+        "seven trillion": 7e12,
+    }
+    assert [v for _, v in figures("7兆ドル、1000兆円、51%")] == [7e12, 1e15, 51]
+    assert figures("two hours with three guests") == []  # small number words are no figures
+
+
+def test_names_are_capitalised_runs_but_not_a_sentence_start():
+    text = "Picture this. Elon Musk met the Bank of Japan; I think Keynes was right. GDP fell."
+    assert names(text) == ["Elon Musk", "Bank of Japan", "Keynes"]
+    assert names("Mr. Keynes said so. In Kenya, it worked.") == ["Keynes", "Kenya"]
+
+
+def test_invented_checks_against_the_allowed_texts():
+    source = ["NVIDIA holds 92% of the market, said Professor Tomohiro Inoue in November."]
+    assert invented("NVIDIA's 92% share worried Professor Inoue in November.", source) == ()
+    assert invented("NVIDIA's 95% share worried Jerome Powell in March.", source) == (
+        "95%",
+        "Jerome Powell",
+        "March",
+    )
+    quote = 'He said, "the chips will rebel against their owners tomorrow" and left.'
+    assert invented(quote, source) == ("“the chips will rebel against their owners tomorrow”",)
