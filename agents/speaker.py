@@ -87,12 +87,14 @@ def budget_for(model: ChatModel) -> PromptBudget:
 class Judgement:
     """A draft judged before it is kept. `ok`: it may be kept; `reason`: one line for
     front ends; `invented`: names, dates, figures found in nothing the turn was given;
-    `score`: the check's own score (higher is better supported)."""
+    `score`: the check's own score (higher is better supported); `verdict`: the
+    attribution measure's `Verdict`, where the check made one."""
 
     ok: bool
     reason: str = ""
     invented: tuple[str, ...] = ()
     score: float = 0.0
+    verdict: Any = None  # the measure's own verdict, saved with the turn (`Turn.attribution`)
 
 
 # A draft's check: (text, request) -> Judgement. The graph builds one from the
@@ -101,23 +103,31 @@ Check = Callable[[str, "TurnRequest"], Judgement]
 
 
 def attribution_check(attributor: Any) -> Check:
-    """A draft check over an attribution measure: anything with `judge(text, citations,
-    *, language, allowed) -> verdict` (`attributable`, `score`, `invented`, `reason`).
-    A panelist's turn must be attributable to the lines it cites (its claim's); a host's
-    must bring in no name, date or figure that neither the source, its question nor the
-    persona cards hold (the verdict's `invented`)."""
+    """A draft check over an attribution measure (`transcripts.attribution.Attributor`:
+    `judge(text, citations, *, language, allowed, passages) -> Verdict` and
+    `invented(text, *, language, allowed)`). A panelist's turn must be attributable to the
+    lines it cites (its claim's); a host's must bring in no name, date or figure that
+    neither the source, its question nor the persona cards hold."""
 
     def check(text: str, req: TurnRequest) -> Judgement:
-        allowed = [req.question, *req.allowed]
+        allowed = [req.topic, req.question, *req.allowed]
         if req.producer_question:
             allowed.append(req.producer_question)
+        if req.claim is None and req.kind not in ("argument", "rebuttal"):
+            found = tuple(attributor.invented(text, language=req.language, allowed=allowed))
+            reason = f"not in the source: {', '.join(found[:3])}" if found else ""
+            return Judgement(not found, reason, found)
         citations = [req.claim.citation()] if req.claim is not None else cite(text, req.passages)
-        verdict = attributor.judge(text, citations, language=req.language, allowed=allowed)
-        invented = tuple(verdict.invented)
-        if req.claim is not None or req.kind in ("argument", "rebuttal"):
-            return Judgement(bool(verdict.attributable), verdict.reason, invented, verdict.score)
-        reason = f"not in the source: {', '.join(invented[:3])}" if invented else ""
-        return Judgement(not invented, reason, invented, verdict.score)
+        verdict = attributor.judge(
+            text, citations, language=req.language, allowed=allowed, passages=req.passages
+        )
+        return Judgement(
+            bool(verdict.attributable),
+            verdict.reason,
+            tuple(verdict.invented),
+            verdict.score,
+            verdict,
+        )
 
     return check
 
@@ -864,6 +874,7 @@ def speak(
         turn.model = result.model if result else model.name
         return spoken
     unsupported = False
+    final = kept if kept is not None else last
     if kept is None:
         text = (last.text if last is not None else "") or "…"
         problem = last.problem if last is not None else ""
@@ -888,8 +899,15 @@ def speak(
         regenerated=len(discarded),
         claim=claim,
         unsupported=unsupported,
+        attribution=_verdict(final),
     )
     return Spoken(check_citations(turn), discarded)
+
+
+def _verdict(draft: _Draft | None) -> Any:
+    """The attribution verdict a kept draft was judged with (None when none was made)."""
+    judged = draft.judged if draft is not None else None
+    return judged.verdict if judged is not None else None
 
 
 def _stated(
@@ -922,5 +940,6 @@ def _stated(
         claim=claim,
         unsupported=bool(got.problem) and got.problem != "unfinished",
         voiced_by="template",
+        attribution=_verdict(got),
     )
     return Spoken(check_citations(turn), discarded)

@@ -22,6 +22,7 @@ STATE_TYPES = [
     ("transcripts.models", "Passage"),
     ("transcripts.models", "Citation"),
     ("transcripts.models", "Claim"),
+    ("transcripts.models", "Verdict"),
     ("graphs.state", "NextTurn"),
     ("graphs.state", "Interjection"),
 ]
