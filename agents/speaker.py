@@ -607,19 +607,24 @@ def _sentences(text: str) -> list[str]:
 _SENTENCE_BREAK = re.compile(r"[.!?][\"”'」)]?(?=\s)|[。！？][」』）)]?")
 ON_CLAIM_WORDS = 2  # content words a later sentence shares with the claim to stay
 ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its lead-in
+CLAIM_SHARE = 0.6  # of the content words of the sentence that says the claim, from the claim
+LATER_SHARE = 0.4  # of a later sentence's content words, from the claim
 
 
 class ClaimFocus:
     """Keeps a small model on its claim, sentence by sentence: after the lead-in, the
     first sentence (which starts with the claim's own words), then each next one that
-    shares at least ON_CLAIM_WORDS content words with the claim, up to
-    ON_CLAIM_SENTENCES; the first that does not ends the turn. Used on the stream (what
-    is passed on to `on_token` is what the turn keeps) and on the finished text."""
+    takes at least ON_CLAIM_WORDS, and LATER_SHARE of its content words, from the claim,
+    up to ON_CLAIM_SENTENCES; the first that does not ends the turn. Used on the stream
+    (what is passed on to `on_token` is what the turn keeps) and on the finished text.
+    `strays` then tells whether what is kept says the claim at all."""
 
     def __init__(
         self, claim: Claim, lead: str, on_token: Callable[[str], None] | None = None
     ) -> None:
+        self.claim = claim
         self.claim_terms = terms(claim.text)
+        self.lead = lead
         self.lead_sentences = len(_sentences(lead)) if lead.strip() else 0
         self.on_token = on_token
         self.buffer = ""
@@ -634,7 +639,25 @@ class ClaimFocus:
             return True  # the lead-in, and the sentence that says the claim
         if index >= ON_CLAIM_SENTENCES:
             return False
-        return len(terms(sentence) & self.claim_terms) >= ON_CLAIM_WORDS
+        words = terms(sentence)
+        shared = len(words & self.claim_terms)
+        return shared >= ON_CLAIM_WORDS and shared >= LATER_SHARE * len(words)
+
+    def strays(self, text: str, names: Sequence[str]) -> str:
+        """Why a kept text does not say its claim ("" when it does): the sentence that
+        should say it takes less than CLAIM_SHARE of its content words from the claim, or
+        the text names someone at the table (`names`) whom the claim does not name."""
+        said = text[len(self.lead) :] if text.startswith(self.lead) else text
+        first = _sentences(said)[:1]
+        words = terms(first[0]) if first else set()
+        if not words or len(words & self.claim_terms) < CLAIM_SHARE * len(words):
+            return "strays from its claim"
+        for name in names:
+            for word in dict.fromkeys([name, *name.split()]):
+                if len(word) > 2 and re.search(rf"\b{re.escape(word)}\b", text):
+                    if not re.search(rf"\b{re.escape(word)}\b", self.claim.text):
+                        return f"names {word}, whom its claim does not"
+        return ""
 
     def __call__(self, piece: str) -> None:
         if self.closed:
@@ -671,7 +694,13 @@ class ClaimFocus:
                 kept.append(sentence)
             else:
                 self.closed = True
-        return " ".join("".join(kept).split())
+        text = " ".join("".join(kept).split())
+        unopened = (text.endswith('"') and text.count('"') % 2 == 1) or (
+            text.endswith("”") and text.count("“") < text.count("”")
+        )
+        if unopened:
+            text = text[:-1].rstrip()  # a closing quote that opens nothing
+        return text
 
 
 @dataclass
@@ -847,8 +876,11 @@ def speak(
         text = clean_reply(result.text, persona, others)
         if focus is not None:
             text = focus.cut(text)
+        strays = focus.strays(text, [persona.name, *others]) if focus is not None else ""
         if text and copied_share(text, req.earlier) > ECHO_THRESHOLD:
             last = _Draft(text, "echo")
+        elif text and strays:
+            last = _Draft(text, strays)
         else:
             last = _judge(text, req, persona, others, check)
             if last.problem and last.problem not in ("empty", "echo", "unfinished"):

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from agents.claims import Previous, choose_claim, gist, recap, stated
+from agents.claims import Previous, choose_claim, gist, lead, recap, stated
 from agents.llm.scripted import ScriptedModel
 from agents.personas import load_personas
 from agents.speaker import (
@@ -215,19 +215,43 @@ def test_a_server_model_gets_the_whole_passages_and_the_last_two_turns():
 def test_a_small_model_is_kept_to_its_claim_in_the_stream_and_the_turn():
     futurist = PANEL["futurist"]
     c = claim("America takes it or China takes it, and whoever holds it rules.", move="challenge")
+    opening = lead(c, "en", 2)  # the embedded model's reply starts with its prefix
     reply = (
-        "I see it differently. America takes it or China takes it. Whoever holds it rules "
-        "America and China alike. The show is a comedy of contrasts!"
+        f"{opening} America takes it or China takes it. Whoever holds it rules America and "
+        "China alike. The show is a comedy of contrasts!"
     )
     shown: list[str] = []
-    spoken = speak(ScriptedModel(responder=lambda m: reply), futurist,
-                   request(claim=c, previous=("Keiko Tanabe", "x")), on_token=shown.append)  # fmt: skip
-    kept = "I see it differently. America takes it or China takes it. Whoever holds it rules " \
-        "America and China alike."  # fmt: skip
+    req = request(claim=c, previous=("Keiko Tanabe", "x"))
+    model = ScriptedModel(responder=lambda m: reply)
+    spoken = speak(model, futurist, req, on_token=shown.append)
+    assert model.history[0].sampling.prefix == f"{opening} America takes it or"
+    kept = f"{opening} America takes it or China takes it. Whoever holds it rules America and " \
+        "China alike."  # fmt: skip
     assert spoken.turn.text == kept
     assert " ".join("".join(shown).split()) == kept  # the stream showed what the turn keeps
-    focus = ClaimFocus(c, "I see it differently.")
-    assert focus.cut(reply) == kept
+    assert ClaimFocus(c, opening).cut(reply) == kept
+
+
+def test_a_small_model_that_strays_from_its_claim_is_redrafted():
+    futurist = PANEL["futurist"]
+    c = claim("America takes it or China takes it, and whoever holds it rules.")
+    replies = iter(
+        [
+            "America takes the moon, the stars and every ocean for a theme park.",
+            "America takes it or China takes it, Keiko Tanabe rules.",  # names someone
+            "America takes it or China takes it, and whoever holds it rules.",
+        ]
+    )
+    discards: list[str] = []
+    turn = speak(
+        ScriptedModel(responder=lambda m: next(replies)),
+        futurist,
+        request(claim=c),
+        others=["Keiko Tanabe", "Sam Altman"],
+        on_discard=discards.append,
+    ).turn
+    assert discards == ["strays from its claim", "names Keiko Tanabe, whom its claim does not"]
+    assert turn.text == c.text and turn.voiced_by == "model"
 
 
 # -- checking every draft -------------------------------------------------------------------------
@@ -240,7 +264,9 @@ def test_a_failing_draft_is_redrafted_then_the_claim_is_stated_plainly():
         ok = text.startswith(stated(req.claim, "en", req.index))
         return Judgement(ok, "" if ok else "does not argue from its lines")
 
-    model = ScriptedModel(responder=lambda m: "an unrelated tale about the moon.")
+    model = ScriptedModel(
+        responder=lambda m: "an unrelated tale about the moon.", prompt_budget="large"
+    )
     discards: list[str] = []
     spoken = speak(model, altman, request(), check=check, on_discard=discards.append)
     turn = spoken.turn
@@ -370,3 +396,75 @@ def test_topics_are_claims_no_debate_has_made(book):
     assert not any(t.source_text == made.source_text for t in after)
     assert len(after) == len(before) - 1
     assert all(claimable(t.claim, "en", NAMES) for t in after)
+
+
+# -- the whole show, checked by the attribution measure ---------------------------------------
+def test_a_debate_over_the_index_is_checked_by_the_attribution_measure(
+    settings, saver, indexed_data, tmp_path
+):
+    """Over the real index, every panel turn's draft is judged by `transcripts.attribution`:
+    a model that voices its claim keeps its words; one that talks about something else is
+    replaced by its claim stated plainly; either way the turn is attributable and keeps
+    the verdict it was judged with."""
+    import re
+    import shutil
+
+    from graphs.context import SourceSearch
+    from graphs.runner import new_show
+    from tests.conftest import varied
+    from transcripts.index import PassageIndex
+
+    data = tmp_path / "indexed"
+    shutil.copytree(indexed_data, data)
+    search = SourceSearch(PassageIndex(data))
+    point = re.compile(r'Your point, from the show \(line [\d-]+\): "(.*)"')
+
+    def voices(messages) -> str:
+        found = point.search(messages[-1]["content"])
+        return found.group(1) if found else "A scripted reply."
+
+    for model, voiced in ((ScriptedModel(responder=voices), "model"), (varied(), "template")):
+        runner = new_show(
+            settings.model_copy(update={"agenda": "standard", "turns": 8}),
+            "Compute as the new currency",
+            search=search,
+            checkpointer=saver,
+            model=model,
+        )
+        list(runner.run())
+        panel = [t for t in runner.debate.turns if t.speaker_id != "host"]
+        assert panel and all(t.claim is not None for t in panel)
+        for t in panel:
+            assert t.voiced_by == voiced, t
+            assert t.attribution is not None and t.attribution.attributable, t.attribution
+            assert not t.unsupported
+            assert t.citations == [t.claim.citation()] and t.invalid_citations() == []
+
+
+# -- every backend --------------------------------------------------------------------------------
+@pytest.mark.parametrize("timings", [False, True], ids=["usage", "llama.cpp timings"])
+def test_the_openai_backend_records_the_prompt_tokens_the_server_reports(settings, saver, timings):
+    """Servers report prompt tokens in a usage chunk, or (llama.cpp's, some versions) as
+    `timings`; every model turn of a debate records them, and ends on a finished sentence."""
+    from agents.llm.openai_backend import OpenAIModel
+    from bench.fake_openai import FakeOpenAI
+    from graphs.runner import new_show
+    from tests.conftest import StubSearch
+    from transcripts.claims import ClaimBook
+
+    with FakeOpenAI(reply_tokens=30, timings=timings) as server:
+        model = OpenAIModel("fake", base_url=server.base_url, timeout=5, max_retries=0)
+        search = StubSearch([RACE])
+        search.book = ClaimBook()
+        runner = new_show(
+            settings.model_copy(update={"backend": "openai", "agenda": "standard", "turns": 6}),
+            "Compute as the new currency",
+            search=search,
+            checkpointer=saver,
+            model=model,
+        )
+        list(runner.run())
+    spoken = [t for t in runner.debate.turns if t.voiced_by == "model"]
+    assert spoken and all(t.tokens_in > 0 and t.tokens_out > 0 for t in spoken)
+    assert all(t.text.rstrip().endswith((".", "!", "?")) for t in runner.debate.turns)
+    assert runner.debate.metrics.tokens_in == sum(t.tokens_in for t in runner.debate.turns)

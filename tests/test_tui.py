@@ -388,3 +388,24 @@ def test_events_are_the_only_interface():
     ):
         assert f"ev.{name}" in source
     assert hasattr(ev, "Event")
+
+
+def test_japanese_on_the_bundled_model_is_refused_in_the_form():
+    with pytest.raises(ValueError, match="writes English only"):
+        parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "embedded", "")
+    assert parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "openai", "m").language == "ja"
+
+
+def test_a_turn_that_failed_its_check_is_marked_unsupported():
+    from tests.tui_fixtures import claimed_debate
+    from tui.widgets.turn_block import speaker_line, turn_note
+
+    debate = claimed_debate()
+    marked, fine = debate.turns[6], debate.turns[2]
+    persona = debate.persona(marked.speaker_id)
+    line = speaker_line(persona, marked.speaker_id, marked.kind, 6, unsupported=True)
+    assert "unsupported" in line.plain
+    assert "unsupported" not in speaker_line(persona, fine.speaker_id, fine.kind, 2).plain
+    assert turn_note(marked) == "panel:3-3 · no draft passed its check"
+    stated = fine.model_copy(update={"voiced_by": "template"})
+    assert turn_note(stated) == "panel:30-30 · claim stated from the template"
