@@ -393,7 +393,8 @@ def test_events_are_the_only_interface():
 def test_japanese_on_the_bundled_model_is_refused_in_the_form():
     with pytest.raises(ValueError, match="writes English only"):
         parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "embedded", "")
-    assert parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "openai", "m").language == "ja"
+    form = parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "openai", "m")
+    assert form.language == "ja"
 
 
 def test_a_turn_that_failed_its_check_is_marked_unsupported():
