@@ -110,6 +110,26 @@ def test_agenda_parts_copied_from_the_notes_are_not_used(settings, search, saver
     assert next(e for e in got if isinstance(e, ev.AgendaPlanned)).fallback is True
 
 
+def test_agenda_questions_about_the_show_or_its_guests_are_replaced(settings, search, saver):
+    """Seen with a 1.5B server model: it asked what the show is about, and every guest
+    answered that question literally. Such a question is replaced like a repeated one."""
+    plan = AgendaPlan(
+        segments=[
+            SegmentPlan(
+                title="Opening",
+                question="What is the main topic of the show and what will guests discuss?",
+            ),  # fmt: skip
+            SegmentPlan(title="Chips", question="Who builds the chips of the future?"),
+            SegmentPlan(title="Keiko", question="Keiko, what do you make of basic income?"),
+        ]
+    )
+    runner, got = run(settings, varied().enqueue(plan), search, saver)
+    questions = [s.question for s in runner.debate.agenda]
+    assert questions[0] == "Who builds the chips of the future?"
+    assert not any("show" in q or "Keiko" in q for q in questions)
+    assert next(e for e in got if isinstance(e, ev.AgendaPlanned)).fallback is True
+
+
 def test_unusable_agenda_falls_back(settings, search, saver):
     model = varied().enqueue("not json at all")
     runner, got = run(settings, model, search, saver)
