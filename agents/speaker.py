@@ -628,6 +628,7 @@ class ClaimFocus:
         self.lead_sentences = len(_sentences(lead)) if lead.strip() else 0
         self.on_token = on_token
         self.buffer = ""
+        self.passed = ""  # what the stream has passed on
         self.count = 0  # sentences judged
         self.closed = False
 
@@ -672,11 +673,15 @@ class ClaimFocus:
 
     def flush(self) -> None:
         if not self.closed and self.buffer.strip():
-            self._pass(self.buffer)
+            tail = self.buffer.rstrip()
+            if _unopened(self.passed + tail):
+                tail = tail[:-1]
+            self._pass(tail)
         self.buffer = ""
 
     def _pass(self, sentence: str) -> None:
         if self.keeps(sentence):
+            self.passed += sentence
             if self.on_token is not None:
                 self.on_token(sentence)
         else:
@@ -695,12 +700,14 @@ class ClaimFocus:
             else:
                 self.closed = True
         text = " ".join("".join(kept).split())
-        unopened = (text.endswith('"') and text.count('"') % 2 == 1) or (
-            text.endswith("”") and text.count("“") < text.count("”")
-        )
-        if unopened:
-            text = text[:-1].rstrip()  # a closing quote that opens nothing
-        return text
+        return text[:-1].rstrip() if _unopened(text) else text
+
+
+def _unopened(text: str) -> bool:
+    """Whether a text ends on a closing quote that opens nothing (a small model's habit)."""
+    return (text.endswith('"') and text.count('"') % 2 == 1) or (
+        text.endswith("”") and text.count("“") < text.count("”")
+    )
 
 
 @dataclass

@@ -147,7 +147,10 @@ def clash_of(points: list[TalkingPoint], turns: list[Turn]) -> Clash | None:
 
 
 def _quotable(turn: Turn) -> str | None:
-    for s in sentences(turn.text):
+    said = sentences(turn.text)
+    if turn.claim is not None and turn.claim.move != "open" and len(said) > 1:
+        said = said[1:]  # a reply's first sentence is its lead-in ("I see it differently.")
+    for s in said:
         n = len(s.split()) if not re.search(r"[\u3040-\u9fff]", s) else len(s) // 3
         if 6 <= n <= 30 and not s.endswith("?"):
             return s
