@@ -4,6 +4,7 @@ what every draft is checked for, and what a turn says when no draft passes."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -468,3 +469,20 @@ def test_the_openai_backend_records_the_prompt_tokens_the_server_reports(setting
     assert spoken and all(t.tokens_in > 0 and t.tokens_out > 0 for t in spoken)
     assert all(t.text.rstrip().endswith((".", "!", "?")) for t in runner.debate.turns)
     assert runner.debate.metrics.tokens_in == sum(t.tokens_in for t in runner.debate.turns)
+
+
+def test_a_japanese_debate_on_a_server_model_claims_the_source_s_own_sentences(book):
+    """On a server model a Japanese debate is claim-first too: its claims are the
+    source's sentences as written, and the prompt is the Japanese one."""
+    found = [passage(book, 31), passage(book, 25)]
+    got = choose_claim(
+        PANEL["economist"], found, language="ja", question="誰が力を失うのか?", book=book
+    )
+    assert got is not None and got.line_start in (25, 31)
+    assert got.text == got.source_text and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", got.text)
+    model = ScriptedModel(responder=lambda m: "資本主義には欠陥があります。", prompt_budget="large")
+    turn = speak(model, PANEL["economist"], request(language="ja", claim=got,
+                 passages=found)).turn  # fmt: skip
+    (call,) = model.history
+    assert got.text in call.messages[1]["content"] and "あなたの論点" in call.messages[1]["content"]
+    assert turn.text == "資本主義には欠陥があります。" and turn.citations == [got.citation()]
