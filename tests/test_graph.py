@@ -294,16 +294,17 @@ def test_addressed_reply_hands_the_floor(tmp_path, search, saver):
     )
     replies = iter(
         [
-            # the host's opening (its template, on the scripted model's small budget) and
-            # closing (a recap of the claims made) ask no model
+            # the host's closing is a recap of the claims made: it asks no model
             "no agenda",  # plan (falls back)
+            "Welcome all.",  # opening
             "Keiko, compute is money now, tell me why not.",  # altman (first in rotation)
             "Ren, I think you are wrong about that one.",  # economist, addresses futurist
             "Fusion will decide it, Sam, not central banks.",  # futurist, addresses altman
             "Chips decide the future, nothing else at all.",  # altman
         ]
     )
-    model = ScriptedModel(responder=lambda m: next(replies))
+    # a server's budget: these replies argue no claim of the notes, and are kept as spoken
+    model = ScriptedModel(responder=lambda m: next(replies), prompt_budget="large")
     runner, _ = run(settings, model, search, saver)
     turns = runner.debate.turns
     assert [t.speaker_id for t in turns[1:5]] == ["altman", "economist", "futurist", "altman"]

@@ -3,6 +3,7 @@ passages a turn is given, and what a reply searches with."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -28,6 +29,9 @@ def passages(n: int) -> list[Passage]:
     ]
 
 
+CLAIMED = re.compile(r'Your point, from the show \(line [\d-]+\): "(.*)"')
+
+
 class ReadingModel(ScriptedModel):
     """A scripted model that keeps per-speaker contexts: it records the persona cards it
     is prepared with and every read-ahead guess, taken at once."""
@@ -38,6 +42,9 @@ class ReadingModel(ScriptedModel):
         def respond(messages) -> str:
             counter["n"] += 1
             n = counter["n"]
+            claimed = CLAIMED.search(messages[-1]["content"])
+            if claimed:  # a panelist says its claim, as the bundled model mostly does
+                return claimed.group(1)
             return f"Point {n}: chips factories {n * 7} energy fusion {n * 13} wages {n * 17}."
 
         super().__init__(responder=respond)

@@ -96,7 +96,7 @@ def test_form_validation():
         parse_form("x", ["altman"], "2", "round-robin", "en", "embedded", "")
     with pytest.raises(ValueError, match="model name"):
         parse_form("x", ["altman"], "6", "round-robin", "en", "openai", "")
-    form = parse_form(" a  topic ", ["altman"], "6", "bidding", "ja", "embedded", "")
+    form = parse_form(" a  topic ", ["altman"], "6", "bidding", "ja", "openai", "m")
     assert form.topic == "a topic" and form.turns == 6 and form.language == "ja"
 
 
