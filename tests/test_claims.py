@@ -443,17 +443,23 @@ def test_a_debate_over_the_index_is_checked_by_the_attribution_measure(
 
 
 # -- every backend --------------------------------------------------------------------------------
-@pytest.mark.parametrize("timings", [False, True], ids=["usage", "llama.cpp timings"])
-def test_the_openai_backend_records_the_prompt_tokens_the_server_reports(settings, saver, timings):
+@pytest.mark.parametrize(
+    "reports",
+    [{}, {"timings": True}, {"usage": False}],
+    ids=["usage", "llama.cpp timings", "a tokenizer endpoint"],
+)
+def test_the_openai_backend_records_the_prompt_tokens_the_server_reports(settings, saver, reports):
     """Servers report prompt tokens in a usage chunk, or (llama.cpp's, some versions) as
-    `timings`; every model turn of a debate records them, and ends on a finished sentence."""
+    `timings`, or (llama-cpp-python's server, which streams no usage) count them at a
+    tokenizer endpoint; every model turn of a debate records them, and ends on a
+    finished sentence."""
     from agents.llm.openai_backend import OpenAIModel
     from bench.fake_openai import FakeOpenAI
     from graphs.runner import new_show
     from tests.conftest import StubSearch
     from transcripts.claims import ClaimBook
 
-    with FakeOpenAI(reply_tokens=30, timings=timings) as server:
+    with FakeOpenAI(reply_tokens=30, **reports) as server:
         model = OpenAIModel("fake", base_url=server.base_url, timeout=5, max_retries=0)
         search = StubSearch([RACE])
         search.book = ClaimBook()

@@ -90,6 +90,8 @@ class OpenAIModel:
         )
         self._schema_style = "json_schema"
         self._schema_style_known = False
+        self._counter: str | None = None  # the server's token-count endpoint, once found
+        self._no_counter = base_url is None  # the OpenAI API always reports usage
 
     def preflight(self) -> None:
         """Fail fast, before any work, when the server cannot be reached or refuses the key."""
@@ -189,13 +191,47 @@ class OpenAIModel:
             raise TransientModelError(f"{self._where()}: the reply ended before it was complete")
         text = "".join(pieces)
         prompt_n, predicted_n = _timed_tokens(timings)
+        tokens_in = getattr(usage, "prompt_tokens", 0) or prompt_n
+        if not tokens_in:
+            tokens_in = self._count_prompt(messages)
         yield Completion(
             text=text,
             model=self.name,
-            tokens_in=getattr(usage, "prompt_tokens", 0) or prompt_n,
+            tokens_in=tokens_in,
             tokens_out=getattr(usage, "completion_tokens", 0) or predicted_n or len(pieces),
             latency_ms=(time.perf_counter() - began) * 1000,
         )
+
+    def _count_prompt(self, messages: list[Message]) -> int:
+        """Prompt tokens of a streamed reply whose server reported none (llama-cpp-python's
+        server sends no usage when streaming, a stream cut at another voice's line ends
+        before it): the server's own tokenizer counts the messages' text (llama-cpp-python's
+        `/extras/tokenize/count`, llama.cpp's `/tokenize`; the chat template's own tokens
+        are not in it). 0 where the server has neither."""
+        if self._no_counter or self.base_url is None:
+            return 0
+        import httpx
+
+        root = self.base_url.removesuffix("/v1")
+        text = "\n".join(m["content"] for m in messages)
+        endpoints = [self._counter] if self._counter else ["llama-cpp-python", "llama.cpp"]
+        for kind in endpoints:
+            try:
+                if kind == "llama-cpp-python":
+                    url = f"{root}/extras/tokenize/count"
+                    reply = httpx.post(url, json={"input": text}, timeout=5.0)
+                    count = int(reply.json()["count"]) if reply.status_code == 200 else 0
+                else:
+                    reply = httpx.post(f"{root}/tokenize", json={"content": text}, timeout=5.0)
+                    count = len(reply.json()["tokens"]) if reply.status_code == 200 else 0
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                count = 0
+            if count:
+                self._counter = kind
+                return count
+        if self._counter is None:
+            self._no_counter = True  # asked once; this server cannot count
+        return 0
 
     def _response_format(self, schema: type[T]) -> dict[str, Any]:
         body = schema.model_json_schema()
