@@ -2,8 +2,9 @@
 
 Runs the same debates (the default topic with seeds 0 and 1, and one topic of our
 choosing; the bundled model, `debate run`'s defaults) with this checkout's code and with
-the code of an earlier commit (by default the last commit of `main` merged here, which
-has everything but claim-first turns; `--against c8d8778` names another),
+the code of an earlier commit (by default the newest commit of `main`'s first-parent
+line that has no claim-first turns, i.e. everything else main had when they came;
+`--against c8d8778` names another),
 each debate in a child process of its own (the model and the index are loaded before
 the clock starts), alternating old and new so the machine's drift hits both alike. Every
 debate is then judged here with this checkout's attribution measure
@@ -71,6 +72,15 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
+def before_claims() -> str:
+    """The newest commit on main's first-parent line whose tree has no claim-first turns
+    (no agents/claims.py)."""
+    for commit in git("rev-list", "--first-parent", "main").split():
+        if not git("ls-tree", commit, "agents/claims.py"):
+            return commit
+    raise SystemExit("bench.claims: no commit of main without claim-first turns; use --against")
+
+
 def export(commit: str, folder: Path) -> Path:
     """The code of `commit` in `folder` (`git archive`; no worktree is registered)."""
     data = subprocess.run(
@@ -129,7 +139,8 @@ def line(name: str, f: dict[str, float], wall: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--against", help="the earlier commit (default: the merge base of HEAD and main)"
+        "--against",
+        help="the earlier commit (default: main's newest commit without agents/claims.py)",
     )
     parser.add_argument("--show", action="store_true", help="print the new debates' turns")
     parser.add_argument("--turns", type=int, default=12, help="turns a debate (12)")
@@ -137,8 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     debates = DEBATES[: args.debates]
 
-    against = args.against or git("merge-base", "HEAD", "main")
-    against = git("rev-parse", "--short", against)
+    against = git("rev-parse", "--short", args.against or before_claims())
     work = Path(tempfile.mkdtemp(prefix="bench-claims-"))
     old_code = export(against, work / "old")
     codes = {"old": old_code, "new": ROOT}
