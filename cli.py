@@ -502,12 +502,29 @@ def cmd_outline(args: argparse.Namespace) -> int:
     if args.format == "debate-html":
         text = to_html(debate)
     else:
-        outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
+        outline = build_outline(
+            debate,
+            wpm=settings.speech_wpm,
+            cpm=settings.speech_cpm,
+            verdicts=_verdicts(settings, debate),
+        )
         writer = None if args.no_model or not debate.turns else _outline_writer(settings, debate)
         if writer is not None:
             outline = write_notes(outline, debate.topic, writer)
         text = _rendered(args.format, outline, outline_html, outline_markdown)
     return _deliver(args.output, text)
+
+
+def _verdicts(settings, debate):
+    """Verdicts on the debate's turns for its fact-check: None when every panelist turn
+    has one saved already, else worked out against the index (the bundled show's
+    transcript is indexed on first use)."""
+    from transcripts.attribution import Attributor, judge_debate
+
+    panel = {p.id for p in debate.personas if p.role == "panelist"}
+    if all(t.attribution is not None for t in debate.turns if t.speaker_id in panel):
+        return None
+    return judge_debate(debate, Attributor(open_index(settings, quiet=True)))
 
 
 def _rendered(fmt: str, value: Any, html: Any, markdown: Any) -> str:

@@ -12,25 +12,26 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from transcripts.export import speaker_label
 from transcripts.metrics import copied_share
-from transcripts.models import Debate, Turn
+from transcripts.models import Debate, Turn, Verdict
 
 log = logging.getLogger(__name__)
 WORDS_PER_MINUTE = 150  # English speech (the settings' default)
 CHARS_PER_MINUTE = 300  # Japanese speech (the settings' default)
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+")
-_WORD = re.compile(r"[a-z]{4,}")
 
 
 class Quote(BaseModel):
     speaker: str
     turn: int
     text: str
+    unsupported: bool = Field(False, description="Its turn failed the fact-check.")
 
 
 class PersonaPoints(BaseModel):
@@ -54,11 +55,14 @@ class SourceNote(BaseModel):
 
 
 class FactCheck(BaseModel):
+    """A turn that failed the check against its cited lines (`transcripts.attribution`)."""
+
     turn: int
     speaker: str
     claim: str
-    anchor: str
+    anchor: str = Field(description="The turn's cited lines, `source:start-end`, comma-separated.")
     reason: str
+    invented: list[str] = Field(default_factory=list)
 
 
 class Outline(BaseModel):
@@ -71,6 +75,10 @@ class Outline(BaseModel):
     sources: list[SourceNote]
     open_questions: list[str]
     fact_checks: list[FactCheck]
+    checked: int = Field(0, description="Panelist turns checked against their cited lines.")
+    unchecked: list[int] = Field(
+        default_factory=list, description="Panelist turns never checked (no verdict saved)."
+    )
     simulated: list[str]
     written_by: str = "assembly"  # or the model that wrote the prose parts
 
@@ -97,42 +105,31 @@ def _quotable(turn: Turn) -> str | None:
     return None
 
 
-def _support(turn: Turn) -> list[FactCheck]:
-    """Citations whose passage shares almost no content words with the claim."""
-    out = []
-    for c in turn.citations:
-        passage = next(
-            (p for p in turn.passages if p.covers(c.source_id, c.line_start, c.line_end)), None
-        )
-        if passage is None:
-            out.append(
-                FactCheck(
-                    turn=turn.index,
-                    speaker=turn.speaker_id,
-                    claim=turn.text[:160],
-                    anchor=c.anchor,
-                    reason="cited lines were not retrieved",
-                )
-            )
-            continue
-        source_words = set(_WORD.findall((passage.gloss or passage.text).lower()))
-        claim_words = set(_WORD.findall(turn.text.lower()))
-        if source_words and claim_words and len(source_words & claim_words) < 2:
-            out.append(
-                FactCheck(
-                    turn=turn.index,
-                    speaker=turn.speaker_id,
-                    claim=sentences(turn.text)[0][:160],
-                    anchor=c.anchor,
-                    reason="the cited passage shares almost nothing with the claim",
-                )
-            )
-    return out
+UNSUPPORTED_MARK = "⚠"
+
+
+def _fact_check(turn: Turn, speaker: str, verdict: Verdict) -> FactCheck:
+    return FactCheck(
+        turn=turn.index,
+        speaker=speaker,
+        claim=(sentences(turn.text) or [""])[0][:160],
+        anchor=", ".join(c.anchor for c in turn.citations) or "no lines cited",
+        reason=verdict.reason or "does not argue from its lines",
+        invented=list(verdict.invented),
+    )
 
 
 def build_outline(
-    debate: Debate, *, wpm: float = WORDS_PER_MINUTE, cpm: float = CHARS_PER_MINUTE
+    debate: Debate,
+    *,
+    wpm: float = WORDS_PER_MINUTE,
+    cpm: float = CHARS_PER_MINUTE,
+    verdicts: Mapping[int, Verdict] | None = None,
 ) -> Outline:
+    """The outline of `debate`. A turn's fact-check comes from `verdicts` (by turn index,
+    see `transcripts.attribution.judge_debate`) or else from the verdict saved with the
+    turn; a turn that fails it is listed with its lines and the reason, and its talking
+    point and quotes carry a mark."""
     label = {p.id: speaker_label(debate, p.id) for p in debate.personas}
     panel = [
         t
@@ -140,12 +137,22 @@ def build_outline(
         if debate.persona(t.speaker_id) is not None
         and debate.persona(t.speaker_id).role == "panelist"
     ]  # type: ignore[union-attr]
+    verdict = {
+        t.index: v
+        for t in debate.turns
+        if t.kind != "interjection"
+        and (v := (verdicts.get(t.index) if verdicts is not None else None) or t.attribution)
+    }
+    failing = {i for i, v in verdict.items() if not v.attributable}
     quotes = [
-        Quote(speaker=label[t.speaker_id], turn=t.index, text=q)
+        Quote(speaker=label[t.speaker_id], turn=t.index, text=q, unsupported=t.index in failing)
         for t in panel
         if (q := _quotable(t))
     ]
-    cold = max(quotes, key=lambda q: (len(q.text.split()), -q.turn), default=None)
+    # The cold open is a supported quote where there is one.
+    cold = max(
+        quotes, key=lambda q: (not q.unsupported, len(q.text.split()), -q.turn), default=None
+    )
     segments = []
     agenda = debate.agenda or []
     for i, seg in enumerate(agenda or [None]):  # type: ignore[list-item]
@@ -154,14 +161,28 @@ def build_outline(
         for p in debate.personas:
             if p.role != "panelist":
                 continue
-            mine = [sentences(t.text)[0] for t in turns if t.speaker_id == p.id and t.text]
+            mine = [
+                sentences(t.text)[0]
+                + (
+                    f" {UNSUPPORTED_MARK} (turn {t.index}: see fact-check)"
+                    if t.index in failing
+                    else ""
+                )
+                for t in turns
+                if t.speaker_id == p.id and t.text
+            ]
             if mine:
                 points.append(PersonaPoints(speaker=label[p.id], points=mine))
         rebuttals = [t for t in turns if t.kind == "rebuttal"]
         clash = None
         if rebuttals:
             r = max(rebuttals, key=lambda t: len(t.text))
-            clash = Quote(speaker=label[r.speaker_id], turn=r.index, text=sentences(r.text)[0])
+            clash = Quote(
+                speaker=label[r.speaker_id],
+                turn=r.index,
+                text=sentences(r.text)[0],
+                unsupported=r.index in failing,
+            )
         segments.append(
             OutlineSegment(
                 title=seg.title if seg else debate.topic,
@@ -192,7 +213,13 @@ def build_outline(
         segments=segments,
         sources=sorted(cited.values(), key=lambda s: s.anchor),
         open_questions=list(dict.fromkeys(open_q))[:6],
-        fact_checks=[f for t in panel for f in _support(t)],
+        fact_checks=[
+            _fact_check(t, label.get(t.speaker_id, t.speaker_id), verdict[t.index])
+            for t in debate.turns
+            if t.index in failing
+        ],
+        checked=sum(1 for t in panel if t.index in verdict),
+        unchecked=[t.index for t in panel if t.index not in verdict],
         simulated=[label[p.id] for p in debate.personas if p.simulated],
     )
 
@@ -207,7 +234,7 @@ def outline_markdown(outline: Outline) -> str:
         ]
     if outline.cold_open:
         q = outline.cold_open
-        out += ["## Cold open", "", f"> “{q.text}” — {q.speaker} (turn {q.turn})", ""]
+        out += ["## Cold open", "", f"> “{q.text}” — {q.speaker} (turn {q.turn}){_mark(q)}", ""]
     for i, seg in enumerate(outline.segments, 1):
         out += [
             f"## Segment {i}: {seg.title} (~{seg.minutes:.1f} min)",
@@ -221,11 +248,12 @@ def outline_markdown(outline: Outline) -> str:
         if seg.clash:
             out += [
                 "",
-                f"**Key clash:** {seg.clash.speaker} (turn {seg.clash.turn}): “{seg.clash.text}”",
+                f"**Key clash:** {seg.clash.speaker} (turn {seg.clash.turn}): "
+                f"“{seg.clash.text}”{_mark(seg.clash)}",
             ]
         if seg.quotes:
             out += ["", "**Quotable:**"]
-            out += [f"- “{q.text}” — {q.speaker}, turn {q.turn}" for q in seg.quotes]
+            out += [f"- “{q.text}” — {q.speaker}, turn {q.turn}{_mark(q)}" for q in seg.quotes]
         out.append("")
     if outline.sources:
         out += ["## Sources", ""]
@@ -239,15 +267,29 @@ def outline_markdown(outline: Outline) -> str:
         out += [f"- {q}" for q in outline.open_questions]
         out.append("")
     out += ["## Fact-check", ""]
-    if outline.fact_checks:
-        out += [
-            f"- turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
-            for f in outline.fact_checks
-        ]
-    else:
-        out.append("- Every citation shares content with its claim.")
+    out += [f"- {line}" for line in fact_check_lines(outline)]
     out += ["", f"---\n*Debate {outline.debate_id}; {provenance(outline)}*", ""]
     return "\n".join(out)
+
+
+def _mark(quote: Quote) -> str:
+    return f" {UNSUPPORTED_MARK} not supported by its lines" if quote.unsupported else ""
+
+
+def fact_check_lines(outline: Outline) -> list[str]:
+    """The fact-check section as plain lines: each failing turn with its lines, the
+    reason and what it invented; then what was not checked, or that all checked turns
+    passed."""
+    out = [
+        f"{UNSUPPORTED_MARK} turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
+        for f in outline.fact_checks
+    ]
+    if outline.unchecked:
+        turns = ", ".join(str(n) for n in outline.unchecked)
+        out.append(f"Not checked against their lines: turns {turns} (`debate eval` checks them).")
+    if not out:
+        out.append(f"All {outline.checked} panelist turns argue from their cited lines.")
+    return out
 
 
 def provenance(outline: Outline) -> str:
@@ -276,7 +318,7 @@ def outline_html(outline: Outline) -> str:
         q = outline.cold_open
         body.append(
             f"<h2>Cold open</h2><blockquote>“{e(q.text)}” — {e(q.speaker)} "
-            f"(turn {q.turn})</blockquote>"
+            f"(turn {q.turn}){e(_mark(q))}</blockquote>"
         )
     for i, seg in enumerate(outline.segments, 1):
         body.append(f"<h2>Segment {i}: {e(seg.title)} (~{seg.minutes:.1f} min)</h2>")
@@ -288,10 +330,13 @@ def outline_html(outline: Outline) -> str:
         if seg.clash:
             body.append(
                 f"<p><b>Key clash:</b> {e(seg.clash.speaker)} (turn {seg.clash.turn}): "
-                f"“{e(seg.clash.text)}”</p>"
+                f"“{e(seg.clash.text)}”{e(_mark(seg.clash))}</p>"
             )
         for q in seg.quotes:
-            body.append(f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, turn {q.turn}</blockquote>")
+            body.append(
+                f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, turn {q.turn}{e(_mark(q))}"
+                "</blockquote>"
+            )
     if outline.sources:
         body.append("<h2>Sources</h2><ul>")
         for src in outline.sources:
@@ -303,11 +348,7 @@ def outline_html(outline: Outline) -> str:
         body += [f"<li>{e(q)}</li>" for q in outline.open_questions]
         body.append("</ul>")
     body.append("<h2>Fact-check</h2><ul>")
-    body += [
-        f"<li>turn {f.turn} ({e(f.speaker)}) <code>{e(f.anchor)}</code>: {e(f.reason)} — "
-        f"“{e(f.claim)}”</li>"
-        for f in outline.fact_checks
-    ] or ["<li>Every citation shares content with its claim.</li>"]
+    body += [f"<li>{e(line)}</li>" for line in fact_check_lines(outline)]
     body.append("</ul>")
     body.append(f"<p><small>Debate {e(outline.debate_id)}; {e(provenance(outline))}</small></p>")
     return _page(outline.title, body)
