@@ -44,9 +44,7 @@ def test_fact_check_lists_each_failing_turn_with_its_lines_and_reason():
     assert outline.checked == 4 and outline.unchecked == []
     md = outline_markdown(outline)
     section = md.split("## Fact-check", 1)[1]
-    assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue from its lines" in (
-        section
-    )
+    assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue from its lines" in (section)
     assert "Every citation" not in md and "All 4 panelist turns" not in md
     # the failing turn's talking point and quote carry the mark; the cold open is a good one
     points = [p for seg in outline.segments for pp in seg.talking_points for p in pp.points]
