@@ -212,6 +212,32 @@ async def test_replay_bindings(tui_settings, library):
         assert isinstance(app.screen, LibraryScreen)
 
 
+async def test_replay_marks_a_turn_that_fails_its_check_with_the_reason(tui_settings):
+    from transcripts.models import Verdict
+
+    debate = sample_debate("20261128-140000-f00d")
+    reason = "does not argue from its lines (score 0.05 < 0.30: overlap 0.05, rank 7)"
+    debate.turns[1].attribution = Verdict(True, 0.6, 1, (), "")
+    debate.turns[5].attribution = Verdict(False, 0.05, 7, ("Elon Musk",), reason)
+    DebateStore(tui_settings.out_dir).save(debate)
+    app = app_for(tui_settings, replay=debate.id)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("space", "right")
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#turns", DataTable)
+        assert "⚠" not in str(table.get_row_at(1)[0]) and "⚠" in str(table.get_row_at(5)[0])
+        assert "✓ cited" in str(screen.query_one("#sources").render())
+        assert "not supported" not in str(screen.query_one("#stage").render())
+        await pilot.press("right", "right", "right", "right")
+        await pilot.pause()
+        assert screen.position == 5
+        stage = str(screen.query_one("#stage").render())
+        assert f"⚠ not supported: {reason}" in stage
+        sources = str(screen.query_one("#sources").render())
+        assert "⚠ cited" in sources and "✓ cited" not in sources
+
+
 async def test_replay_plays_at_the_chosen_speed(tui_settings, library):
     app = app_for(tui_settings, replay="20261128-120000-abcd")
     async with app.run_test(size=SIZE) as pilot:

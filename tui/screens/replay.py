@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from transcripts.models import Debate, Turn
+from transcripts.outline import UNSUPPORTED_MARK
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.timeline import Timeline
 from tui.widgets.turn_block import speaker_line
@@ -45,13 +46,22 @@ def citation_context(turn: Turn, around: int = 1) -> list[tuple[int, str]]:
     return out
 
 
+def failed(turn: Turn) -> bool:
+    """Whether the turn's saved verdict says it does not argue from its lines."""
+    return turn.attribution is not None and not turn.attribution.attributable
+
+
 def turn_row(debate: Debate, turn: Turn) -> tuple[Text, Text, Text]:
-    """Cells of a turn in the turn list: number, speaker, the first words. Never markup."""
+    """Cells of a turn in the turn list: number (marked ⚠ when the turn failed its check
+    against its lines), speaker, the first words. Never markup."""
     persona = debate.persona(turn.speaker_id)
     speaker = Text(
         persona.name if persona else turn.speaker_id, style=persona.color if persona else ""
     )
-    return (Text(str(turn.index), style="dim"), speaker, Text(" ".join(turn.text.split())[:60]))
+    number = Text(str(turn.index), style="dim")
+    if failed(turn):
+        number.append(f" {UNSUPPORTED_MARK}", style="bold yellow")
+    return (number, speaker, Text(" ".join(turn.text.split())[:60]))
 
 
 def segment_starts(debate: Debate) -> list[int]:
@@ -177,6 +187,9 @@ class ReplayScreen(Screen[None]):
         body.append(turn.text[: int(self.revealed)])
         if self.revealed >= len(turn.text) and turn.citations:
             body.append("\n" + " ".join(c.anchor for c in turn.citations), style="dim")
+        if self.revealed >= len(turn.text) and failed(turn):
+            reason = turn.attribution.reason or "does not argue from its lines"  # type: ignore[union-attr]
+            body.append(f"\n{UNSUPPORTED_MARK} not supported: {reason}", style="bold yellow")
         self.query_one("#stage", Static).update(body)
         self.paint_status()
 
