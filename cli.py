@@ -499,6 +499,8 @@ def cmd_outline(args: argparse.Namespace) -> int:
     if len(args.ids) != 1:
         raise UserError("outline takes one debate id (use --merge to combine several)")
     debate = store.load(args.ids[0])
+    if args.output is not None and args.output.is_dir():  # say so before any work
+        raise UserError(f"{args.output}: cannot write the file (it is a folder)")
     if args.format == "debate-html":
         text = to_html(debate)
     else:
@@ -582,7 +584,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.judge_base_url:
         from agents.llm.factory import make_model
 
-        judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+        try:
+            judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+        except UserError as exc:  # the backend names its own flag
+            raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     attributor = Attributor(open_index(settings, quiet=args.json))
     verdicts = judge_debate(debate, attributor)
     result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
