@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.tui_fixtures import sample_debate
-from transcripts.export import to_html
+from transcripts.export import to_html, to_markdown
 from transcripts.models import Verdict
 from transcripts.outline import build_outline, outline_html, outline_markdown
 
@@ -193,3 +193,16 @@ def test_a_title_copied_from_a_guest_is_not_taken():
     copied = {"title": line[:80], "logline": line[:200], "segment_titles": [line[:60]]}
     outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(copied))
     assert outline == assembled  # nothing new was written, so nothing is credited to the model
+
+
+def test_debate_exports_mark_a_failing_turn_with_its_reason():
+    debate = sample_debate()
+    reason = "does not argue from its lines (score 0.05 < 0.30: overlap 0.05, rank 7)"
+    debate.turns[5].attribution = failing(reason)
+    debate.turns[1].attribution = PASSING
+    md = to_markdown(debate)
+    assert md.count("⚠ not supported") == 1
+    turn5 = md.split("· #5", 1)[1].split("· #6", 1)[0]
+    assert f"> ⚠ not supported: {reason}" in turn5
+    page = to_html(debate)
+    assert page.count("⚠ not supported") == 1 and "score 0.05 &lt; 0.30" in page

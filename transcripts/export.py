@@ -67,7 +67,16 @@ def _turn_md(debate: Debate, turn: Turn) -> str:
     cites = ", ".join(f"`{c.anchor}`" for c in turn.citations)
     head = f"**{speaker_label(debate, turn.speaker_id)}** · {kinds[turn.kind]} · #{turn.index}"
     body = turn.text.replace("\n", "  \n")
-    return f"{head}\n\n{body}\n" + (f"\n<sub>{cites}</sub>\n" if cites else "")
+    flag = f"\n> {failed_note(turn)}\n" if failed_note(turn) else ""
+    return f"{head}\n\n{body}\n" + (f"\n<sub>{cites}</sub>\n" if cites else "") + flag
+
+
+def failed_note(turn: Turn) -> str:
+    """`⚠ not supported: <reason>` for a turn whose saved verdict fails; "" otherwise."""
+    v = turn.attribution
+    if v is None or v.attributable:
+        return ""
+    return f"⚠ not supported: {v.reason or 'does not argue from its lines'}"
 
 
 def to_markdown(debate: Debate) -> str:
@@ -168,6 +177,8 @@ def to_html(debate: Debate) -> str:
             f'<div class="turn" style="border-color:{color}"><div class="who">'
             f"{escape(p.name if p else t.speaker_id)}{sim} "
             f'<span class="meta">· {escape(t.kind)} · #{t.index}</span></div>'
-            f'<p>{escape(t.text)}</p><div class="cites">{cites}</div></div>'
+            f'<p>{escape(t.text)}</p><div class="cites">{cites}</div>'
+            + (f'<div class="cites">{escape(failed_note(t))}</div>' if failed_note(t) else "")
+            + "</div>"
         )
     return _page(debate.topic, body)
