@@ -103,10 +103,10 @@ def open_index(settings, *, quiet: bool = False):
 
 
 def searcher(index):
-    def search(query: str, k: int, sources=None):
-        return index.search(query, k, sources=sources)
+    """The index as a show's search, with the sources' claims and the draft check."""
+    from graphs.context import SourceSearch
 
-    return search
+    return SourceSearch(index)
 
 
 @contextmanager
@@ -146,10 +146,10 @@ def print_events(runner, painter: Painter) -> int:
         elif isinstance(event, ev.TurnDiscarded):
             _out(painter(f"  ↺ draft discarded ({event.reason}); again:", dim=True))
         elif isinstance(event, ev.TurnFinished):
-            cites = " ".join(c.anchor for c in event.turn.citations)
             _out()
-            if cites:
-                _out(painter(f"  [{cites}]", dim=True))
+            mark = turn_mark(event.turn)
+            if mark:
+                _out(painter(f"  {mark}", dim=True))
         elif isinstance(event, ev.Interrupted):
             _out(painter(f"  ⏸ {event.reason}", dim=True))
         elif isinstance(event, ev.Resumed):
@@ -171,6 +171,20 @@ def print_events(runner, painter: Painter) -> int:
             _err(f"debate: error: {event.message}")
             status = 1
     return status
+
+
+def turn_mark(turn) -> str:  # noqa: ANN001  (a Turn)
+    """What the terminal prints under a turn: the lines it cites, and whether its claim
+    was stated from the template or is unsupported (every draft failed its check)."""
+    parts = []
+    cites = " ".join(c.anchor for c in turn.citations)
+    if cites:
+        parts.append(f"[{cites}]")
+    if turn.voiced_by == "template" and turn.claim is not None:
+        parts.append("stated from the template")
+    if turn.unsupported:
+        parts.append("⚠ unsupported: no draft passed its check")
+    return " · ".join(parts)
 
 
 def _producer_input(runner) -> None:
@@ -210,9 +224,10 @@ def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from graphs.runner import default_model, new_show
+    from graphs.runner import check_language, default_model, new_show
 
     settings, topic, personas = show_inputs(args)
+    check_language(settings.language, settings.backend, settings.model_path)
     model = default_model(settings)
     index = open_index(settings)
     with checkpointer(settings) as saver:
@@ -437,6 +452,38 @@ def cmd_search(args: argparse.Namespace) -> int:
         _out(f"   {p.text}")
         if p.gloss:
             _out(f"   — {p.gloss}")
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Claims of the sources that no saved debate has made yet: seeds for the next episode."""
+    from agents.personas import load_personas
+    from transcripts.claims import ClaimBook, fresh_topics
+    from transcripts.store import DebateStore
+
+    if args.limit < 1:
+        raise UserError(f"--limit {args.limit}: give 1 or more")
+    settings = make_settings(args)
+    index = open_index(settings, quiet=args.json)
+    book = ClaimBook.from_index(index)
+    if args.source:
+        unknown = [s for s in args.source if s not in book.sources]
+        if unknown:
+            raise UserError(f"--source {unknown[0]}: no such source (see `debate sources`)")
+    turns = [t for d in DebateStore(settings.out_dir).list() for t in d.turns]
+    names = [p.name for p in load_personas(args.personas_dir).values()]
+    language = args.lang or "en"
+    found = fresh_topics(
+        book, turns, language=language, names=names, sources=args.source, limit=args.limit
+    )
+    if args.json:
+        _out(json.dumps([t.__dict__ for t in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        _out("Every claim of the sources has been made in a saved debate.")
+        return 0
+    for t in found:
+        _out(f"- {t.source_id}:{t.line}  {t.claim}")
     return 0
 
 
@@ -815,6 +862,17 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--json", action="store_true", help="print JSON")
     _common(lst)
     lst.set_defaults(func=cmd_list)
+
+    topics = sub.add_parser(
+        "topics", help="claims of the show no saved debate has made yet (next-episode seeds)"
+    )
+    topics.add_argument("--limit", type=int, default=10, help="how many (default 10)")
+    topics.add_argument("--source", action="append", help="only this source id (repeatable)")
+    topics.add_argument("--lang", choices=["en", "ja"], help="the claims' language (default en)")
+    topics.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
+    topics.add_argument("--json", action="store_true", help="print a JSON array")
+    _common(topics)
+    topics.set_defaults(func=cmd_topics)
 
     search = sub.add_parser("search", help="search the indexed transcripts")
     search.add_argument("query", help="a question or keywords, Japanese or English")

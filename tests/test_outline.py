@@ -6,25 +6,51 @@ import json
 
 import pytest
 
-from tests.tui_fixtures import sample_debate
+from tests.conftest import PASSAGES
+from tests.tui_fixtures import claimed_debate, sample_debate
 from transcripts.export import to_html, to_markdown
 from transcripts.models import Verdict
 from transcripts.outline import build_outline, outline_html, outline_markdown
 
 
 def test_outline_sections():
-    debate = sample_debate()
+    debate = claimed_debate()
     outline = build_outline(debate)
     assert outline.simulated == ["Sam Altman (simulated)"]
-    assert outline.cold_open is not None and outline.cold_open.turn in (1, 2, 5, 6)
+    assert outline.cold_open is not None and outline.cold_open.turn in (1, 2, 5)
     assert [s.title for s in outline.segments] == ["Money or not", "The race"]
     first = outline.segments[0]
-    assert {p.speaker for p in first.talking_points} == {"Sam Altman (simulated)", "Keiko Tanabe"}
-    assert first.clash is not None and first.clash.turn == 2
+    # talking points are the claims made, with their lines and who made them, and the
+    # turn's own words beside them
+    points = [(p.speaker, p.turn, p.anchor, p.claim, p.move) for p in first.talking_points]
+    assert points == [
+        ("Sam Altman (simulated)", 1, "panel:10-11", PASSAGES[1].gloss, "open"),
+        ("Keiko Tanabe", 2, "panel:30-30", PASSAGES[2].gloss, "challenge"),
+    ]
+    assert first.talking_points[0].said == debate.turns[1].text
+    # a clash is a pair of opposed claims: the challenge and the claim it answers
+    assert first.clash is not None
+    assert (first.clash.challenge.turn, first.clash.against.turn) == (2, 1)
     assert first.minutes > 0
     assert {s.anchor for s in outline.sources} == {"panel:3-3", "panel:10-11", "panel:30-30"}
     md = outline_markdown(outline)
     assert "## Cold open" in md and "Simulated personas: Sam Altman (simulated)" in md
+    assert f"“{PASSAGES[2].gloss}”" in md and "`panel:30-30`" in md and "**Key clash:**" in md
+    # a claim whose turn failed its check is marked, is no clash and is not quoted
+    second = outline.segments[1]
+    (marked,) = [p for p in second.talking_points if p.unsupported]
+    assert marked.turn == 6 and second.clash is None
+    assert "⚠ unsupported" in md
+    assert all(q.turn != 6 for s in outline.segments for q in s.quotes)
+
+
+def test_a_debate_recorded_before_claims_still_has_an_outline():
+    outline = build_outline(sample_debate())
+    first = outline.segments[0]
+    assert [(p.turn, p.claim) for p in first.talking_points] == [(1, None), (2, None)]
+    assert first.talking_points[0].said.startswith("Compute is scarce")
+    assert first.clash is None  # no claims, no opposed pair
+    assert "Compute is scarce" in outline_markdown(outline)
 
 
 def failing(reason: str = "does not argue from its lines", invented=()) -> Verdict:
@@ -189,7 +215,7 @@ def test_a_title_copied_from_a_guest_is_not_taken():
 
     debate = sample_debate()
     assembled = build_outline(debate)
-    line = assembled.segments[0].talking_points[0].points[0]
+    line = assembled.segments[0].talking_points[0].said
     copied = {"title": line[:80], "logline": line[:200], "segment_titles": [line[:60]]}
     outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(copied))
     assert outline == assembled  # nothing new was written, so nothing is credited to the model

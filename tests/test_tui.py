@@ -99,7 +99,7 @@ def test_form_validation():
         parse_form("x", ["altman"], "2", "round-robin", "en", "embedded", "")
     with pytest.raises(ValueError, match="model name"):
         parse_form("x", ["altman"], "6", "round-robin", "en", "openai", "")
-    form = parse_form(" a  topic ", ["altman"], "6", "bidding", "ja", "embedded", "")
+    form = parse_form(" a  topic ", ["altman"], "6", "bidding", "ja", "openai", "m")
     assert form.topic == "a topic" and form.turns == 6 and form.language == "ja"
 
 
@@ -571,3 +571,25 @@ async def test_library_reports_a_debate_file_broken_since_it_was_listed(tui_sett
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, LibraryScreen)
         assert "not" in screen_text(app).lower()
+
+
+def test_japanese_on_the_bundled_model_is_refused_in_the_form():
+    with pytest.raises(ValueError, match="writes English only"):
+        parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "embedded", "")
+    form = parse_form("計算資源", ["altman"], "8", "round-robin", "ja", "openai", "m")
+    assert form.language == "ja"
+
+
+def test_a_turn_that_failed_its_check_is_marked_unsupported():
+    from tests.tui_fixtures import claimed_debate
+    from tui.widgets.turn_block import speaker_line, turn_note
+
+    debate = claimed_debate()
+    marked, fine = debate.turns[6], debate.turns[2]
+    persona = debate.persona(marked.speaker_id)
+    line = speaker_line(persona, marked.speaker_id, marked.kind, 6, unsupported=True)
+    assert "unsupported" in line.plain
+    assert "unsupported" not in speaker_line(persona, fine.speaker_id, fine.kind, 2).plain
+    assert turn_note(marked) == "panel:3-3 · no draft passed its check"
+    stated = fine.model_copy(update={"voiced_by": "template"})
+    assert turn_note(stated) == "panel:30-30 · claim stated from the template"

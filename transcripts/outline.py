@@ -34,17 +34,35 @@ class Quote(BaseModel):
     unsupported: bool = Field(False, description="Its turn failed the fact-check.")
 
 
-class PersonaPoints(BaseModel):
+class TalkingPoint(BaseModel):
+    """A claim a panelist made in a turn: the source's words with their lines, who made it,
+    and the turn's own words beside them. `claim` is None for a turn of a debate recorded
+    before turns made claims (its first sentence is then the point)."""
+
     speaker: str
-    points: list[str]
+    turn: int
+    claim: str | None
+    anchor: str | None
+    said: str
+    move: str = "open"
+    unsupported: bool = False
+    stated: bool = Field(False, description="The persona's template stated the claim.")
+    flagged: bool = Field(False, description="The turn fails the fact-check against its lines.")
+
+
+class Clash(BaseModel):
+    """Two opposed claims: a challenge and the claim it answers."""
+
+    challenge: TalkingPoint
+    against: TalkingPoint
 
 
 class OutlineSegment(BaseModel):
     title: str
     question: str
     minutes: float
-    talking_points: list[PersonaPoints]
-    clash: Quote | None = None
+    talking_points: list[TalkingPoint]
+    clash: Clash | None = None
     quotes: list[Quote] = Field(default_factory=list)
 
 
@@ -97,8 +115,53 @@ def minutes(
     return len(text.split()) / wpm
 
 
+def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> TalkingPoint:
+    """A panelist's turn as a talking point: its claim with the claim's lines, and what the
+    turn said. `flagged`: the turn fails the fact-check against its lines."""
+    claim = turn.claim
+    said = " ".join(turn.text.split())
+    if claim is None:
+        first = sentences(turn.text)[0] if turn.text.strip() else ""
+        anchor = turn.citations[0].anchor if turn.citations else None
+        return TalkingPoint(
+            speaker=speaker,
+            turn=turn.index,
+            claim=None,
+            anchor=anchor,
+            said=first,
+            unsupported=turn.unsupported,
+            flagged=flagged,
+        )
+    return TalkingPoint(
+        speaker=speaker,
+        turn=turn.index,
+        claim=claim.text,
+        anchor=claim.anchor,
+        said=said,
+        move=claim.move,
+        unsupported=turn.unsupported,
+        flagged=flagged,
+        stated=turn.voiced_by == "template",
+    )
+
+
+def clash_of(points: list[TalkingPoint], turns: list[Turn]) -> Clash | None:
+    """The segment's sharpest exchange: its last challenge that passed its check, set
+    against the claim it answers (a debate without claims: none)."""
+    by_turn = {p.turn: p for p in points}
+    answered = {t.index: t.claim.answers for t in turns if t.claim is not None}
+    for p in reversed(points):
+        target = answered.get(p.turn)
+        if p.move == "challenge" and target in by_turn and not p.unsupported:
+            return Clash(challenge=p, against=by_turn[target])  # type: ignore[index]
+    return None
+
+
 def _quotable(turn: Turn) -> str | None:
-    for s in sentences(turn.text):
+    said = sentences(turn.text)
+    if turn.claim is not None and turn.claim.move != "open" and len(said) > 1:
+        said = said[1:]  # a reply's first sentence is its lead-in ("I see it differently.")
+    for s in said:
         n = len(s.split()) if not re.search(r"[\u3040-\u9fff]", s) else len(s) // 3
         if 6 <= n <= 30 and not s.endswith("?"):
             return s
@@ -147,7 +210,7 @@ def build_outline(
     quotes = [
         Quote(speaker=label[t.speaker_id], turn=t.index, text=q, unsupported=t.index in failing)
         for t in panel
-        if (q := _quotable(t))
+        if not t.unsupported and (q := _quotable(t))
     ]
     # The cold open is a supported quote where there is one.
     cold = max(
@@ -157,39 +220,15 @@ def build_outline(
     agenda = debate.agenda or []
     for i, seg in enumerate(agenda or [None]):  # type: ignore[list-item]
         turns = [t for t in debate.turns if t.segment == i] if agenda else debate.turns
-        points = []
-        for p in debate.personas:
-            if p.role != "panelist":
-                continue
-            mine = [
-                sentences(t.text)[0]
-                + (
-                    f" {UNSUPPORTED_MARK} (turn {t.index}: see fact-check)"
-                    if t.index in failing
-                    else ""
-                )
-                for t in turns
-                if t.speaker_id == p.id and t.text
-            ]
-            if mine:
-                points.append(PersonaPoints(speaker=label[p.id], points=mine))
-        rebuttals = [t for t in turns if t.kind == "rebuttal"]
-        clash = None
-        if rebuttals:
-            r = max(rebuttals, key=lambda t: len(t.text))
-            clash = Quote(
-                speaker=label[r.speaker_id],
-                turn=r.index,
-                text=sentences(r.text)[0],
-                unsupported=r.index in failing,
-            )
+        mine = [t for t in turns if t in panel and t.text]
+        points = [talking_point(t, label[t.speaker_id], flagged=t.index in failing) for t in mine]
         segments.append(
             OutlineSegment(
                 title=seg.title if seg else debate.topic,
                 question=seg.question if seg else debate.topic,
                 minutes=round(sum(minutes(t.text, debate.language, wpm, cpm) for t in turns), 1),
                 talking_points=points,
-                clash=clash,
+                clash=clash_of(points, mine),
                 quotes=[q for q in quotes if any(q.turn == t.index for t in turns)][:3],
             )
         )
@@ -259,12 +298,15 @@ def outline_markdown(outline: Outline) -> str:
             f"**Question:** {m(seg.question)}",
             "",
         ]
-        for pp in seg.talking_points:
-            out.append(f"- **{m(pp.speaker)}**")
-            out += [f"  - {m(p)}" for p in pp.points]
+        out += [_point_md(p) for p in seg.talking_points]
         if seg.clash:
-            c = seg.clash
-            out += ["", f"**Key clash:** {m(c.speaker)} (turn {c.turn}): “{m(c.text)}”{_mark(c)}"]
+            c, a = seg.clash.challenge, seg.clash.against
+            out += [
+                "",
+                f"**Key clash:** {m(c.speaker)} (turn {c.turn}, `{c.anchor}`): "
+                f"“{m(c.claim or c.said)}” — against {m(a.speaker)} (turn {a.turn}, "
+                f"`{a.anchor}`): “{m(a.claim or a.said)}”",
+            ]
         if seg.quotes:
             out += ["", "**Quotable:**"]
             out += [
@@ -319,6 +361,33 @@ def fact_check_lines(outline: Outline) -> list[str]:
     ] + fact_check_notes(outline)
 
 
+MOVES = {"open": "claims", "extend": "builds on it", "challenge": "challenges"}
+
+
+def _marks(p: TalkingPoint) -> str:
+    marks = []
+    if p.stated:
+        marks.append("stated from the template")
+    if p.unsupported:
+        marks.append(f"{UNSUPPORTED_MARK} unsupported: no draft passed its check")
+    elif p.flagged:
+        marks.append(f"{UNSUPPORTED_MARK} not supported by its lines: see the fact-check")
+    return f" ({'; '.join(marks)})" if marks else ""
+
+
+def _point_md(p: TalkingPoint) -> str:
+    """A talking point in Markdown: who, the claim with its lines, the turn's words (every
+    text escaped, see `markdown_text`)."""
+    m = markdown_text
+    if p.claim is None:
+        where = f" `{p.anchor}`" if p.anchor else ""
+        return f"- **{m(p.speaker)}** (turn {p.turn}){where}: {m(p.said)}{_marks(p)}"
+    return (
+        f"- **{m(p.speaker)}** {MOVES.get(p.move, p.move)} (turn {p.turn}, `{p.anchor}`): "
+        f"“{m(p.claim)}”{_marks(p)}\n  - *said:* {m(p.said)}"
+    )
+
+
 def provenance(outline: Outline) -> str:
     if outline.written_by == "assembly":
         return "assembled from the debate's turns."
@@ -350,14 +419,21 @@ def outline_html(outline: Outline) -> str:
     for i, seg in enumerate(outline.segments, 1):
         body.append(f"<h2>Segment {i}: {e(seg.title)} (~{seg.minutes:.1f} min)</h2>")
         body.append(f"<p><b>Question:</b> {e(seg.question)}</p><ul>")
-        for pp in seg.talking_points:
-            points = "".join(f"<li>{e(p)}</li>" for p in pp.points)
-            body.append(f"<li><b>{e(pp.speaker)}</b><ul>{points}</ul></li>")
+        for p in seg.talking_points:
+            where = f" <code>{e(p.anchor)}</code>" if p.anchor else ""
+            head = f"<b>{e(p.speaker)}</b> (turn {p.turn}){where}{e(_marks(p))}"
+            if p.claim is None:
+                body.append(f"<li>{head}: {e(p.said)}</li>")
+            else:
+                body.append(
+                    f"<li>{head}: “{e(p.claim)}”<ul><li><i>said:</i> {e(p.said)}</li></ul></li>"
+                )
         body.append("</ul>")
         if seg.clash:
+            c, a = seg.clash.challenge, seg.clash.against
             body.append(
-                f"<p><b>Key clash:</b> {e(seg.clash.speaker)} (turn {seg.clash.turn}): "
-                f"“{e(seg.clash.text)}”{e(_mark(seg.clash))}</p>"
+                f"<p><b>Key clash:</b> {e(c.speaker)} (turn {c.turn}): “{e(c.claim or c.said)}” "
+                f"— against {e(a.speaker)} (turn {a.turn}): “{e(a.claim or a.said)}”</p>"
             )
         for q in seg.quotes:
             body.append(
@@ -410,8 +486,8 @@ def notes_prompt(outline: Outline, topic: str) -> str:
     rows = []
     for i, seg in enumerate(outline.segments, 1):
         rows.append(f"{i}. {_data(seg.question)}")
-        for pp in seg.talking_points:
-            rows += [f"   - {pp.speaker}: {_data(p, 120)}" for p in pp.points[:2]]
+        for p in seg.talking_points[:3]:
+            rows.append(f"   - {p.speaker}: {_data(p.claim or p.said, 120)}")
     language = outline.language if outline.language in ("en", "ja") else "en"
     return render(
         "outline_notes",
@@ -449,7 +525,13 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
     def plain(text: str) -> str:
         return text.translate(str.maketrans("’‘“”", "''\"\""))
 
-    said = [plain(p) for seg in outline.segments for pp in seg.talking_points for p in pp.points]
+    said = [
+        plain(t)
+        for seg in outline.segments
+        for p in seg.talking_points
+        for t in (p.said, p.claim or "")
+        if t
+    ]
     said += [plain(q.text) for seg in outline.segments for q in seg.quotes]
 
     def fresh(text: str) -> bool:

@@ -95,8 +95,24 @@ def _retry_after(exc: Any) -> float | None:
     return value if 0 < value <= 60 else None
 
 
+def _timed_tokens(timings: Any) -> tuple[int, int]:
+    """(prompt, generated) tokens from llama.cpp server's `timings` ({"prompt_n",
+    "predicted_n", ...}), which some of its versions send in place of `usage`; (0, 0)
+    when absent. The prompt count covers what the server evaluated for this request."""
+    if not timings:
+        return 0, 0
+    get = timings.get if isinstance(timings, dict) else lambda k, d=0: getattr(timings, k, d)
+    try:
+        return int(get("prompt_n", 0) or 0), int(get("predicted_n", 0) or 0)
+    except (TypeError, ValueError):
+        return 0, 0
+
+
 class OpenAIModel:
-    """A ChatModel over the OpenAI chat completions API."""
+    """A ChatModel over the OpenAI chat completions API. Its prompts take the large
+    budget (`agents.speaker.PromptBudget`): whole passages and the last two turns."""
+
+    prompt_budget = "large"
 
     def __init__(
         self,
@@ -227,6 +243,7 @@ class OpenAIModel:
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         finished = cut = False
+        timings: Any = None
         watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
         try:
             for data in sse_data(opened.iter_lines()):
@@ -239,6 +256,7 @@ class OpenAIModel:
                 if chunk.get("error"):
                     raise ValueError(f"the server reported an error mid-reply: {chunk['error']}")
                 usage = chunk.get("usage") or usage
+                timings = chunk.get("timings") or timings  # llama.cpp's server, without usage
                 for choice in chunk.get("choices") or []:
                     delta = choice.get("delta") or {}
                     text = delta.get("content") if isinstance(delta, dict) else None
@@ -265,11 +283,12 @@ class OpenAIModel:
         if not finished:
             raise TransientModelError(f"{self._where()}: the reply ended before it was complete")
         text = "".join(pieces)
+        prompt_n, predicted_n = _timed_tokens(timings)
         yield Completion(
             text=text,
             model=self.name,
-            tokens_in=_count(usage, "prompt_tokens"),
-            tokens_out=_count(usage, "completion_tokens") or len(pieces),
+            tokens_in=_count(usage, "prompt_tokens") or prompt_n,
+            tokens_out=_count(usage, "completion_tokens") or predicted_n or len(pieces),
             latency_ms=(time.perf_counter() - began) * 1000,
         )
 

@@ -17,7 +17,7 @@ from transcripts.models import Debate, Turn
 from transcripts.outline import UNSUPPORTED_MARK
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.timeline import Timeline
-from tui.widgets.turn_block import safe_color, speaker_line
+from tui.widgets.turn_block import safe_color, speaker_line, turn_note
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 CHARS_PER_SECOND = {"en": 15.0, "ja": 5.0}  # about 150 words or 300 characters a minute
@@ -183,12 +183,17 @@ class ReplayScreen(Screen[None]):
         if turn is None:
             return
         body = speaker_line(
-            self.debate.persona(turn.speaker_id), turn.speaker_id, turn.kind, turn.index
+            self.debate.persona(turn.speaker_id),
+            turn.speaker_id,
+            turn.kind,
+            turn.index,
+            unsupported=turn.unsupported,
         )
         body.append("\n")
         body.append(turn.text[: int(self.revealed)])
-        if self.revealed >= len(turn.text) and turn.citations:
-            body.append("\n" + " ".join(c.anchor for c in turn.citations), style="dim")
+        note = turn_note(turn)
+        if self.revealed >= len(turn.text) and note:
+            body.append("\n" + note, style="dim")
         if self.revealed >= len(turn.text) and failed(turn):
             reason = turn.attribution.reason or "does not argue from its lines"  # type: ignore[union-attr]
             body.append(f"\n{UNSUPPORTED_MARK} not supported: {reason}", style="bold yellow")
