@@ -73,13 +73,13 @@ def test_fact_check_lists_each_failing_turn_with_its_lines_and_reason():
     assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue from its lines" in (section)
     assert "Every citation" not in md and "All 4 panelist turns" not in md
     # the failing turn's talking point and quote carry the mark; the cold open is a good one
-    points = [p for seg in outline.segments for pp in seg.talking_points for p in pp.points]
-    assert [p for p in points if "⚠" in p] == [
-        "Whoever holds 51% of all compute writes the rules for everyone else. "
-        "⚠ (turn 5: see fact-check)"
+    points = [p for seg in outline.segments for p in seg.talking_points]
+    assert [(p.turn, p.said) for p in points if p.flagged] == [
+        (5, "Whoever holds 51% of all compute writes the rules for everyone else.")
     ]
     assert outline.cold_open is not None and outline.cold_open.turn != 5
-    assert "⚠ not supported by its lines" in md
+    assert "(turn 5) `panel:30-30`: Whoever holds 51% of all compute writes the rules" in md
+    assert "⚠ not supported by its lines: see the fact-check" in md
     html = outline_html(outline)
     assert "⚠ turn 5 (Ren Kurosawa) `panel:30-30`" in html
 

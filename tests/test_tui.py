@@ -514,7 +514,10 @@ async def test_live_topic_turns_and_errors_with_brackets(tui_settings, saver):
         live = app.screen
         await wait_for(pilot, lambda: live.finished)
         shown = screen_text(app)
-        assert "[laughs]" in shown and "chips [/] and power" in shown
+        # The host's turns quote the topic, brackets and all (claim-first panelist turns
+        # say their claims, not the scripted replies).
+        assert "Tonight we ask: What would “[draft] Compute as currency [part 2/3] and" in shown
+        assert "[/]” mean for ordinary people?" in shown
         assert f"Live · {BRACKETED}" in shown
         live.post_message(ShowEvent(ev.Error("server said [/] and [b]no[/b]")))
         await pilot.pause()
