@@ -57,6 +57,10 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
+def _warn(text: str) -> None:
+    _err(f"debate: warning: {text}")
+
+
 # -- settings and shared parts --------------------------------------------------------------------
 def make_settings(args: argparse.Namespace):
     from settings import Settings
@@ -214,7 +218,8 @@ def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
         topic = DEFAULT_TOPIC_JA if settings.language == "ja" else DEFAULT_TOPIC
     topic = check_topic(topic)
     personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
-    select_panel(load_personas(args.personas_dir), personas)  # bad personas fail before work
+    # Bad personas fail before work; files the folder holds but does not load are named.
+    select_panel(load_personas(args.personas_dir, on_skip=_warn), personas)
     return settings, topic, personas
 
 
@@ -485,7 +490,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def cmd_personas(args: argparse.Namespace) -> int:
     from agents.personas import load_personas
 
-    personas = load_personas(args.personas_dir)
+    personas = load_personas(args.personas_dir, on_skip=_warn)
     for p in personas.values():
         sim = "  [simulated]" if p.simulated else ""
         _out(f"{p.id:<12} {p.role:<9} {p.name} — {p.title}{sim}")
@@ -509,10 +514,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             sys.stderr.flush()
 
         result = index.ingest(path, args.source_id, progress=progress)
-        _out(
-            f"{result.source_id}: {result.status}, {result.chunks} chunks ({result.seconds:.1f} s)"
-        )
+        _out(ingest_line(result))
     return 0
+
+
+def ingest_line(result) -> str:
+    """One line on what `ingest` did with a file, with what it read and what it left out:
+    `ep1: added, 12 chunks from 42 cues, skipped 1 unreadable cue at line 7 (0.4 s)`."""
+    from transcripts.ingest import skipped_note
+
+    chunks = "chunk" if result.chunks == 1 else "chunks"
+    parts = [f"{result.source_id}: {result.status}, {result.chunks} {chunks}"]
+    if result.cues is not None:
+        parts[0] += f" from {result.cues} cue{'s' if result.cues != 1 else ''}"
+    if result.skipped:
+        parts.append(skipped_note(result.skipped))
+    if result.repeats:
+        lines = "line" if result.repeats == 1 else "lines"
+        parts.append(f"{result.repeats} repeated caption {lines} dropped")
+    return ", ".join(parts) + f" ({result.seconds:.1f} s)"
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
@@ -546,15 +566,34 @@ def cmd_outline(args: argparse.Namespace) -> int:
     if len(args.ids) != 1:
         raise UserError("outline takes one debate id (use --merge to combine several)")
     debate = store.load(args.ids[0])
+    if args.output is not None and args.output.is_dir():  # say so before any work
+        raise UserError(f"{args.output}: cannot write the file (it is a folder)")
     if args.format == "debate-html":
         text = to_html(debate)
     else:
-        outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
+        outline = build_outline(
+            debate,
+            wpm=settings.speech_wpm,
+            cpm=settings.speech_cpm,
+            verdicts=_verdicts(settings, debate),
+        )
         writer = None if args.no_model or not debate.turns else _outline_writer(settings, debate)
         if writer is not None:
             outline = write_notes(outline, debate.topic, writer)
         text = _rendered(args.format, outline, outline_html, outline_markdown)
     return _deliver(args.output, text)
+
+
+def _verdicts(settings, debate):
+    """Verdicts on the debate's turns for its fact-check: None when every panelist turn
+    has one saved already, else worked out against the index (the bundled show's
+    transcript is indexed on first use)."""
+    from transcripts.attribution import Attributor, judge_debate
+
+    panel = {p.id for p in debate.personas if p.role == "panelist"}
+    if all(t.attribution is not None for t in debate.turns if t.speaker_id in panel):
+        return None
+    return judge_debate(debate, Attributor(open_index(settings, quiet=True)))
 
 
 def _rendered(fmt: str, value: Any, html: Any, markdown: Any) -> str:
@@ -612,7 +651,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.judge_base_url:
         from agents.llm.factory import make_model
 
-        judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+        try:
+            judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+        except UserError as exc:  # the backend names its own flag
+            raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     attributor = Attributor(open_index(settings, quiet=args.json))
     verdicts = judge_debate(debate, attributor)
     result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,7 @@ from transcripts.models import PersonaSnapshot
 
 # A persona is a few short fields; anything this big is not one (and is not parsed).
 MAX_PERSONA_BYTES = 256 * 1024
+PERSONA_SUFFIXES = (".yaml", ".yml")
 
 
 class Persona(BaseModel):
@@ -112,6 +114,45 @@ def _yaml_line(exc: Exception, text: str) -> int | None:
     return None
 
 
+def _comment_eaten(text: str) -> tuple[int, str, str] | None:
+    """The first value YAML read as a comment: an unquoted value that starts with `#`
+    (`color: #ff8800`, `- #1 fan`) is a comment there, and the field or item is left
+    empty. Returns (1-based line, field, the value as written), or None. A `#` followed
+    by a space (`model:  # none yet`) is taken for a comment the writer meant."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    lines = text.split("\n")
+
+    def eaten(node: yaml.Node) -> str | None:
+        if not (isinstance(node, yaml.ScalarNode) and node.value == "" and node.style is None):
+            return None
+        rest = lines[node.start_mark.line][node.start_mark.column :].strip()
+        return rest if rest.startswith("#") and rest[1:2].strip() else None
+
+    # Depth first in document order; an alias is the node it names, so each node is
+    # looked at once (a "billion laughs" file stays cheap).
+    stack: list[tuple[str, yaml.Node]] = [("", root)] if root is not None else []
+    seen: set[int] = set()
+    while stack:
+        field, node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        value = eaten(node)
+        if value is not None:
+            return node.start_mark.line + 1, field, value
+        children: list[tuple[str, yaml.Node]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key, child in node.value:
+                children.append((f"{field}.{key.value}" if field else str(key.value), child))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(f"{field}.{i}", child) for i, child in enumerate(node.value)]
+        stack.extend(reversed(children))
+    return None
+
+
 def load_persona(path: Path) -> Persona:
     """Read and validate one persona file; any problem is a one-line UserError."""
     try:
@@ -140,19 +181,41 @@ def load_persona(path: Path) -> Persona:
         raise UserError(f"{path}: the YAML is nested too deeply for a persona file") from exc
     if not isinstance(raw, dict):
         raise UserError(f"{path}: a persona file must be a mapping of fields")
+    eaten = _comment_eaten(text)
+    if eaten is not None:
+        line, field, value = eaten
+        value = re.split(r"\s+#", value, maxsplit=1)[0]  # a comment of its own after it
+        quoted = f'"{value}"' if '"' not in value else f"'{value}'"
+        last = field.rsplit(".", 1)[-1]
+        fix = f"- {quoted}" if last.isdigit() else f"{last}: {quoted}"
+        raise UserError(
+            f"{path}: line {line}: field '{field}': the value starts with '#', which YAML "
+            f"reads as a comment, so it is empty; put it in quotes: {fix}"
+        )
     try:
         return Persona.model_validate(raw)
     except ValidationError as exc:
         raise UserError(f"{path}: {_describe(exc)}") from exc
 
 
-def load_personas(folder: Path | None = None) -> dict[str, Persona]:
-    """All personas of a folder (the bundled ones by default), keyed by id, host first."""
+def load_personas(
+    folder: Path | None = None, *, on_skip: Callable[[str], None] | None = None
+) -> dict[str, Persona]:
+    """All personas of a folder (the bundled ones by default), keyed by id, host first.
+
+    Persona files end in .yaml or .yml (any case); every other file of the folder is
+    named to `on_skip`, one line each, so a persona saved under another name does not
+    go missing without a word. Raises UserError for a missing folder or a bad file."""
     folder = Path(str(folder or personas_dir()))
     if not folder.is_dir():
         raise UserError(f"{folder}: no such persona folder")
     personas: dict[str, Persona] = {}
-    for path in sorted(folder.glob("*.yaml")):
+    paths = sorted(p for p in folder.iterdir() if p.is_file())
+    for path in paths:
+        if path.suffix.lower() not in PERSONA_SUFFIXES:
+            if on_skip is not None:
+                on_skip(f"{path}: not loaded: persona files end in {' or '.join(PERSONA_SUFFIXES)}")
+            continue
         persona = load_persona(path)
         if persona.id in personas:
             raise UserError(f"{path}: persona id '{persona.id}' is used twice")

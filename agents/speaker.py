@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, get_args
 
 from agents.claims import lead, opening_words, stated
+from agents.labels import Label, Voices, read_label
 from agents.llm.base import (
     LABEL_SPAN,
     ChatModel,
@@ -336,41 +337,33 @@ def turn_head(
     return [system, {"role": "user", "content": user["content"].split(_CUT, 1)[0]}]
 
 
-def _voice(label: str) -> str:
-    """A line's speaker label, bare and lower-case: "Sam Altman (screen)" -> "sam altman",
-    "REN" -> "ren", "Mika Aoyama said" -> "mika aoyama"."""
-    label = re.sub(r"\([^)]*\)|（[^）]*）", " ", label)
-    label = re.sub(r"\s+said\s*$", "", label.strip(), flags=re.I)
-    return " ".join(label.lower().split())
+def _voice(label: str) -> Label | None:
+    """A line's speaker label read as a name: "Dr. Tanabe", "Keiko Tanabe-san",
+    "Sam Altman (screen)", "Mika Aoyama said", "タナベさん" (see agents.labels)."""
+    return read_label(label)
 
 
-def _names(name: str) -> set[str]:
-    """How a line may label a speaker: the full name, or the first or last name alone."""
-    words = name.lower().split()
-    return {" ".join(words), *(words if len(words) > 1 else [])}
+def _names(persona: Persona, others: Sequence[str] = ()) -> Voices:
+    """Who is at the table, for telling whose voice a label names: this speaker by full
+    name, either name part, a near misspelling, with titles and honorifics; the others
+    likewise."""
+    return Voices(persona.name, others, host=persona.role == "host")
 
 
 def _own_label(label: str | None, persona: Persona) -> bool:
     """Whether a label is the speaker's own name (which its reply may open with)."""
-    return label is not None and _voice(label) in _names(persona.name)
+    return label is not None and _names(persona).is_own(label)
 
 
 def other_voice(persona: Persona, others: Sequence[str]) -> Callable[[str], bool]:
     """Whether a line label (the text before its colon) gives the line to another
-    voice: another speaker by full, first or last name, in any case, with or without a
-    stage note ("Sam Altman (screen)", "REN", "Tanabe"), or anyone, this speaker too, in
-    the prompt's own "Name said" form."""
-    own = _names(persona.name)
-    theirs = set().union(*(_names(o) for o in others)) if others else set()
-
-    def check(label: str) -> bool:
-        voice = _voice(label)
-        if not voice:
-            return False
-        replayed = re.search(r"\ssaid\s*$", label.strip(), re.I) is not None
-        return voice in theirs or (replayed and voice in own)
-
-    return check
+    voice: another speaker by full name, either name part or a near misspelling, with
+    or without a title, honorific or stage note ("Dr. Tanabe", "Keiko Tanabe-san",
+    "Ki-Shin Tanabe said", "REN", "Sam Altman (screen)"), also after a sentence on the
+    same line ("Thank you all. Dr. Tanabe"); a role that is not this speaker's ("Host"
+    for a panelist, "Human", "Audience"); or anyone, this speaker too, in the prompt's
+    own "Name said" form."""
+    return _names(persona, others).is_other
 
 
 def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:

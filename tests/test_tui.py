@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.widgets import DataTable, Input, SelectionList
 
@@ -11,6 +13,7 @@ from tests.conftest import StubSearch, varied
 from tests.tui_fixtures import sample_debate
 from transcripts.store import DebateStore
 from tui.app import make_app
+from tui.messages import ShowEvent
 from tui.screens.library import LibraryScreen, grounding_rate, library_rows
 from tui.screens.live import LiveScreen
 from tui.screens.new_debate import NewDebateScreen, parse_form
@@ -212,6 +215,32 @@ async def test_replay_bindings(tui_settings, library):
         assert isinstance(app.screen, LibraryScreen)
 
 
+async def test_replay_marks_a_turn_that_fails_its_check_with_the_reason(tui_settings):
+    from transcripts.models import Verdict
+
+    debate = sample_debate("20261128-140000-f00d")
+    reason = "does not argue from its lines (score 0.05 < 0.30: overlap 0.05, rank 7)"
+    debate.turns[1].attribution = Verdict(True, 0.6, 1, (), "")
+    debate.turns[5].attribution = Verdict(False, 0.05, 7, ("Elon Musk",), reason)
+    DebateStore(tui_settings.out_dir).save(debate)
+    app = app_for(tui_settings, replay=debate.id)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("space", "right")
+        await pilot.pause()
+        screen = app.screen
+        table = screen.query_one("#turns", DataTable)
+        assert "⚠" not in str(table.get_row_at(1)[0]) and "⚠" in str(table.get_row_at(5)[0])
+        assert "✓ cited" in str(screen.query_one("#sources").render())
+        assert "not supported" not in str(screen.query_one("#stage").render())
+        await pilot.press("right", "right", "right", "right")
+        await pilot.pause()
+        assert screen.position == 5
+        stage = str(screen.query_one("#stage").render())
+        assert f"⚠ not supported: {reason}" in stage
+        sources = str(screen.query_one("#sources").render())
+        assert "⚠ cited" in sources and "✓ cited" not in sources
+
+
 async def test_replay_plays_at_the_chosen_speed(tui_settings, library):
     app = app_for(tui_settings, replay="20261128-120000-abcd")
     async with app.run_test(size=SIZE) as pilot:
@@ -388,6 +417,163 @@ def test_events_are_the_only_interface():
     ):
         assert f"ev.{name}" in source
     assert hasattr(ev, "Event")
+
+
+# -- text from users, models and files is never markup ----------------------------------------
+BRACKETED = "[draft] Compute as currency [part 2/3] and [/]"
+
+
+def bracketed_debate():
+    debate = sample_debate("20261130-162248-bracket", topic=BRACKETED)
+    debate.turns[3].text = "Let me sum up [laughs]: scarcity agreed, money disputed."
+    debate.turns[5].text = "Whoever holds *51%* of [all compute](http://x) rules <b>all</b>."
+    return debate
+
+
+async def test_replay_search_for_brackets_finds_text_and_says_so_as_text(tui_settings):
+    DebateStore(tui_settings.out_dir).save(bracketed_debate())
+    app = app_for(tui_settings, replay="20261130-162248-bracket")
+    async with app.run_test(size=(140, 34), notifications=True) as pilot:
+        screen = app.screen
+        await pilot.press("space", "slash", *"[/]", "enter")
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+        assert screen.matches == [1, 2]  # the two turns with "[/]" in them
+        await pilot.press("slash", "ctrl+u", *"[laughs]", "enter")
+        await pilot.pause()
+        assert screen.matches == [3] and screen.position == 3
+        await pilot.press("slash", "ctrl+u", *"[sighs] [b]x[/b]", "enter")
+        await pilot.pause()
+        assert screen.matches == []
+        assert "No turn mentions “[sighs] [b]x[/b]”." in screen_text(app)
+        assert f"Replay · {BRACKETED}" in screen_text(app)
+
+
+async def test_library_shows_bracketed_topics_and_models_as_written(tui_settings, library):
+    store = DebateStore(tui_settings.out_dir)
+    debate = bracketed_debate()
+    debate.settings = debate.settings.model_copy(update={"model": "[red]m[/red]"})
+    store.save(debate)
+    app = app_for(tui_settings)
+    async with app.run_test(size=(200, 34), notifications=True) as pilot:
+        await pilot.pause()
+        shown = screen_text(app)
+        assert BRACKETED in shown and "[red]m[/red]" in shown
+        for _ in range(len("topic date lang turns model grounding branches status".split())):
+            await pilot.press("s")  # every column sorts, Text cells and numbers alike
+        assert app.is_running and app.screen.query_one(DataTable).row_count == 3
+        await pilot.press("slash", *"[part")
+        await pilot.pause()
+        assert app.screen.query_one(DataTable).row_count == 1
+
+
+async def test_outline_screen_shows_text_as_written(tui_settings):
+    DebateStore(tui_settings.out_dir).save(bracketed_debate())
+    app = app_for(tui_settings, replay="20261130-162248-bracket")
+    async with app.run_test(size=(200, 80), notifications=True) as pilot:
+        await pilot.press("space", "o")
+        await pilot.pause()
+        assert isinstance(app.screen, OutlineScreen)
+        shown = screen_text(app)
+        assert "[bold red]not markup[/]" in shown
+        assert "Whoever holds *51%* of [all compute](http://x) rules <b>all</b>." in shown
+
+
+async def test_notifications_are_text(tui_settings, library):
+    app = app_for(tui_settings)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        app.screen.notify("Saved [/] and [b]bold[/b] [@click=app.quit]x[/]")
+        app.notify("[laughs]", severity="error")
+        await pilot.pause()
+        shown = screen_text(app)
+        assert "Saved [/] and [b]bold[/b] [@click=app.quit]x[/]" in shown and "[laughs]" in shown
+
+
+async def test_persona_names_in_the_form_are_text(tui_settings, monkeypatch):
+    from agents.personas import load_personas
+
+    real = load_personas()
+    odd = real["futurist"].model_copy(update={"name": "Ren [part 2/3] Kurosawa [/]"})
+    monkeypatch.setattr("tui.screens.new_debate.load_personas", lambda: {**real, "futurist": odd})
+    app = app_for(tui_settings)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        assert "Ren [part 2/3] Kurosawa [/]" in screen_text(app)
+
+
+async def test_live_topic_turns_and_errors_with_brackets(tui_settings, saver):
+    replies = iter(["no agenda"] + [f"[laughs] Turn {i} on chips [/] and power." for i in range(9)])
+    from tests.conftest import ScriptedModel
+
+    model = ScriptedModel(responder=lambda m: next(replies))
+    app = app_for(tui_settings, saver, model=model)
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
+        app.start_live(parse_form(BRACKETED, ["altman"], "4", "round-robin", "en", "embedded", ""))
+        await pilot.pause()
+        live = app.screen
+        await wait_for(pilot, lambda: live.finished)
+        shown = screen_text(app)
+        # The host's turns quote the topic, brackets and all (claim-first panelist turns
+        # say their claims, not the scripted replies).
+        assert "Tonight we ask: What would “[draft] Compute as currency [part 2/3] and" in shown
+        assert "[/]” mean for ordinary people?" in shown
+        assert f"Live · {BRACKETED}" in shown
+        live.post_message(ShowEvent(ev.Error("server said [/] and [b]no[/b]")))
+        await pilot.pause()
+        assert "server said [/] and [b]no[/b]" in screen_text(app)
+
+
+async def test_a_saved_persona_colour_rich_cannot_read_is_not_a_crash(tui_settings):
+    debate = sample_debate("20261130-170000-color")
+    debate.personas = [p.model_copy(update={"color": "[red]"}) for p in debate.personas]
+    DebateStore(tui_settings.out_dir).save(debate)
+    app = app_for(tui_settings, replay=debate.id)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("space", "right")
+        await pilot.pause()
+        assert app.is_running and "Sam Altman" in screen_text(app)
+
+
+def test_a_crash_exits_non_zero(tui_settings, library, monkeypatch):
+    """An error the app does not handle ends it with status 1 (it was 0), through the same
+    `main` that `debate tui` and `debate replay` return from; a clean quit is 0."""
+    import tui.app
+    from tui.app import DebateApp
+
+    class Headless(DebateApp):
+        CSS_PATH = str(Path(tui.app.__file__).with_name("app.tcss"))
+        crash = False
+
+        def on_mount(self) -> None:
+            super().on_mount()
+            self.set_timer(0.3, self.boom if self.crash else self.exit)
+
+        def boom(self) -> None:
+            raise RuntimeError("an error nobody handled")
+
+        def run(self, **kw):  # type: ignore[override]
+            return super().run(headless=True, size=SIZE)
+
+    for crash, status in ((True, 1), (False, 0)):
+        monkeypatch.setattr(Headless, "crash", crash)
+        monkeypatch.setattr(tui.app, "make_app", lambda settings, replay=None: Headless(settings))
+        assert tui.app.main(tui_settings) == status
+
+
+async def test_library_reports_a_debate_file_broken_since_it_was_listed(tui_settings, library):
+    app = app_for(tui_settings)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.pause()
+        for path in tui_settings.out_dir.glob("*.json"):
+            path.write_text("{", encoding="utf-8")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, LibraryScreen)
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, LibraryScreen)
+        assert "not" in screen_text(app).lower()
 
 
 def test_japanese_on_the_bundled_model_is_refused_in_the_form():

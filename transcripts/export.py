@@ -76,12 +76,21 @@ def _turn_md(debate: Debate, turn: Turn) -> str:
     if turn.unsupported:
         head += f" · ⚠ {t['unsupported']}"
     body = turn.text.replace("\n", "  \n")
+    flag = f"\n> {failed_note(turn)}\n" if failed_note(turn) else ""
     notes = [cites] if cites else []
     if turn.claim is not None:
         notes.append(f"{t['claim']}: “{turn.claim.text}”")
         if turn.voiced_by == "template":
             notes.append(t["stated"])
-    return f"{head}\n\n{body}\n" + (f"\n<sub>{' · '.join(notes)}</sub>\n" if notes else "")
+    return f"{head}\n\n{body}\n" + (f"\n<sub>{' · '.join(notes)}</sub>\n" if notes else "") + flag
+
+
+def failed_note(turn: Turn) -> str:
+    """`⚠ not supported: <reason>` for a turn whose saved verdict fails; "" otherwise."""
+    v = turn.attribution
+    if v is None or v.attributable:
+        return ""
+    return f"⚠ not supported: {v.reason or 'does not argue from its lines'}"
 
 
 def to_markdown(debate: Debate) -> str:
@@ -185,6 +194,8 @@ def to_html(debate: Debate) -> str:
             f'<div class="turn" style="border-color:{color}"><div class="who">'
             f"{escape(p.name if p else t.speaker_id)}{sim} "
             f'<span class="meta">· {escape(t.kind)} · #{t.index}</span>{flag}</div>'
-            f'<p>{escape(t.text)}</p><div class="cites">{cites}</div></div>'
+            f'<p>{escape(t.text)}</p><div class="cites">{cites}</div>'
+            + (f'<div class="cites">{escape(failed_note(t))}</div>' if failed_note(t) else "")
+            + "</div>"
         )
     return _page(debate.topic, body)

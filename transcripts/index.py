@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import workload
 from agents.errors import UserError
 from agents.llm.native import tune_openmp
-from transcripts.ingest import Chunk, chunk, load_gloss, read_source, source_id_for
+from transcripts.ingest import Chunk, Skipped, chunk, load_gloss, read_source, source_id_for
 from transcripts.lexical import (
     BM25,
     JapaneseTokenizer,
@@ -206,10 +206,17 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class IngestResult:
+    """What `PassageIndex.ingest` did with a file. For subtitles, `cues` counts the cues
+    read, `skipped` lists the unreadable ones (their text is not indexed) and `repeats`
+    the rolling caption lines dropped as repeats; plain text has `cues` None."""
+
     source_id: str
     chunks: int
     status: str  # "added", "replaced" or "unchanged"
     seconds: float
+    cues: int | None = None
+    skipped: tuple[Skipped, ...] = ()
+    repeats: int = 0
 
 
 Progress = Callable[[int, int], None]
@@ -464,10 +471,15 @@ class PassageIndex:
         began = time.perf_counter()
         source = read_source(Path(path))
         sid = source_id or source_id_for(Path(path))
+        parse = {
+            "cues": source.cues,
+            "skipped": tuple(source.skipped),
+            "repeats": source.repeats,
+        }
         with self._store.use() as collection:
             old = self._source_meta(collection, sid)
         if _current(old, source.sha256):
-            return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
+            return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0, **parse)
         # Embedding takes the time; it needs no lock, so other processes search meanwhile.
         chunks = chunk(source, sid, gloss=load_gloss(Path(path)))
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
@@ -499,7 +511,7 @@ class PassageIndex:
             # Another process may have indexed the same file while this one embedded it.
             old = self._source_meta(collection, sid)
             if _current(old, source.sha256):
-                return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0)
+                return IngestResult(sid, int(old.get("chunks", 0)), "unchanged", 0.0, **parse)
             # Write the new chunks first, then drop the old ones that are no longer
             # there, so a crash in between leaves the old source searchable.
             ids = [r[0] for r in records]
@@ -518,7 +530,7 @@ class PassageIndex:
                 if drop:
                     collection.delete(ids=drop)
         status = "replaced" if old is not None else "added"
-        return IngestResult(sid, len(chunks), status, time.perf_counter() - began)
+        return IngestResult(sid, len(chunks), status, time.perf_counter() - began, **parse)
 
     def _sparse_of(
         self,

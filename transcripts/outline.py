@@ -12,25 +12,26 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from transcripts.export import speaker_label
 from transcripts.metrics import copied_share
-from transcripts.models import Debate, Turn
+from transcripts.models import Debate, Turn, Verdict
 
 log = logging.getLogger(__name__)
 WORDS_PER_MINUTE = 150  # English speech (the settings' default)
 CHARS_PER_MINUTE = 300  # Japanese speech (the settings' default)
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+")
-_WORD = re.compile(r"[a-z]{4,}")
 
 
 class Quote(BaseModel):
     speaker: str
     turn: int
     text: str
+    unsupported: bool = Field(False, description="Its turn failed the fact-check.")
 
 
 class TalkingPoint(BaseModel):
@@ -46,6 +47,7 @@ class TalkingPoint(BaseModel):
     move: str = "open"
     unsupported: bool = False
     stated: bool = Field(False, description="The persona's template stated the claim.")
+    flagged: bool = Field(False, description="The turn fails the fact-check against its lines.")
 
 
 class Clash(BaseModel):
@@ -71,11 +73,14 @@ class SourceNote(BaseModel):
 
 
 class FactCheck(BaseModel):
+    """A turn that failed the check against its cited lines (`transcripts.attribution`)."""
+
     turn: int
     speaker: str
     claim: str
-    anchor: str
+    anchor: str = Field(description="The turn's cited lines, `source:start-end`, comma-separated.")
     reason: str
+    invented: list[str] = Field(default_factory=list)
 
 
 class Outline(BaseModel):
@@ -88,6 +93,10 @@ class Outline(BaseModel):
     sources: list[SourceNote]
     open_questions: list[str]
     fact_checks: list[FactCheck]
+    checked: int = Field(0, description="Panelist turns checked against their cited lines.")
+    unchecked: list[int] = Field(
+        default_factory=list, description="Panelist turns never checked (no verdict saved)."
+    )
     simulated: list[str]
     written_by: str = "assembly"  # or the model that wrote the prose parts
 
@@ -106,9 +115,9 @@ def minutes(
     return len(text.split()) / wpm
 
 
-def talking_point(turn: Turn, speaker: str) -> TalkingPoint:
+def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> TalkingPoint:
     """A panelist's turn as a talking point: its claim with the claim's lines, and what the
-    turn said."""
+    turn said. `flagged`: the turn fails the fact-check against its lines."""
     claim = turn.claim
     said = " ".join(turn.text.split())
     if claim is None:
@@ -121,6 +130,7 @@ def talking_point(turn: Turn, speaker: str) -> TalkingPoint:
             anchor=anchor,
             said=first,
             unsupported=turn.unsupported,
+            flagged=flagged,
         )
     return TalkingPoint(
         speaker=speaker,
@@ -130,6 +140,7 @@ def talking_point(turn: Turn, speaker: str) -> TalkingPoint:
         said=said,
         move=claim.move,
         unsupported=turn.unsupported,
+        flagged=flagged,
         stated=turn.voiced_by == "template",
     )
 
@@ -157,42 +168,31 @@ def _quotable(turn: Turn) -> str | None:
     return None
 
 
-def _support(turn: Turn) -> list[FactCheck]:
-    """Citations whose passage shares almost no content words with the claim."""
-    out = []
-    for c in turn.citations:
-        passage = next(
-            (p for p in turn.passages if p.covers(c.source_id, c.line_start, c.line_end)), None
-        )
-        if passage is None:
-            out.append(
-                FactCheck(
-                    turn=turn.index,
-                    speaker=turn.speaker_id,
-                    claim=turn.text[:160],
-                    anchor=c.anchor,
-                    reason="cited lines were not retrieved",
-                )
-            )
-            continue
-        source_words = set(_WORD.findall((passage.gloss or passage.text).lower()))
-        claim_words = set(_WORD.findall(turn.text.lower()))
-        if source_words and claim_words and len(source_words & claim_words) < 2:
-            out.append(
-                FactCheck(
-                    turn=turn.index,
-                    speaker=turn.speaker_id,
-                    claim=sentences(turn.text)[0][:160],
-                    anchor=c.anchor,
-                    reason="the cited passage shares almost nothing with the claim",
-                )
-            )
-    return out
+UNSUPPORTED_MARK = "⚠"
+
+
+def _fact_check(turn: Turn, speaker: str, verdict: Verdict) -> FactCheck:
+    return FactCheck(
+        turn=turn.index,
+        speaker=speaker,
+        claim=(sentences(turn.text) or [""])[0][:160],
+        anchor=", ".join(c.anchor for c in turn.citations) or "no lines cited",
+        reason=verdict.reason or "does not argue from its lines",
+        invented=list(verdict.invented),
+    )
 
 
 def build_outline(
-    debate: Debate, *, wpm: float = WORDS_PER_MINUTE, cpm: float = CHARS_PER_MINUTE
+    debate: Debate,
+    *,
+    wpm: float = WORDS_PER_MINUTE,
+    cpm: float = CHARS_PER_MINUTE,
+    verdicts: Mapping[int, Verdict] | None = None,
 ) -> Outline:
+    """The outline of `debate`. A turn's fact-check comes from `verdicts` (by turn index,
+    see `transcripts.attribution.judge_debate`) or else from the verdict saved with the
+    turn; a turn that fails it is listed with its lines and the reason, and its talking
+    point and quotes carry a mark."""
     label = {p.id: speaker_label(debate, p.id) for p in debate.personas}
     panel = [
         t
@@ -200,18 +200,28 @@ def build_outline(
         if debate.persona(t.speaker_id) is not None
         and debate.persona(t.speaker_id).role == "panelist"
     ]  # type: ignore[union-attr]
+    verdict = {
+        t.index: v
+        for t in debate.turns
+        if t.kind != "interjection"
+        and (v := (verdicts.get(t.index) if verdicts is not None else None) or t.attribution)
+    }
+    failing = {i for i, v in verdict.items() if not v.attributable}
     quotes = [
-        Quote(speaker=label[t.speaker_id], turn=t.index, text=q)
+        Quote(speaker=label[t.speaker_id], turn=t.index, text=q, unsupported=t.index in failing)
         for t in panel
         if not t.unsupported and (q := _quotable(t))
     ]
-    cold = max(quotes, key=lambda q: (len(q.text.split()), -q.turn), default=None)
+    # The cold open is a supported quote where there is one.
+    cold = max(
+        quotes, key=lambda q: (not q.unsupported, len(q.text.split()), -q.turn), default=None
+    )
     segments = []
     agenda = debate.agenda or []
     for i, seg in enumerate(agenda or [None]):  # type: ignore[list-item]
         turns = [t for t in debate.turns if t.segment == i] if agenda else debate.turns
         mine = [t for t in turns if t in panel and t.text]
-        points = [talking_point(t, label[t.speaker_id]) for t in mine]
+        points = [talking_point(t, label[t.speaker_id], flagged=t.index in failing) for t in mine]
         segments.append(
             OutlineSegment(
                 title=seg.title if seg else debate.topic,
@@ -242,27 +252,50 @@ def build_outline(
         segments=segments,
         sources=sorted(cited.values(), key=lambda s: s.anchor),
         open_questions=list(dict.fromkeys(open_q))[:6],
-        fact_checks=[f for t in panel for f in _support(t)],
+        fact_checks=[
+            _fact_check(t, label.get(t.speaker_id, t.speaker_id), verdict[t.index])
+            for t in debate.turns
+            if t.index in failing
+        ],
+        checked=sum(1 for t in panel if t.index in verdict),
+        unchecked=[t.index for t in panel if t.index not in verdict],
         simulated=[label[p.id] for p in debate.personas if p.simulated],
     )
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
+
+
+def markdown_text(text: str) -> str:
+    """Text from a debate, a model or a file as Markdown that reads as that text: on one
+    line, every character Markdown would act on (emphasis, links, code, HTML, tables)
+    escaped, so "[draft] *Compute* <b>" shows as written."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+
+
 def outline_markdown(outline: Outline) -> str:
-    out = [f"# {outline.title}", "", f"*{outline.logline}*", ""]
+    """The outline as Markdown; every text in it is escaped (`markdown_text`)."""
+    m = markdown_text
+    out = [f"# {m(outline.title)}", "", f"*{m(outline.logline)}*", ""]
     if outline.simulated:
         out += [
-            f"> Simulated personas: {', '.join(outline.simulated)}. "
+            f"> Simulated personas: {m(', '.join(outline.simulated))}. "
             "Their words were generated by a language model.",
             "",
         ]
     if outline.cold_open:
         q = outline.cold_open
-        out += ["## Cold open", "", f"> “{q.text}” — {q.speaker} (turn {q.turn})", ""]
+        out += [
+            "## Cold open",
+            "",
+            f"> “{m(q.text)}” — {m(q.speaker)} (turn {q.turn}){_mark(q)}",
+            "",
+        ]
     for i, seg in enumerate(outline.segments, 1):
         out += [
-            f"## Segment {i}: {seg.title} (~{seg.minutes:.1f} min)",
+            f"## Segment {i}: {m(seg.title)} (~{seg.minutes:.1f} min)",
             "",
-            f"**Question:** {seg.question}",
+            f"**Question:** {m(seg.question)}",
             "",
         ]
         out += [_point_md(p) for p in seg.talking_points]
@@ -270,34 +303,62 @@ def outline_markdown(outline: Outline) -> str:
             c, a = seg.clash.challenge, seg.clash.against
             out += [
                 "",
-                f"**Key clash:** {c.speaker} (turn {c.turn}, `{c.anchor}`): “{c.claim}” "
-                f"— against {a.speaker} (turn {a.turn}, `{a.anchor}`): “{a.claim}”",
+                f"**Key clash:** {m(c.speaker)} (turn {c.turn}, `{c.anchor}`): "
+                f"“{m(c.claim or c.said)}” — against {m(a.speaker)} (turn {a.turn}, "
+                f"`{a.anchor}`): “{m(a.claim or a.said)}”",
             ]
         if seg.quotes:
             out += ["", "**Quotable:**"]
-            out += [f"- “{q.text}” — {q.speaker}, turn {q.turn}" for q in seg.quotes]
+            out += [
+                f"- “{m(q.text)}” — {m(q.speaker)}, turn {q.turn}{_mark(q)}" for q in seg.quotes
+            ]
         out.append("")
     if outline.sources:
         out += ["## Sources", ""]
         for s in outline.sources:
-            out.append(f"- `{s.anchor}` {s.text}")
+            out.append(f"- `{s.anchor.replace('`', '')}` {m(s.text)}")
             if s.gloss:
-                out.append(f"  - *gloss:* {s.gloss}")
+                out.append(f"  - *gloss:* {m(s.gloss)}")
         out.append("")
     if outline.open_questions:
         out += ["## Open questions for the next episode", ""]
-        out += [f"- {q}" for q in outline.open_questions]
+        out += [f"- {m(q)}" for q in outline.open_questions]
         out.append("")
     out += ["## Fact-check", ""]
-    if outline.fact_checks:
-        out += [
-            f"- turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
-            for f in outline.fact_checks
-        ]
-    else:
-        out.append("- Every citation shares content with its claim.")
-    out += ["", f"---\n*Debate {outline.debate_id}; {provenance(outline)}*", ""]
+    out += [
+        f"- {UNSUPPORTED_MARK} turn {f.turn} ({m(f.speaker)}) `{f.anchor.replace('`', '')}`: "
+        f"{m(f.reason)} — “{m(f.claim)}”"
+        for f in outline.fact_checks
+    ]
+    out += [f"- {line}" for line in fact_check_notes(outline)]
+    out += ["", f"---\n*Debate {m(outline.debate_id)}; {m(provenance(outline))}*", ""]
     return "\n".join(out)
+
+
+def _mark(quote: Quote) -> str:
+    return f" {UNSUPPORTED_MARK} not supported by its lines" if quote.unsupported else ""
+
+
+def fact_check_notes(outline: Outline) -> list[str]:
+    """The fact-check's closing lines: which panelist turns were never checked, or, when
+    none was flagged, that all checked turns passed. Made of numbers alone (no escaping
+    needed)."""
+    out = []
+    if outline.unchecked:
+        turns = ", ".join(str(n) for n in outline.unchecked)
+        out.append(f"Not checked against their lines: turns {turns} (`debate eval` checks them).")
+    if not out and not outline.fact_checks:
+        out.append(f"All {outline.checked} panelist turns argue from their cited lines.")
+    return out
+
+
+def fact_check_lines(outline: Outline) -> list[str]:
+    """The fact-check section as plain lines: each failing turn with its lines, the
+    reason and its first sentence; then `fact_check_notes`."""
+    return [
+        f"{UNSUPPORTED_MARK} turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
+        for f in outline.fact_checks
+    ] + fact_check_notes(outline)
 
 
 MOVES = {"open": "claims", "extend": "builds on it", "challenge": "challenges"}
@@ -308,18 +369,22 @@ def _marks(p: TalkingPoint) -> str:
     if p.stated:
         marks.append("stated from the template")
     if p.unsupported:
-        marks.append("⚠ unsupported: no draft passed its check")
+        marks.append(f"{UNSUPPORTED_MARK} unsupported: no draft passed its check")
+    elif p.flagged:
+        marks.append(f"{UNSUPPORTED_MARK} not supported by its lines: see the fact-check")
     return f" ({'; '.join(marks)})" if marks else ""
 
 
 def _point_md(p: TalkingPoint) -> str:
-    """A talking point in Markdown: who, the claim with its lines, the turn's words."""
+    """A talking point in Markdown: who, the claim with its lines, the turn's words (every
+    text escaped, see `markdown_text`)."""
+    m = markdown_text
     if p.claim is None:
         where = f" `{p.anchor}`" if p.anchor else ""
-        return f"- **{p.speaker}** (turn {p.turn}){where}: {p.said}{_marks(p)}"
+        return f"- **{m(p.speaker)}** (turn {p.turn}){where}: {m(p.said)}{_marks(p)}"
     return (
-        f"- **{p.speaker}** {MOVES.get(p.move, p.move)} (turn {p.turn}, `{p.anchor}`): "
-        f"“{p.claim}”{_marks(p)}\n  - *said:* {p.said}"
+        f"- **{m(p.speaker)}** {MOVES.get(p.move, p.move)} (turn {p.turn}, `{p.anchor}`): "
+        f"“{m(p.claim)}”{_marks(p)}\n  - *said:* {m(p.said)}"
     )
 
 
@@ -349,7 +414,7 @@ def outline_html(outline: Outline) -> str:
         q = outline.cold_open
         body.append(
             f"<h2>Cold open</h2><blockquote>“{e(q.text)}” — {e(q.speaker)} "
-            f"(turn {q.turn})</blockquote>"
+            f"(turn {q.turn}){e(_mark(q))}</blockquote>"
         )
     for i, seg in enumerate(outline.segments, 1):
         body.append(f"<h2>Segment {i}: {e(seg.title)} (~{seg.minutes:.1f} min)</h2>")
@@ -371,7 +436,10 @@ def outline_html(outline: Outline) -> str:
                 f"— against {e(a.speaker)} (turn {a.turn}): “{e(a.claim or a.said)}”</p>"
             )
         for q in seg.quotes:
-            body.append(f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, turn {q.turn}</blockquote>")
+            body.append(
+                f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, turn {q.turn}{e(_mark(q))}"
+                "</blockquote>"
+            )
     if outline.sources:
         body.append("<h2>Sources</h2><ul>")
         for src in outline.sources:
@@ -383,11 +451,7 @@ def outline_html(outline: Outline) -> str:
         body += [f"<li>{e(q)}</li>" for q in outline.open_questions]
         body.append("</ul>")
     body.append("<h2>Fact-check</h2><ul>")
-    body += [
-        f"<li>turn {f.turn} ({e(f.speaker)}) <code>{e(f.anchor)}</code>: {e(f.reason)} — "
-        f"“{e(f.claim)}”</li>"
-        for f in outline.fact_checks
-    ] or ["<li>Every citation shares content with its claim.</li>"]
+    body += [f"<li>{e(line)}</li>" for line in fact_check_lines(outline)]
     body.append("</ul>")
     body.append(f"<p><small>Debate {e(outline.debate_id)}; {e(provenance(outline))}</small></p>")
     return _page(outline.title, body)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 if TYPE_CHECKING:
@@ -46,6 +47,20 @@ class DebateApp(App[None]):
         self._checkpointer = checkpointer
         self._resources = contextlib.ExitStack()
         self.replay_ref = replay
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notification, always as text: messages carry topics, search words, file
+        names and model errors, and "[/]" or "[laughs]" in one is neither a crash nor
+        lost. (Screens' and widgets' `notify` come here too; `markup` is ignored.)"""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_default_screen(self) -> Screen:
         from tui.screens.library import LibraryScreen
@@ -168,5 +183,7 @@ def make_app(
 
 
 def main(settings: Settings, replay: str | None = None) -> int:
-    make_app(settings, replay=replay).run()
-    return 0
+    """Run the app; the exit status is non-zero when it ended on an error."""
+    app = make_app(settings, replay=replay)
+    app.run()
+    return app.return_code or 0

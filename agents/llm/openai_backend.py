@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
@@ -34,6 +35,55 @@ def _check_url(base_url: str) -> str:
     if url.scheme not in ("http", "https") or not url.netloc:
         raise UserError(f"--base-url {base_url!r}: expected http(s)://HOST[:PORT]/v1")
     return base_url.rstrip("/")
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP client errors a stream may raise while it is read (the SDK is built on
+    httpx, or on httpx2 in later releases)."""
+    import httpx
+
+    errors: list[type[Exception]] = [httpx.HTTPError]
+    try:
+        import httpx2  # type: ignore[import-not-found]
+
+        errors.append(httpx2.HTTPError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    return any(t.__name__ in ("TimeoutException", "APITimeoutError") for t in type(exc).__mro__)
+
+
+DONE = "[DONE]"
+
+
+def _count(usage: Any, name: str) -> int:
+    """A token count of a stream's `usage` object, 0 where the server gave none."""
+    value = usage.get(name) if isinstance(usage, dict) else None
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def sse_data(lines: Iterable[str]) -> Iterator[str]:
+    """The data of each server-sent event of a stream, in order: `data:` lines (with or
+    without a space after the colon; several make one event, joined by newlines) up to a
+    blank line or the end; comments and other fields skipped."""
+    data: list[str] = []
+    for line in lines:
+        line = line.rstrip("\r")
+        if not line:
+            if data:
+                yield "\n".join(data)
+                data = []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        if field == "data":
+            data.append(value[1:] if value.startswith(" ") else value)
+    if data:
+        yield "\n".join(data)
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -94,13 +144,38 @@ class OpenAIModel:
         self._no_counter = base_url is None  # the OpenAI API always reports usage
 
     def preflight(self) -> None:
-        """Fail fast, before any work, when the server cannot be reached or refuses the key."""
+        """Fail fast, before any work, when the server cannot be reached, refuses the key,
+        or the base URL is not where its API lives (a 404 here that `/v1` would fix)."""
         try:
             self._client.with_options(max_retries=0, timeout=10.0).models.list()
-        except (self._openai.NotFoundError, self._openai.PermissionDeniedError):
+        except self._openai.NotFoundError as exc:
+            if self._api_under_v1():
+                raise self._lacks_v1() from exc
             return  # some compatible servers have no /models; the first call will tell
+        except self._openai.PermissionDeniedError:
+            return
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
+
+    def _api_under_v1(self) -> bool:
+        """Whether the server, which answered 404 at the base URL, serves the API under
+        `<base URL>/v1` (its model list answers there)."""
+        if self.base_url is None or urlparse(self.base_url).path.rstrip("/").endswith("/v1"):
+            return False
+        try:
+            self._client.with_options(
+                base_url=self.base_url + "/v1", max_retries=0, timeout=10.0
+            ).models.list()
+        except self._openai.OpenAIError:
+            return False
+        return True
+
+    def _lacks_v1(self) -> UserError:
+        return UserError(
+            f"--base-url {self.base_url}: the server answers 404 there, but its API answers "
+            f"under {self.base_url}/v1; the base URL probably lacks /v1 "
+            f"(use --base-url {self.base_url}/v1)"
+        )
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIModel(model={self.name!r}, base_url={self.base_url!r})"
@@ -117,7 +192,7 @@ class OpenAIModel:
         if isinstance(exc, o.AuthenticationError):
             return UserError(f"{self._where()}: the API key was refused (check OPENAI_API_KEY)")
         if isinstance(exc, o.NotFoundError):
-            return UserError(f"{self._where()}: model '{self.name}' not found (check --model)")
+            return self._not_found(exc)
         if isinstance(exc, o.APIStatusError):
             return ModelError(
                 f"{self._where()}: HTTP {exc.status_code} from the server "
@@ -125,9 +200,29 @@ class OpenAIModel:
             )
         return exc
 
+    def _not_found(self, exc: Any) -> UserError:
+        """A 404 from a chat call: the model when the server says so (OpenAI, vLLM and
+        Ollama name it), else the path: a base URL that answers 404 for every model
+        probably lacks `/v1`."""
+        said = f"{getattr(exc, 'message', '')} {getattr(exc, 'body', '') or ''}".lower()
+        if "model" in said or self.name.lower() in said:
+            return UserError(f"{self._where()}: model '{self.name}' not found (check --model)")
+        if self.base_url is not None and self._api_under_v1():
+            return self._lacks_v1()
+        path = urlparse(self.base_url or "").path.rstrip("/")
+        hint = "" if path.endswith("/v1") else "; the base URL probably lacks /v1"
+        return UserError(
+            f"--base-url {self._where()}: HTTP 404 for the chat endpoint, whatever the "
+            f"model{hint} (the API root, e.g. http://HOST:PORT/v1)"
+        )
+
     def stream(
         self, messages: list[Message], sampling: Sampling, *, slot: str | None = None
     ) -> Iterator[str | Completion]:
+        """Stream a chat completion. The reply is complete when a choice gave a finish
+        reason or the stream reached `data: [DONE]` (LocalAI and some proxies never set a
+        finish reason); a stream that ends with neither, stalls, is cut, or sends a chunk
+        that is not JSON raises TransientModelError."""
         began = time.perf_counter()
         pieces: list[str] = []
         usage: Any = None
@@ -144,61 +239,61 @@ class OpenAIModel:
             kwargs["seed"] = sampling.seed
         if sampling.stop:
             kwargs["stop"] = list(sampling.stop)
-        import httpx
-
         try:
-            stream = self._client.chat.completions.create(**kwargs)
+            response = self._client.chat.completions.with_streaming_response.create(**kwargs)
+            opened = response.__enter__()
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         finished = cut = False
         timings: Any = None
         watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
         try:
-            for chunk in stream:
-                if getattr(chunk, "usage", None):
-                    usage = chunk.usage
-                if getattr(chunk, "timings", None):  # llama.cpp's server, without usage
-                    timings = chunk.timings
-                for choice in chunk.choices or []:
-                    text = choice.delta.content if choice.delta else None
+            for data in sse_data(opened.iter_lines()):
+                if data.strip() == DONE:
+                    finished = True  # the server says the reply is over
+                    break
+                chunk = json.loads(data)
+                if not isinstance(chunk, dict):
+                    raise ValueError("a chunk that is not a JSON object")
+                if chunk.get("error"):
+                    raise ValueError(f"the server reported an error mid-reply: {chunk['error']}")
+                usage = chunk.get("usage") or usage
+                timings = chunk.get("timings") or timings  # llama.cpp's server, without usage
+                for choice in chunk.get("choices") or []:
+                    delta = choice.get("delta") or {}
+                    text = delta.get("content") if isinstance(delta, dict) else None
                     if text:
                         pieces.append(text)
                         yield text
                         cut = watch is not None and watch.feed(text)
                         if cut:
                             break  # another speaker's line began: the reply is over
-                    if choice.finish_reason:
+                    if choice.get("finish_reason"):
                         finished = True
                 if cut:
                     finished = True
                     break
-        except (self._openai.OpenAIError, httpx.HTTPError, ValueError) as exc:
+        except (self._openai.OpenAIError, *_transport_errors(), ValueError, AttributeError) as exc:
             # Mid-reply: a stall past the timeout, a cut connection, a chunk that is not JSON.
-            why = (
-                "no data within the timeout"
-                if isinstance(exc, httpx.TimeoutException | self._openai.APITimeoutError)
-                else type(exc).__name__
-            )
+            why = "no data within the timeout" if _is_timeout(exc) else type(exc).__name__
             raise TransientModelError(f"{self._where()}: the reply broke off ({why})") from exc
         finally:
-            close = getattr(stream, "close", None)
-            if close is not None:
-                try:
-                    close()
-                except Exception:  # the connection is already gone
-                    pass
+            try:
+                response.__exit__(None, None, None)
+            except Exception:  # the connection is already gone
+                pass
         if not finished:
             raise TransientModelError(f"{self._where()}: the reply ended before it was complete")
         text = "".join(pieces)
         prompt_n, predicted_n = _timed_tokens(timings)
-        tokens_in = getattr(usage, "prompt_tokens", 0) or prompt_n
+        tokens_in = _count(usage, "prompt_tokens") or prompt_n
         if not tokens_in:
             tokens_in = self._count_prompt(messages)
         yield Completion(
             text=text,
             model=self.name,
             tokens_in=tokens_in,
-            tokens_out=getattr(usage, "completion_tokens", 0) or predicted_n or len(pieces),
+            tokens_out=_count(usage, "completion_tokens") or predicted_n or len(pieces),
             latency_ms=(time.perf_counter() - began) * 1000,
         )
 
@@ -254,6 +349,8 @@ class OpenAIModel:
                 response_format=self._response_format(schema), **kwargs
             )
         except self._openai.APIStatusError as exc:
+            if exc.status_code == 404:
+                raise  # the model or the path: no other form helps
             if "response_format" in str(exc) or exc.status_code in (400, 422):
                 self._schema_style = "json_object"
             else:  # busy or failing: wait as told, then the usual retries, same form

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
+from agents.errors import UserError
 from transcripts.models import Debate
 from transcripts.store import DebateSummary
 from tui.widgets.dialogs import ConfirmDialog
@@ -54,6 +56,13 @@ def library_rows(debates: list[DebateSummary], needle: str = "") -> list[tuple[s
     return rows
 
 
+def sort_key(cell: object) -> tuple[int, object]:
+    """A cell as the table sorts it: numbers as numbers, text by its plain characters."""
+    if isinstance(cell, int | float):
+        return (0, cell)
+    return (1, cell.plain if isinstance(cell, Text) else str(cell))
+
+
 class LibraryScreen(Screen[None]):
     BINDINGS = [
         Binding("n", "new", "New debate", id="library.new", tooltip="Start a new debate"),
@@ -93,9 +102,10 @@ class LibraryScreen(Screen[None]):
         table.clear()
         needle = self.query_one("#filter", Input).value
         for debate_id, cells in library_rows(self.app.store.summaries(), needle):  # type: ignore[attr-defined]
-            table.add_row(*cells, key=debate_id)
+            # Topics, models and ids come from files: cells are Text, never markup.
+            table.add_row(*(Text(c) if isinstance(c, str) else c for c in cells), key=debate_id)
         if table.row_count:
-            table.sort(COLUMNS[self.sort_column], reverse=self.sort_reverse)
+            table.sort(COLUMNS[self.sort_column], key=sort_key, reverse=self.sort_reverse)
         self.sub_title = f"{table.row_count} debates · sorted by {COLUMNS[self.sort_column]}"
 
     def selected_id(self) -> str | None:
@@ -144,14 +154,22 @@ class LibraryScreen(Screen[None]):
     def action_replay(self) -> None:
         debate_id = self.selected_id()
         if debate_id:
-            self.app.open_replay(debate_id)  # type: ignore[attr-defined]
+            try:
+                self.app.open_replay(debate_id)  # type: ignore[attr-defined]
+            except UserError as exc:  # the file changed or broke since it was listed
+                self.notify(str(exc), severity="error", timeout=10)
 
     def action_outline(self) -> None:
         debate_id = self.selected_id()
         if debate_id:
             from tui.screens.outline import OutlineScreen
 
-            self.app.push_screen(OutlineScreen(self.app.store.load(debate_id)))  # type: ignore[attr-defined]
+            try:
+                debate = self.app.store.load(debate_id)  # type: ignore[attr-defined]
+            except UserError as exc:
+                self.notify(str(exc), severity="error", timeout=10)
+                return
+            self.app.push_screen(OutlineScreen(debate))
 
     def action_delete(self) -> None:
         debate_id = self.selected_id()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -70,7 +71,10 @@ class NewDebateScreen(Screen[None]):
             yield Label("Topic")
             yield Input(placeholder="Should a basic income be paid in compute?", id="topic")
             yield Label("Panelists (the host always takes part)")
-            yield SelectionList[str](*[(p.label, p.id, True) for p in personas], id="personas")
+            # Names come from persona files: shown as Text, never markup.
+            yield SelectionList[str](
+                *[(Text(p.label), p.id, True) for p in personas], id="personas"
+            )
             with Horizontal(classes="row"):
                 with VerticalScroll(classes="field"):
                     yield Label("Turns")

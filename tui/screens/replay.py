@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,9 +14,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from transcripts.models import Debate, Turn
+from transcripts.outline import UNSUPPORTED_MARK
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.timeline import Timeline
-from tui.widgets.turn_block import speaker_line, turn_note
+from tui.widgets.turn_block import safe_color, speaker_line, turn_note
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 CHARS_PER_SECOND = {"en": 15.0, "ja": 5.0}  # about 150 words or 300 characters a minute
@@ -45,13 +47,23 @@ def citation_context(turn: Turn, around: int = 1) -> list[tuple[int, str]]:
     return out
 
 
+def failed(turn: Turn) -> bool:
+    """Whether the turn's saved verdict says it does not argue from its lines."""
+    return turn.attribution is not None and not turn.attribution.attributable
+
+
 def turn_row(debate: Debate, turn: Turn) -> tuple[Text, Text, Text]:
-    """Cells of a turn in the turn list: number, speaker, the first words. Never markup."""
+    """Cells of a turn in the turn list: number (marked ⚠ when the turn failed its check
+    against its lines), speaker, the first words. Never markup."""
     persona = debate.persona(turn.speaker_id)
     speaker = Text(
-        persona.name if persona else turn.speaker_id, style=persona.color if persona else ""
+        persona.name if persona else turn.speaker_id,
+        style=Style(color=safe_color(persona.color if persona else "")),
     )
-    return (Text(str(turn.index), style="dim"), speaker, Text(" ".join(turn.text.split())[:60]))
+    number = Text(str(turn.index), style="dim")
+    if failed(turn):
+        number.append(f" {UNSUPPORTED_MARK}", style="bold yellow")
+    return (number, speaker, Text(" ".join(turn.text.split())[:60]))
 
 
 def segment_starts(debate: Debate) -> list[int]:
@@ -182,6 +194,9 @@ class ReplayScreen(Screen[None]):
         note = turn_note(turn)
         if self.revealed >= len(turn.text) and note:
             body.append("\n" + note, style="dim")
+        if self.revealed >= len(turn.text) and failed(turn):
+            reason = turn.attribution.reason or "does not argue from its lines"  # type: ignore[union-attr]
+            body.append(f"\n{UNSUPPORTED_MARK} not supported: {reason}", style="bold yellow")
         self.query_one("#stage", Static).update(body)
         self.paint_status()
 

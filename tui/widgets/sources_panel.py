@@ -21,9 +21,15 @@ def sources_text(
     cited = {(c.source_id, c.line_start, c.line_end) for c in (turn.citations if turn else [])}
     if not shown:
         out.append("No passages retrieved for this turn.", style="dim")
+    # A turn that failed its check against its lines never shows its passages with a
+    # green tick: they are cited, not shown to support it.
+    failed = turn is not None and turn.attribution is not None and not turn.attribution.attributable
     for p in shown:
-        mark = any(p.covers(*c) for c in cited)
-        out.append("✓ cited  " if mark else "         ", style="bold green" if mark else "")
+        if any(p.covers(*c) for c in cited):
+            label, style = ("⚠ cited  ", "bold yellow") if failed else ("✓ cited  ", "bold green")
+            out.append(label, style=style)
+        else:
+            out.append("         ")
         out.append(f"{p.anchor}\n", style="bold")
         out.append(p.text + "\n")
         if p.gloss:

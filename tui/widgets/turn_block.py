@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from rich.color import Color, ColorParseError
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
 from transcripts.models import PersonaSnapshot, Turn
+
+
+def safe_color(color: str) -> str | None:
+    """A persona's colour as Rich reads it, or None: a saved debate's colour is text from a
+    file, and one Rich cannot read must not stop the screen."""
+    try:
+        Color.parse(color)
+    except ColorParseError:
+        return None
+    return color
 
 
 def speaker_line(
@@ -20,8 +32,7 @@ def speaker_line(
     `unsupported` for a turn no draft of which passed its check; never markup."""
     line = Text()
     name = persona.name if persona else speaker_id
-    color = persona.color if persona else "white"
-    line.append(name, style=f"bold {color}")
+    line.append(name, style=Style(bold=True, color=safe_color(persona.color if persona else "")))
     if persona is not None:
         role = "host" if persona.role == "host" else persona.title
         line.append(f" · {role}", style="dim")
@@ -76,8 +87,12 @@ class TurnBlock(Static):
         self.text = text
         self.cites = ""
         self.unsupported = False
-        if persona is not None:
-            self.styles.border_left = ("thick", persona.color)
+        color = safe_color(persona.color) if persona is not None else None
+        if color is not None:
+            try:
+                self.styles.border_left = ("thick", color)
+            except ValueError:  # a colour Rich reads but Textual does not: keep the default
+                pass
 
     def render_text(self) -> Text:
         body = speaker_line(
