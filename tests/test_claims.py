@@ -316,6 +316,11 @@ def test_no_words_are_put_in_the_mouth_of_anyone_at_the_table():
     assert words_in_mouth("Ren's words were clear: no more banks.", economist, others)
     assert words_in_mouth("Well, you said compute is money.", economist, others)
     assert words_in_mouth("Keiko Tanabe said that compute is scarce.", economist, others)
+    # under any spelling of the name: the host's closing once opened "Ki-Shin Tanabe said:"
+    host = PANEL["host"]
+    panel = ["Sam Altman", "Keiko Tanabe", "Ren Kurosawa"]
+    assert words_in_mouth("Ki-Shin Tanabe said: compute is a fraud.", host, panel)
+    assert words_in_mouth("Sam Altmann told us compute is a fraud.", host, panel)
     assert not words_in_mouth("Compute is scarce, and America knows it.", economist, others)
     # a person the claim itself reports may be reported as the source reports them
     reported = claim("What Sam Altman is saying is that compute resources become money.")
