@@ -752,7 +752,11 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong, and where to read the usage."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        flat = message.replace("\r", "\\r").replace("\n", "\\n")
+        # every character str.splitlines() breaks at, shown escaped: the error is one line
+        flat = "".join(
+            ch if len(f"{ch}x".splitlines()) == 1 else ch.encode("unicode_escape").decode()
+            for ch in message
+        )
         sys.stderr.write(f"debate: error: {flat} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
 
