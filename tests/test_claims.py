@@ -497,3 +497,21 @@ def test_a_japanese_debate_on_a_server_model_claims_the_source_s_own_sentences(b
     (call,) = model.history
     assert got.text in call.messages[1]["content"] and "あなたの論点" in call.messages[1]["content"]
     assert turn.text == "資本主義には欠陥があります。" and turn.citations == [got.citation()]
+
+
+def test_claim_terms_are_the_same_from_many_threads():
+    """Debates of a batch choose claims side by side; the shared stemmer must not mix up
+    their words (it once failed with IndexError deep inside the stemmer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transcripts.claims import terms
+
+    texts = [
+        f"Governments nationalising computational infrastructure {i} reorganisation "
+        f"hegemonies distributing universally conditionalities {i * 7}"
+        for i in range(400)
+    ]
+    alone = [terms(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(terms, texts))
+    assert together == alone

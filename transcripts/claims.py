@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -245,6 +246,7 @@ def stands_alone(text: str) -> bool:
 
 _STEMMER: Any = None
 _TOKENIZER: Any = None
+_STEM_LOCK = threading.Lock()  # a snowball stemmer keeps its word in itself: one at a time
 
 
 def terms(text: str) -> set[str]:
@@ -266,7 +268,8 @@ def terms(text: str) -> set[str]:
         for w in _EN_WORD.findall(text.lower())
         if w not in _STOP and (len(w) > 2 or w == "ai" or w.isdigit())
     ]
-    return set(_STEMMER.stemWords(found))
+    with _STEM_LOCK:
+        return set(_STEMMER.stemWords(found))
 
 
 def claims_made(turns: Sequence[Turn]) -> list[tuple[Turn, Claim]]:
