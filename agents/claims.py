@@ -199,6 +199,18 @@ def stated(claim: Claim, language: str, turn: int = 0) -> str:
     return f"{head}{joiner}{claim.text.strip()}"
 
 
+def own_words(text: str, claim: Claim, language: str) -> str:
+    """What a turn said of its claim, in the turn's own words: its text without the
+    lead-in its move put before the claim (any of the template's lead-ins)."""
+    text = " ".join(text.split())
+    if claim.move != "open":
+        for option in template_text(f"lead_{claim.move}", language).splitlines():
+            option = option.strip()
+            if option and text.startswith(option):
+                return text[len(option) :].strip() or text
+    return text
+
+
 def opening_words(claim: Claim, language: str, count: int = 4) -> str:
     """The first words of a claim (characters, in Japanese): what a small model is given
     to start its turn with, so that it says the claim instead of wandering from it."""
@@ -241,8 +253,10 @@ def gist(text: str, limit: int = GIST_WORDS) -> str:
 
 
 def recap(made: Sequence[tuple[str, Claim]], language: str) -> str:
-    """The claims of a segment (or a debate), each with who made it and its line, one
-    sentence a claim: what a host's summary or closing may name, and nothing else."""
+    """The claims of a segment (or a debate), each with who made it, one sentence a
+    claim: what a host's summary or closing may name, and nothing else. Give each claim
+    with the words its turn said (`own_words`), so the host quotes what was said on the
+    panel, not the source line behind it."""
     out = []
     for name, claim in made:
         out.append(

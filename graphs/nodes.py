@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agents.claims import Previous, choose_claim, recap
+from agents.claims import Previous, choose_claim, own_words, recap
 from agents.host import plan_agenda, standard_agenda
 from agents.llm.base import Message
 from agents.personas import Persona
@@ -568,7 +568,13 @@ def _recap_turn(
     turns = {t.index: t for t in state.get("turns", [])}
     host = ctx.host
     language = req.language
-    made = [(ctx.persona(turns[i].speaker_id).name, c) for i, c in recapped]
+    made = [
+        (
+            ctx.persona(turns[i].speaker_id).name,
+            c.model_copy(update={"text": own_words(turns[i].text, c, language)}),
+        )
+        for i, c in recapped
+    ]
     said = recap(made, language)
     if req.kind == "summary":
         openers = host.summary_openers.get(language, [])

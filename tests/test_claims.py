@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from agents.claims import Previous, choose_claim, gist, lead, recap, stated
+from agents.claims import Previous, choose_claim, gist, lead, own_words, recap, stated
 from agents.llm.scripted import ScriptedModel
 from agents.personas import load_personas
 from agents.speaker import (
@@ -340,7 +340,7 @@ def test_a_recap_names_each_claim_with_who_made_it():
     ]
     text = recap(made, "en")
     assert text == (
-        "Sam Altman put forward this point from the show: “Compute resources will take the "
+        "Sam Altman argued: “Compute resources will take the "
         "place of money.” Keiko Tanabe pushed back: “Capitalism itself has a serious flaw.”"
     )
     long = (
@@ -515,3 +515,19 @@ def test_claim_terms_are_the_same_from_many_threads():
     with ThreadPoolExecutor(max_workers=8) as pool:
         together = list(pool.map(terms, texts))
     assert together == alone
+
+
+def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
+    """The host quotes a panelist's own words (after its lead-in), never the source
+    sentence behind them as if the panelist had said that."""
+    source = claim("Capitalism itself has a serious flaw.", 31, "challenge")
+    said = f"{lead(source, 'en', 0)} Capitalism has a flaw at its very core."
+    words = own_words(said, source, "en")
+    assert words == "Capitalism has a flaw at its very core."
+    opening = claim("Compute resources will take the place of money.", 3)
+    assert (
+        own_words("  Compute will replace money. ", opening, "en") == "Compute will replace money."
+    )
+    text = recap([("Keiko Tanabe", source.model_copy(update={"text": words}))], "en")
+    assert text == "Keiko Tanabe pushed back: “Capitalism has a flaw at its very core.”"
+    assert "serious" not in text
