@@ -175,10 +175,10 @@ def open_index(settings, *, quiet: bool = False):
 
 
 def searcher(index):
-    def search(query: str, k: int, sources=None):
-        return index.search(query, k, sources=sources)
+    """The index as a show's search, with the sources' claims and the draft check."""
+    from graphs.context import SourceSearch
 
-    return search
+    return SourceSearch(index)
 
 
 @contextmanager
@@ -224,10 +224,10 @@ def print_events(runner, console: Any) -> int:
         elif isinstance(event, ev.TurnDiscarded):
             say((f"  ↺ draft discarded ({event.reason}); again:", "dim"))
         elif isinstance(event, ev.TurnFinished):
-            cites = " ".join(c.anchor for c in event.turn.citations)
             say()
-            if cites:
-                say((f"  [{cites}]", "dim"))
+            mark = turn_mark(event.turn)
+            if mark:
+                say((f"  {mark}", "dim"))
         elif isinstance(event, ev.Interrupted):
             say((f"  ⏸ {event.reason}", "dim"))
         elif isinstance(event, ev.Resumed):
@@ -249,6 +249,20 @@ def print_events(runner, console: Any) -> int:
             _err(f"debate: error: {event.message}")
             status = 1
     return status
+
+
+def turn_mark(turn) -> str:  # noqa: ANN001  (a Turn)
+    """What the terminal prints under a turn: the lines it cites, and whether its claim
+    was stated from the template or is unsupported (every draft failed its check)."""
+    parts = []
+    cites = " ".join(c.anchor for c in turn.citations)
+    if cites:
+        parts.append(f"[{cites}]")
+    if turn.voiced_by == "template" and turn.claim is not None:
+        parts.append("stated from the template")
+    if turn.unsupported:
+        parts.append("⚠ unsupported: no draft passed its check")
+    return " · ".join(parts)
 
 
 def _producer_input(runner) -> None:
@@ -288,9 +302,10 @@ def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from graphs.runner import default_model, new_show
+    from graphs.runner import check_language, default_model, new_show
 
     settings, topic, personas = show_inputs(args)
+    check_language(settings.language, settings.backend, settings.model_path)
     model = default_model(settings)
     index = open_index(settings)
     with checkpointer(settings) as saver:
@@ -541,6 +556,38 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_topics(args: argparse.Namespace) -> int:
+    """Claims of the sources that no saved debate has made yet: seeds for the next episode."""
+    from agents.personas import load_personas
+    from transcripts.claims import ClaimBook, fresh_topics
+    from transcripts.store import DebateStore
+
+    if args.limit < 1:
+        raise UserError(f"--limit {args.limit}: give 1 or more")
+    settings = make_settings(args)
+    index = open_index(settings, quiet=args.json)
+    book = ClaimBook.from_index(index)
+    if args.source:
+        unknown = [s for s in args.source if s not in book.sources]
+        if unknown:
+            raise UserError(f"--source {unknown[0]}: no such source (see `debate sources`)")
+    turns = [t for d in DebateStore(settings.out_dir).list() for t in d.turns]
+    names = [p.name for p in load_personas(args.personas_dir).values()]
+    language = args.lang or "en"
+    found = fresh_topics(
+        book, turns, language=language, names=names, sources=args.source, limit=args.limit
+    )
+    if args.json:
+        _out(json.dumps([t.__dict__ for t in found], ensure_ascii=False, indent=2))
+        return 0
+    if not found:
+        _out("Every claim of the sources has been made in a saved debate.")
+        return 0
+    for t in found:
+        _out(f"- {t.source_id}:{t.line}  {t.claim}")
+    return 0
+
+
 def cmd_personas(args: argparse.Namespace) -> int:
     from agents.personas import load_personas
 
@@ -617,10 +664,17 @@ def cmd_outline(args: argparse.Namespace) -> int:
     if len(args.ids) != 1:
         raise UserError("outline takes one debate id (use --merge to combine several)")
     debate = store.load(args.ids[0])
+    if args.output is not None and args.output.is_dir():  # say so before any work
+        raise UserError(f"{args.output}: cannot write the file (it is a folder)")
     if args.format == "debate-html":
         text = to_html(debate)
     else:
-        outline = build_outline(debate, wpm=settings.speech_wpm, cpm=settings.speech_cpm)
+        outline = build_outline(
+            debate,
+            wpm=settings.speech_wpm,
+            cpm=settings.speech_cpm,
+            verdicts=_verdicts(settings, debate),
+        )
         if not args.no_model and debate.turns:
             with progress_of(f"Outline of {debate.id}") as update:
                 update(f"loading the model ({debate.settings.model})")
@@ -634,6 +688,18 @@ def cmd_outline(args: argparse.Namespace) -> int:
             _err(f"debate: note: not used from the model: {reason}")
         return status
     return _deliver(args.output, text)
+
+
+def _verdicts(settings, debate):
+    """Verdicts on the debate's turns for its fact-check: None when every panelist turn
+    has one saved already, else worked out against the index (the bundled show's
+    transcript is indexed on first use)."""
+    from transcripts.attribution import Attributor, judge_debate
+
+    panel = {p.id for p in debate.personas if p.role == "panelist"}
+    if all(t.attribution is not None for t in debate.turns if t.speaker_id in panel):
+        return None
+    return judge_debate(debate, Attributor(open_index(settings, quiet=True)))
 
 
 def _rendered(fmt: str, value: Any, html: Any, markdown: Any) -> str:
@@ -691,7 +757,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.judge_base_url:
         from agents.llm.factory import make_model
 
-        judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+        try:
+            judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+        except UserError as exc:  # the backend names its own flag
+            raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     attributor = Attributor(open_index(settings, quiet=args.json))
     with progress_of(f"Evaluating {debate.id}", quiet=args.json) as update:
         update(f"checking each turn against its cited lines ({len(debate.turns)} turns)")
@@ -842,7 +911,11 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line errors: what is wrong, and where to read the usage."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        flat = message.replace("\r", "\\r").replace("\n", "\\n")
+        # every character str.splitlines() breaks at, shown escaped: the error is one line
+        flat = "".join(
+            ch if len(f"{ch}x".splitlines()) == 1 else ch.encode("unicode_escape").decode()
+            for ch in message
+        )
         sys.stderr.write(f"debate: error: {flat} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
 
@@ -959,6 +1032,17 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--json", action="store_true", help="print JSON")
     _common(lst)
     lst.set_defaults(func=cmd_list)
+
+    topics = sub.add_parser(
+        "topics", help="claims of the show no saved debate has made yet (next-episode seeds)"
+    )
+    topics.add_argument("--limit", type=int, default=10, help="how many (default 10)")
+    topics.add_argument("--source", action="append", help="only this source id (repeatable)")
+    topics.add_argument("--lang", choices=["en", "ja"], help="the claims' language (default en)")
+    topics.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")
+    topics.add_argument("--json", action="store_true", help="print a JSON array")
+    _common(topics)
+    topics.set_defaults(func=cmd_topics)
 
     search = sub.add_parser("search", help="search the indexed transcripts")
     search.add_argument("query", help="a question or keywords, Japanese or English")

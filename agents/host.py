@@ -126,6 +126,26 @@ def lifted(text: str, notes: Sequence[str]) -> bool:
     return copied_share(text, notes, n=4) > 0.5
 
 
+_ABOUT_SHOW = {
+    "en": re.compile(
+        r"\b(?:show|episode|programme|program|guests?|panel|panelists?|host|viewers?|"
+        r"audience|main topic|this debate|the debate)\b",
+        re.I,
+    ),
+    "ja": re.compile(r"番組|ゲスト|出演|パネリスト|司会|視聴者|この議論|討論"),
+}
+
+
+def about_the_show(question: str, language: str, names: Sequence[str] = ()) -> bool:
+    """Whether a planned question asks about the show or the people on it ("What is the
+    main topic of the show and what will guests discuss?") instead of the topic: such a
+    question is answered literally, and nobody argues the topic."""
+    if _ABOUT_SHOW["ja" if language == "ja" else "en"].search(question):
+        return True
+    words = {w.lower() for n in names for w in n.split() if len(w) > 2}
+    return any(w.lower().strip("?,.'’s") in words for w in question.split())
+
+
 def title_of(question: str, language: str) -> str:
     """A segment title made from its question, for a plan whose own title is unusable."""
     text = question.strip().rstrip("?？。.")
@@ -172,6 +192,8 @@ def plan_agenda(
                 continue  # a repeated or empty question is dropped, not trusted
             if lifted(s.question, shown):
                 continue  # so is one copied from the notes
+            if about_the_show(s.question, language, [*guests, host.name]):
+                continue  # and one about the show or its guests, not the topic
             seen.add(key)
             title = s.title.strip()
             if lifted(title, shown):

@@ -48,6 +48,24 @@ class Persona(BaseModel):
         "`openers` lead its questions).",
     )
 
+    themes: dict[Literal["en", "ja"], list[str]] = Field(
+        default_factory=dict,
+        description="Words and phrases of what this panelist argues about, per language: "
+        "of the source sentences retrieved for a turn, those that touch them are the "
+        "likelier claims of this panelist's turns.",
+    )
+
+    @field_validator("themes")
+    @classmethod
+    def _short_themes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for language, items in value.items():
+            if len(items) > 64:
+                raise ValueError(f"{language}: at most 64 themes")
+            for item in items:
+                if not item.strip() or len(item) > 40:
+                    raise ValueError(f"{language}: a theme is 1-40 characters")
+        return {k: [i.strip() for i in v] for k, v in value.items()}
+
     @field_validator("openers", "summary_openers")
     @classmethod
     def _short_openers(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -225,3 +243,14 @@ def select_panel(personas: dict[str, Persona], ids: Iterable[str] | None) -> lis
     if len(panel) < 2:
         raise UserError("the panel needs at least one panelist")
     return panel
+
+
+def card_texts(personas: Iterable[Persona]) -> list[str]:
+    """What the persona cards say (names, titles, bios, stances, styles and lead-ins): a
+    turn may use the names and figures they hold."""
+    out: list[str] = []
+    for p in personas:
+        out += [p.name, p.title, p.bio, p.stance, p.style]
+        for pool in (p.openers, p.summary_openers):
+            out += [o for items in pool.values() for o in items]
+    return out

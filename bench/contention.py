@@ -16,6 +16,7 @@ Each debate runs in a child process of its own (OpenMP reads its settings when i
 loaded); model loading and indexing are outside the timed part.
 
     python -m bench.contention --turns 6 --rounds 2 --compare-fixed
+    python -m bench.contention --kernels-only
 """
 
 from __future__ import annotations
@@ -144,6 +145,7 @@ def main() -> None:
     parser.add_argument("--contenders", default="1,3", help="counts of CPU-bound processes")
     parser.add_argument("--compare-fixed", action="store_true")
     parser.add_argument("--skip-kernels", action="store_true")
+    parser.add_argument("--kernels-only", action="store_true")
     parser.add_argument("--kernel", choices=["0", "1"], help=argparse.SUPPRESS)
     parser.add_argument("--debate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
@@ -183,6 +185,8 @@ def main() -> None:
                 f"(median of {len(rows)})"
             )
 
+    if args.kernels_only:
+        return
     work = Path(tempfile.mkdtemp(prefix="bench-contention-"))
     data = work / "data"
     from transcripts.index import PassageIndex

@@ -24,6 +24,7 @@ from pathlib import Path
 from agents.llm.embedded import EmbeddedModel
 from graphs import events
 from graphs.checkpoint import open_checkpointer
+from graphs.context import SourceSearch
 from graphs.runner import new_show
 from settings import Settings
 from transcripts.index import PassageIndex
@@ -82,6 +83,7 @@ def main() -> None:
     index = PassageIndex(work / "data")
     index.ensure_bundled()
     index.search("warm up", 1)
+    search = SourceSearch(index)  # as `debate run` searches: with claims and the draft check
     model = EmbeddedModel()
     # The machine's speed drifts over a benchmark (here by up to ~15% within a minute), so
     # the raw rate is measured before the first debate and after each one, and each
@@ -102,7 +104,7 @@ def main() -> None:
             runner = new_show(
                 settings,
                 "Compute as the new currency",
-                search=lambda q, k, s: index.search(q, k, sources=s),
+                search=search,
                 checkpointer=saver,
                 model=model,
             )

@@ -134,8 +134,16 @@ class FakeOpenAI:
         faults: FaultPlan | None = None,
         port: int = 0,
         model: str = "fake-panel",
+        timings: bool = False,
+        usage: bool = True,
     ) -> None:
         self.delay_s = delay_s
+        # Report token counts as llama.cpp's server does without usage: a `timings` object
+        # ({"prompt_n", "predicted_n"}) in the last chunk, and no usage chunk.
+        self.timings = timings
+        # usage=False: no usage in a stream, asked or not, as llama-cpp-python's server;
+        # its `/extras/tokenize/count` then counts a text's tokens (here: its words).
+        self.usage = usage
         self.reply_tokens = reply_tokens
         self.plan = faults or FaultPlan()
         self.port = port
@@ -271,6 +279,9 @@ class FakeOpenAI:
                     "tokens": self.stats.tokens,
                 },
             )
+        if method == "POST" and path.rstrip("/") == "/extras/tokenize/count" and not self.usage:
+            text = str(json.loads(body or b"{}").get("input", ""))
+            return await self._send(writer, 200, {"count": len(text.split())})
         if not (method == "POST" and path.rstrip("/").endswith("/chat/completions")):
             return await self._send(writer, 404, {"error": {"message": f"no route {path}"}})
         request = json.loads(body or b"{}")
@@ -379,13 +390,17 @@ class FakeOpenAI:
                 await asyncio.sleep(self.delay_s)
             await event(chunk({"content": token}))
             self.stats.tokens += 1
-        await event(chunk({}, "stop" if len(tokens) < limit else "length"))
+        last = chunk({}, "stop" if len(tokens) < limit else "length")
+        prompt_n = len(json.dumps(request)) // 4
+        if self.timings:
+            last["timings"] = {"prompt_n": prompt_n, "predicted_n": len(tokens)}
+        await event(last)
         options = request.get("stream_options") or {}
-        if options.get("include_usage"):
+        if options.get("include_usage") and self.usage and not self.timings:
             usage = {
-                "prompt_tokens": len(json.dumps(request)) // 4,
+                "prompt_tokens": prompt_n,
                 "completion_tokens": len(tokens),
-                "total_tokens": len(json.dumps(request)) // 4 + len(tokens),
+                "total_tokens": prompt_n + len(tokens),
             }
             await event(
                 {

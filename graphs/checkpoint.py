@@ -21,6 +21,8 @@ STATE_TYPES = [
     ("transcripts.models", "Segment"),
     ("transcripts.models", "Passage"),
     ("transcripts.models", "Citation"),
+    ("transcripts.models", "Claim"),
+    ("transcripts.models", "Verdict"),
     ("graphs.state", "NextTurn"),
     ("graphs.state", "Interjection"),
 ]

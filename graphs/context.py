@@ -6,14 +6,54 @@ checkpointed: a resumed show rebuilds it from the saved debate's settings.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from agents.llm.base import ChatModel
 from agents.personas import Persona
+from agents.speaker import Check, attribution_check
+from transcripts.claims import ClaimBook
 from transcripts.models import Passage
 
 Search = Callable[[str, int, Sequence[str] | None], list[Passage]]
+
+
+class SourceSearch:
+    """The search a show runs with over a `PassageIndex`, with what keeps its turns on the
+    source: `book`, the sources' sentences with their lines (what claims are chosen from),
+    and `check`, the test every draft passes (the attribution measure of
+    `transcripts.attribution`, where that module is installed). Both are made on first
+    use. A plain search function has neither: claims then come from the passages alone,
+    and drafts are kept unchecked."""
+
+    def __init__(self, index: Any) -> None:
+        self.index = index
+        self._book: ClaimBook | None = None
+        self._check: Check | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Passage]:
+        return self.index.search(query, k, sources=sources)
+
+    @property
+    def book(self) -> ClaimBook:
+        with self._lock:
+            if self._book is None:
+                self._book = ClaimBook.from_index(self.index)
+            return self._book
+
+    @property
+    def check(self) -> Check | None:
+        with self._lock:
+            if self._check is None:
+                try:
+                    from transcripts.attribution import Attributor
+                except ImportError:  # the measure is not part of this installation
+                    return None
+                self._check = attribution_check(Attributor(self.index))
+            return self._check
 
 
 @dataclass(frozen=True)
@@ -35,6 +75,20 @@ class ShowContext:
     turn_max_tokens: int = field(default=150, metadata={"description": "Tokens per turn."})
     agenda: str = field(
         default="model", metadata={"description": "'model' plans the agenda, or 'standard'."}
+    )
+    book: ClaimBook | None = field(
+        default=None,
+        metadata={
+            "description": "The sentences of the sources, each with its line: what a "
+            "panelist's claim is chosen from (None: passages are split on their own)."
+        },
+    )
+    check: Check | None = field(
+        default=None,
+        metadata={
+            "description": "The check every draft passes before it is kept (attribution to "
+            "its cited lines, no invented names or figures); None: drafts are kept unchecked."
+        },
     )
     reply_search: str = field(
         default="tail",

@@ -11,17 +11,19 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
+from agents.claims import Previous, choose_claim, own_words, recap
 from agents.host import plan_agenda, standard_agenda
 from agents.llm.base import Message
 from agents.personas import Persona
-from agents.speaker import TurnRequest, slot_of, turn_head
+from agents.speaker import TurnRequest, asks_model, budget_for, slot_of, turn_head
 from agents.speaker import speak as speak_turn
 from graphs import events
 from graphs.context import ShowContext
 from graphs.policies import pick_next
 from graphs.state import NextTurn, ShowState
 from prompts import render
-from transcripts.models import Passage, Turn
+from transcripts.claims import claims_made, used_keys
+from transcripts.models import Claim, Passage, Turn
 
 Update = dict[str, Any]
 TOKEN_FLUSH_S = 0.05  # tokens are handed to front ends in batches at most this old
@@ -251,15 +253,33 @@ def _tail(text: str, limit: int) -> str:
     return rest if space and len(head) < 20 and rest else tail
 
 
-def _prefer_fresh(found: list[Passage], turns: list[Turn], k: int) -> list[Passage]:
+def _prefer_fresh(
+    found: list[Passage], turns: list[Turn], k: int, host: str | None = None
+) -> list[Passage]:
     """The first `k` of `found`, passed over where another fits: the passages the last
     turn was given (so one voice does not hand the next the same note to echo) and those
-    cited in the last RECENT turns. A turn cites only passages it was given, so this
-    choice is made before the last turn is finished, as `_read_ahead` does."""
-    recent = {(c.source_id, c.line_start, c.line_end) for t in turns[-RECENT:] for c in t.citations}
-    if turns:
-        recent |= {(p.source_id, p.line_start, p.line_end) for p in turns[-1].passages}
-    fresh = [p for p in found if (p.source_id, p.line_start, p.line_end) not in recent]
+    that hold lines cited in the last RECENT turns; the host's turns (`host`: its id)
+    take nothing from the panel. A turn's citations (a claim's line) are known before it
+    is spoken, so this choice is made before the last turn is finished, as `_read_ahead`
+    does."""
+    panel = [t for t in turns if t.speaker_id != host]
+    cited = [c for t in panel[-RECENT:] for c in t.citations]
+    given: list[Passage] = []
+    if turns and turns[-1].speaker_id != host:
+        given = list(turns[-1].passages)
+
+    def recent(p: Passage) -> bool:
+        if any(
+            (q.source_id, q.line_start, q.line_end) == (p.source_id, p.line_start, p.line_end)
+            for q in given
+        ):
+            return True
+        return any(
+            c.source_id == p.source_id and c.line_start <= p.line_end and p.line_start <= c.line_end
+            for c in cited
+        )
+
+    fresh = [p for p in found if not recent(p)]
     stale = [p for p in found if p not in fresh]
     return (fresh + stale)[:k]
 
@@ -271,18 +291,115 @@ def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     assert nxt is not None
     index = len(state.get("turns", []))
     _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
-    passages = _passages(state, ctx, nxt)
+    passages, claim = _grounds(state, ctx, nxt)
     _emit(events.PassagesRetrieved(index, passages))
-    return {"passages": passages}
+    return {"passages": passages, "claim": claim}
 
 
-def _passages(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
-    found = ctx.search(
+def _grounds(
+    state: ShowState, ctx: ShowContext, nxt: NextTurn
+) -> tuple[list[Passage], Claim | None]:
+    """A turn's passages, and a panelist's claim chosen from them. When the first
+    `passages_per_turn` passages hold no claim the debate has not made yet, the rest of
+    the search is tried, and the passage that holds the claim joins the turn's passages.
+    A host's summary or closing is grounded in the claims it recaps: their passages,
+    with no search."""
+    recapped = _recapped(state, ctx, nxt)
+    if recapped:
+        turns = {t.index: t for t in state.get("turns", [])}
+        held: list[Passage] = []
+        for index, claim in recapped:
+            for p in turns[index].passages:
+                if p.covers(claim.source_id, claim.line_start, claim.line_end) and p not in held:
+                    held.append(p)
+                    break
+        return held, None
+    found = _found(state, ctx, nxt)
+    turns = state.get("turns", [])
+    passages = _prefer_fresh(found, turns, ctx.passages_per_turn, ctx.host.id)
+    if ctx.persona(nxt.speaker_id).role != "panelist":
+        return passages, None
+    claim = _claim_for(state, ctx, nxt, passages)
+    if claim is None:
+        fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
+        rest = [p for p in fresh if p not in passages]
+        claim = _claim_for(state, ctx, nxt, rest)
+        if claim is not None:
+            holder = next(
+                p for p in rest if p.covers(claim.source_id, claim.line_start, claim.line_end)
+            )
+            passages = [*passages, holder]
+    return passages, claim
+
+
+def _found(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
+    return ctx.search(
         _query(state, nxt, ctx.reply_search),
         2 * ctx.passages_per_turn + RECENT,  # enough left after those passed over as recent
         ctx.persona(nxt.speaker_id).sources,
     )
-    return _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn)
+
+
+def _passages(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
+    found = _found(state, ctx, nxt)
+    return _prefer_fresh(found, state.get("turns", []), ctx.passages_per_turn, ctx.host.id)
+
+
+def _claim_for(
+    state: ShowState, ctx: ShowContext, nxt: NextTurn, passages: list[Passage]
+) -> Claim | None:
+    """The claim a panelist's turn argues (`agents.claims.choose_claim`): it answers the
+    previous turn's claim when that turn was another panelist's, in the same segment."""
+    turns = state.get("turns", [])
+    seg = state.get("segment", 0)
+    previous = None
+    last = turns[-1] if turns else None
+    if (
+        last is not None
+        and last.claim is not None
+        and last.segment == seg
+        and last.speaker_id != nxt.speaker_id
+        and not nxt.producer_question
+    ):
+        previous = Previous(ctx.persona(last.speaker_id), last.claim, last.index)
+    agenda = state.get("agenda") or []
+    question = nxt.producer_question or (agenda[seg].question if agenda else state["topic"])
+    return choose_claim(
+        ctx.persona(nxt.speaker_id),
+        passages,
+        language=state["language"],
+        question=question,
+        used=used_keys(turns),
+        claimed_lines={(c.source_id, c.line_start) for _, c in claims_made(turns)},
+        previous=previous,
+        panel=ctx.panel,
+        book=ctx.book,
+        seed=ctx.seed,
+    )
+
+
+def _recapped(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[tuple[int, Claim]]:
+    """The claims a host's summary or closing names, with the turns that made them: a
+    summary, those of the segment; a closing, the debate's last challenge and the claim
+    it answered, else each panelist's first claim. Empty for other turns."""
+    if nxt.speaker_id != ctx.host.id or nxt.kind not in ("summary", "closing"):
+        return []
+    turns = state.get("turns", [])
+    made = [(t.index, c) for t, c in claims_made(turns)]
+    if nxt.kind == "summary":
+        seg = state.get("segment", 0)
+        by_index = {t.index: t for t in turns}
+        return [(i, c) for i, c in made if by_index[i].segment == seg]
+    challenges = [(i, c) for i, c in made if c.move == "challenge" and c.answers is not None]
+    if challenges:
+        i, c = challenges[-1]
+        answered = [(j, d) for j, d in made if j == c.answers]
+        return [*answered, (i, c)]
+    first: dict[str, tuple[int, Claim]] = {}
+    by_speaker = {t.index: t.speaker_id for t in turns}
+    for i, c in made:
+        first.setdefault(by_speaker[i], (i, c))
+    return sorted(first.values(), key=lambda ic: ic[0])
 
 
 def _addressee(text: str, speaker_id: str, ctx: ShowContext) -> str | None:
@@ -322,7 +439,19 @@ def _request(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> TurnRequest:
         addressed_to=nxt.addressed_to,
         earlier=[t.text for t in turns],
         seed=ctx.seed,
+        claim=state.get("claim"),
+        history=[(ctx.persona(t.speaker_id).name, t.text) for t in turns[-2:]],
+        allowed=_allowed(state, ctx),
     )
+
+
+def _allowed(state: ShowState, ctx: ShowContext) -> list[str]:
+    """Texts whose names, dates and figures a turn may use besides its source: the topic,
+    the agenda's questions and the persona cards."""
+    from agents.personas import card_texts
+
+    agenda = state.get("agenda") or []
+    return [state["topic"], *(s.question for s in agenda), *card_texts(ctx.panel)]
 
 
 def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
@@ -346,8 +475,15 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
         passages=list(state.get("passages", [])),
         segment=state.get("segment", 0),
         regenerated=0,
+        claim=state.get("claim"),
     )
-    after: dict[str, Any] = {**state, "turns": [*turns, this], "next": None, "passages": []}
+    after: dict[str, Any] = {
+        **state,
+        "turns": [*turns, this],
+        "next": None,
+        "passages": [],
+        "claim": None,
+    }
     if ctx.persona(nxt.speaker_id).role == "panelist":
         after["seg_turns"] = state.get("seg_turns", 0) + 1
     decided = _decide(after, ctx)  # type: ignore[arg-type]
@@ -357,6 +493,10 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
             return
         then = NextTurn(speaker_id=ctx.host.id, kind="closing")  # what `close` decides
     persona = ctx.persona(then.speaker_id)
+    if _recapped(after, ctx, then) or not asks_model(  # type: ignore[arg-type]
+        persona, then.kind, budget_for(ctx.model_for(persona.id))
+    ):
+        return  # a recap of claims made, or a host's template: no model reads it
     slot = slot_of(persona, then.kind)
     if slot == slot_of(ctx.persona(nxt.speaker_id), nxt.kind):
         return  # that context is the one decoding this turn
@@ -368,9 +508,10 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
 
     def head() -> list[Message]:
         notes = not _searches_with_tail(then, ctx.reply_search)  # known before this turn ends
-        state_then = {**upcoming, "passages": _passages(upcoming, ctx, then) if notes else []}
+        passages, claim = _grounds(upcoming, ctx, then) if notes else ([], None)
+        state_then = {**upcoming, "passages": passages, "claim": claim}
         req = _request(state_then, ctx, then)  # type: ignore[arg-type]
-        return turn_head(persona, req, notes=notes)
+        return turn_head(persona, req, notes=notes, budget=budget_for(ctx.model_for(persona.id)))
 
     read(slot, head)
 
@@ -383,20 +524,27 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     persona = ctx.persona(nxt.speaker_id)
     req = _request(state, ctx, nxt)
     index = req.index
-    _read_ahead(state, ctx, nxt)
-    batcher = TokenBatcher(index)
-    spoken = speak_turn(
-        ctx.model_for(persona.id),
-        persona,
-        req,
-        others=[p.name for p in ctx.panel if p.id != persona.id],
-        temperature=ctx.temperature_for(persona.id),
-        max_tokens=ctx.turn_max_tokens,
-        on_token=batcher,
-        on_discard=lambda why: (batcher.flush(), _emit(events.TurnDiscarded(index, why))),
-    )
-    batcher.flush()
-    turn = spoken.turn
+    recapped = _recapped(state, ctx, nxt)
+    if recapped:
+        turn = _recap_turn(state, ctx, req, recapped)
+        _emit(events.Token(index, turn.text))
+    else:
+        if asks_model(persona, nxt.kind, budget_for(ctx.model_for(persona.id))):
+            _read_ahead(state, ctx, nxt)  # while this turn is decoded
+        batcher = TokenBatcher(index)
+        spoken = speak_turn(
+            ctx.model_for(persona.id),
+            persona,
+            req,
+            others=[p.name for p in ctx.panel if p.id != persona.id],
+            temperature=ctx.temperature_for(persona.id),
+            max_tokens=ctx.turn_max_tokens,
+            on_token=batcher,
+            on_discard=lambda why: (batcher.flush(), _emit(events.TurnDiscarded(index, why))),
+            check=ctx.check,
+        )
+        batcher.flush()
+        turn = spoken.turn
     if persona.role == "panelist" and turn.addressed_to is None:
         turn.addressed_to = _addressee(turn.text, persona.id, ctx)
     _emit(events.TurnFinished(turn))
@@ -404,11 +552,48 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         "turns": [turn],
         "next": None,
         "passages": [],
+        "claim": None,
         "tokens_used": turn.tokens_in + turn.tokens_out,
     }
     if persona.role == "panelist":
         update["seg_turns"] = state.get("seg_turns", 0) + 1
     return update
+
+
+def _recap_turn(
+    state: ShowState, ctx: ShowContext, req: TurnRequest, recapped: list[tuple[int, Claim]]
+) -> Turn:
+    """The host's summary or closing, made of the claims it names and who made them
+    (`agents.claims.recap`): no model writes it, so it names nothing else."""
+    turns = {t.index: t for t in state.get("turns", [])}
+    host = ctx.host
+    language = req.language
+    made = [
+        (
+            ctx.persona(turns[i].speaker_id).name,
+            c.model_copy(update={"text": own_words(turns[i].text, c, language)}),
+        )
+        for i, c in recapped
+    ]
+    said = recap(made, language)
+    if req.kind == "summary":
+        openers = host.summary_openers.get(language, [])
+        opener = openers[(req.index + req.seed) % len(openers)] if openers else ""
+        text = f"{opener} {said}".strip()
+    else:
+        guests = ", ".join(req.guests) if language == "en" else "、".join(req.guests)
+        text = render("closing_claims", language, recap=said, guests=guests)
+    return Turn(
+        index=req.index,
+        speaker_id=host.id,
+        kind=req.kind,
+        text=text,
+        citations=[c.citation() for _, c in recapped],
+        passages=list(req.passages),
+        segment=req.segment,
+        model="template",
+        voiced_by="template",
+    )
 
 
 @timed

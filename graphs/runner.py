@@ -37,6 +37,21 @@ log = logging.getLogger(__name__)
 MAX_TOPIC = 500
 
 
+# The bundled 135M model writes English only: a Japanese debate on it is not Japanese a
+# viewer can read (docs/ARCHITECTURE.md).
+JA_ON_BUNDLED = (
+    "--lang ja: the bundled model (SmolLM2-135M) writes English only; run Japanese debates "
+    "on a server model: --backend openai --base-url URL --model NAME"
+)
+
+
+def check_language(language: str, backend: str, model_path: Path | None = None) -> None:
+    """Refuse, in one line and before any work, a Japanese debate on the bundled model
+    (the embedded backend without a --model-path of the user's own). UserError."""
+    if language == "ja" and backend == "embedded" and model_path is None:
+        raise UserError(JA_ON_BUNDLED)
+
+
 def check_topic(topic: str) -> str:
     topic = " ".join((topic or "").split())
     if not topic:
@@ -237,6 +252,8 @@ class ShowRunner:
             time_budget_s=self.settings.time_budget_s,
             agenda=rs.agenda,
             reply_search=rs.reply_search,
+            book=getattr(self.search, "book", None),
+            check=getattr(self.search, "check", None),
         )
 
     def snapshot(self, status: str) -> Debate:
@@ -440,6 +457,10 @@ def new_show(
 ) -> ShowRunner:
     """A new debate, ready to run."""
     topic = check_topic(topic)
+    if model is None:
+        check_language(settings.language, settings.backend, settings.model_path)
+    elif settings.language == "ja" and model.name == BUNDLED_NAME:
+        raise UserError(JA_ON_BUNDLED)
     panel = select_panel(load_personas(personas_dir), persona_ids)
     model = model or default_model(settings)
     overrides = extra_models if extra_models is not None else persona_models(settings, panel)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
-from transcripts.models import Passage, Segment, Turn, TurnKind
+from transcripts.models import Claim, Passage, Segment, Turn, TurnKind
 
 
 class NextTurn(BaseModel):
@@ -48,6 +48,7 @@ class ShowState(TypedDict, total=False):
     turns: Annotated[list[Turn], operator.add]
     next: NextTurn | None
     passages: list[Passage]
+    claim: Claim | None  # what the coming panelist turn argues, chosen with its passages
     pending: Interjection | None
     tokens_used: Annotated[int, operator.add]
     elapsed_s: Annotated[float, operator.add]

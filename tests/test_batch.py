@@ -57,7 +57,9 @@ def test_batch_runs_debates_concurrently_spread_over_servers(settings, search):
         FakeOpenAI(delay_s=0.01, reply_tokens=12) as b,
     ):
         results = batch(s, search, [a, b], 8, 4, topics, lambda p, r: seen.append(p.running))
-        assert a.stats.requests["stream"] == b.stats.requests["stream"] > 0
+        # Both servers answered; how many calls a debate makes varies (a host's recap of
+        # the claims made asks no model), so the spread is checked debate by debate below.
+        assert a.stats.requests["stream"] > 0 and b.stats.requests["stream"] > 0
     assert [r.status for r in results] == ["finished"] * 8
     assert max(seen) == 4  # never more than the concurrency, and it was reached
     store = DebateStore(s.out_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEBATE, free_port
+from tests.conftest import SOURCE as ROOT_SOURCE
 
 
 def debate(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None):
@@ -58,6 +59,8 @@ color: "#ffffff"
         (["run", "--personas-dir", "personas"], "personas/guest.yaml: field 'stance' is missing"),
         (["resume", "nosuchid"], "no debate 'nosuchid'"),
         (["search", ""], "the search query is empty"),
+        (["run", "--lang", "ja"], "--lang ja: the bundled model (SmolLM2-135M) writes English"),
+        (["topics", "--limit", "0"], "--limit 0"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path: Path, args, message):
@@ -100,3 +103,48 @@ def test_search_json_contract(tmp_path: Path):
     # indexing happens once: a second search re-embeds nothing
     again = debate("search", "basic income", "--json", cwd=tmp_path)
     assert "Indexing" not in again.stderr and again.returncode == 0
+
+
+def test_japanese_on_the_bundled_model_is_refused_before_any_work(tmp_path: Path):
+    """One line that names what to use instead; no model loaded, nothing indexed."""
+    result = debate("run", "--lang", "ja", "--topic", "計算資源", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "debate: error: --lang ja: the bundled model (SmolLM2-135M) writes English only; run "
+        "Japanese debates on a server model: --backend openai --base-url URL --model NAME"
+    ]
+    assert files_under(tmp_path) == set()  # not even the index or a checkpoint store
+
+
+def test_topics_lists_claims_no_saved_debate_has_made(tmp_path: Path, indexed_data: Path):
+    import shutil
+
+    from tests.tui_fixtures import claimed_debate
+    from transcripts.claims import ClaimBook
+    from transcripts.models import Claim
+    from transcripts.store import DebateStore
+
+    shutil.copytree(indexed_data, tmp_path / ".debate")
+    book = ClaimBook.from_paths({"compute_resource_ism_panel": ROOT_SOURCE})
+    sentence = next(s for s in book.of_source("compute_resource_ism_panel") if s.line == 31)
+    made = Claim(
+        source_id=sentence.source_id,
+        line_start=31,
+        line_end=31,
+        text=sentence.gloss or "",
+        source_text=sentence.text,
+    )
+    debate_ = claimed_debate()
+    debate_.turns[1] = debate_.turns[1].model_copy(update={"claim": made})
+    DebateStore(tmp_path / "transcripts" / "debates").save(debate_)
+    result = debate("topics", "--limit", "500", "--json", cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert rows and {"source_id", "line", "claim", "source_text"} <= set(rows[0])
+    assert sentence.text not in {r["source_text"] for r in rows}
+    assert any(r["line"] == 31 for r in rows)  # the line's other sentences are still there
+    shown = debate("topics", "--limit", "3", cwd=tmp_path, timeout=120)
+    assert shown.returncode == 0 and len(shown.stdout.splitlines()) == 3
+    assert all(
+        line.startswith("- compute_resource_ism_panel:") for line in shown.stdout.splitlines()
+    )

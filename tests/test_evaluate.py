@@ -176,3 +176,28 @@ def test_eval_judge_options_go_together(capsys, eval_dirs):
     assert err.strip() == (
         "debate: error: --judge-base-url and --judge-model go together: give both or neither"
     )
+
+
+def test_eval_of_a_faithful_debate_says_every_turn_argues_from_its_lines(capsys, eval_dirs):
+    data, out = eval_dirs
+    debate = labelled_debate(["f03", "f14", "f23"])
+    DebateStore(out).save(debate)
+    code, text, _ = run_eval(capsys, data, out, debate.id)
+    assert code == 0
+    assert "attributable              1.00  (3 of 3 panelist turns" in text
+    assert "invented names or figures 0.00  (0 of 3" in text
+    assert "NOT attributable" not in text
+
+
+def test_eval_names_the_judge_flag_when_its_server_cannot_be_reached(capsys, eval_dirs):
+    from tests.conftest import free_port
+
+    data, out = eval_dirs
+    debate = labelled_debate(["f03"])
+    DebateStore(out).save(debate)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    code, _, err = run_eval(
+        capsys, data, out, debate.id, "--judge-base-url", url, "--judge-model", "m"
+    )
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"debate: error: --judge-base-url {url}: cannot reach the server")

@@ -832,6 +832,8 @@ def test_cli_arguments_fuzzed(workspace: Path, argv: list[str]):
         (["ingest", "binary.txt"], "binary.txt: this looks like a binary file"),
         (["search", "x", "--k", "0"], "--k must be at least 1"),
         (["run", "--personas", "host\nnobody"], "unknown persona 'host\\nnobody'"),
+        # a line separator other than \n in an argument does not break the line either
+        (["run", "a\u2028b"], "unrecognized arguments: a\\u2028b"),
     ],
 )
 def test_cli_known_bad_arguments_in_process(workspace: Path, argv: list[str], message: str):

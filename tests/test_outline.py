@@ -6,32 +6,94 @@ import json
 
 import pytest
 
-from tests.tui_fixtures import sample_debate
-from transcripts.export import to_html
+from tests.conftest import PASSAGES
+from tests.tui_fixtures import claimed_debate, sample_debate
+from transcripts.export import to_html, to_markdown
+from transcripts.models import Verdict
 from transcripts.outline import build_outline, outline_html, outline_markdown
 
 
 def test_outline_sections():
-    debate = sample_debate()
+    debate = claimed_debate()
     outline = build_outline(debate)
     assert outline.simulated == ["Sam Altman (simulated)"]
-    assert outline.cold_open is not None and outline.cold_open.turn in (1, 2, 5, 6)
+    assert outline.cold_open is not None and outline.cold_open.turn in (1, 2, 5)
     assert [s.title for s in outline.segments] == ["Money or not", "The race"]
     first = outline.segments[0]
-    assert {p.speaker for p in first.talking_points} == {"Sam Altman (simulated)", "Keiko Tanabe"}
-    assert first.clash is not None and first.clash.turn == 2
+    # talking points are the claims made, with their lines and who made them, and the
+    # turn's own words beside them
+    points = [(p.speaker, p.turn, p.anchor, p.claim, p.move) for p in first.talking_points]
+    assert points == [
+        ("Sam Altman (simulated)", 1, "panel:10-11", PASSAGES[1].gloss, "open"),
+        ("Keiko Tanabe", 2, "panel:30-30", PASSAGES[2].gloss, "challenge"),
+    ]
+    assert first.talking_points[0].said == debate.turns[1].text
+    # a clash is a pair of opposed claims: the challenge and the claim it answers
+    assert first.clash is not None
+    assert (first.clash.challenge.turn, first.clash.against.turn) == (2, 1)
     assert first.minutes > 0
     assert {s.anchor for s in outline.sources} == {"panel:3-3", "panel:10-11", "panel:30-30"}
     md = outline_markdown(outline)
     assert "## Cold open" in md and "Simulated personas: Sam Altman (simulated)" in md
+    assert f"“{PASSAGES[2].gloss}”" in md and "`panel:30-30`" in md and "**Key clash:**" in md
+    # a claim whose turn failed its check is marked, is no clash and is not quoted
+    second = outline.segments[1]
+    (marked,) = [p for p in second.talking_points if p.unsupported]
+    assert marked.turn == 6 and second.clash is None
+    assert "⚠ unsupported" in md
+    assert all(q.turn != 6 for s in outline.segments for q in s.quotes)
 
 
-def test_unsupported_citation_is_listed_for_fact_check():
+def test_a_debate_recorded_before_claims_still_has_an_outline():
+    outline = build_outline(sample_debate())
+    first = outline.segments[0]
+    assert [(p.turn, p.claim) for p in first.talking_points] == [(1, None), (2, None)]
+    assert first.talking_points[0].said.startswith("Compute is scarce")
+    assert first.clash is None  # no claims, no opposed pair
+    assert "Compute is scarce" in outline_markdown(outline)
+
+
+def failing(reason: str = "does not argue from its lines", invented=()) -> Verdict:
+    return Verdict(False, 0.05, None, tuple(invented), reason)
+
+
+PASSING = Verdict(True, 0.6, 1, (), "")
+
+
+def test_fact_check_lists_each_failing_turn_with_its_lines_and_reason():
     debate = sample_debate()
-    # turn 5 talks about 51% of compute but cites the benevolent-dictator passage
-    outline = build_outline(debate)
-    flagged = {f.turn for f in outline.fact_checks}
-    assert 5 in flagged
+    verdicts = {1: PASSING, 2: PASSING, 5: failing(invented=["Elon Musk"]), 6: PASSING}
+    outline = build_outline(debate, verdicts=verdicts)
+    assert [(f.turn, f.anchor, f.invented) for f in outline.fact_checks] == [
+        (5, "panel:30-30", ["Elon Musk"])
+    ]
+    assert outline.checked == 4 and outline.unchecked == []
+    md = outline_markdown(outline)
+    section = md.split("## Fact-check", 1)[1]
+    assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue from its lines" in (section)
+    assert "Every citation" not in md and "All 4 panelist turns" not in md
+    # the failing turn's talking point and quote carry the mark; the cold open is a good one
+    points = [p for seg in outline.segments for p in seg.talking_points]
+    assert [(p.turn, p.said) for p in points if p.flagged] == [
+        (5, "Whoever holds 51% of all compute writes the rules for everyone else.")
+    ]
+    assert outline.cold_open is not None and outline.cold_open.turn != 5
+    assert "(turn 5) `panel:30-30`: Whoever holds 51% of all compute writes the rules" in md
+    assert "⚠ not supported by its lines: see the fact-check" in md
+    html = outline_html(outline)
+    assert "⚠ turn 5 (Ren Kurosawa) `panel:30-30`" in html
+
+
+def test_fact_check_says_which_turns_were_never_checked_and_when_all_pass():
+    debate = sample_debate()
+    unchecked = build_outline(debate)
+    assert unchecked.fact_checks == [] and unchecked.unchecked == [1, 2, 5, 6]
+    assert "Not checked against their lines: turns 1, 2, 5, 6" in outline_markdown(unchecked)
+    for t in debate.turns:
+        t.attribution = PASSING if t.speaker_id != "host" else None
+    passed = build_outline(debate)
+    assert passed.fact_checks == [] and passed.unchecked == []
+    assert "- All 4 panelist turns argue from their cited lines." in outline_markdown(passed)
 
 
 def test_html_is_self_contained_and_escaped():
@@ -110,23 +172,42 @@ def test_durations_follow_the_speech_rates():
     assert build_outline(ja, cpm=100).segments[0].minutes == pytest.approx(total / 100, abs=0.06)
 
 
-def test_outline_command_without_a_model(tmp_path):
+def test_outline_command_without_a_model(tmp_path, indexed_data):
+    import os
+    import shutil
     import subprocess
 
-    from tests.conftest import DEBATE
+    from tests.conftest import DEBATE, ROOT
     from transcripts.store import DebateStore
 
+    data = tmp_path / "data"
+    shutil.copytree(indexed_data, data)
     store = DebateStore(tmp_path / "debates")
-    store.save(sample_debate())
+    debate = sample_debate()
+    debate.turns[5].text = "Interest rates move bank lending; inflation follows the money supply."
+    store.save(debate)
     result = subprocess.run(
-        [*DEBATE, "outline", "20261128", "--no-model", "--out", str(tmp_path / "debates")],
+        [
+            *DEBATE,
+            "outline",
+            "20261128",
+            "--no-model",
+            "--out",
+            str(tmp_path / "debates"),
+            "--data-dir",
+            str(data),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # this checkout's code, wherever installed
     )
     assert result.returncode == 0, result.stderr
     assert "assembled from the debate's turns" in result.stdout
     assert "## Segment 1: Money or not" in result.stdout
+    # the turn that drifted from its lines is checked and listed, with its lines
+    section = result.stdout.split("## Fact-check", 1)[1]
+    assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue" in section
 
 
 def test_a_title_copied_from_a_guest_is_not_taken():
@@ -135,10 +216,23 @@ def test_a_title_copied_from_a_guest_is_not_taken():
 
     debate = sample_debate()
     assembled = build_outline(debate)
-    line = assembled.segments[0].talking_points[0].points[0]
+    line = assembled.segments[0].talking_points[0].said
     copied = {"title": line[:80], "logline": line[:200], "segment_titles": [line[:60]]}
     outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(copied))
     # Nothing new was written, so nothing is credited to the model, and the outline says why.
     assert outline.model_copy(update={"notes_dropped": []}) == assembled
     assert outline.written_by == "assembly"
     assert outline.notes_dropped[0].startswith("the title, it copies a guest's line")
+
+
+def test_debate_exports_mark_a_failing_turn_with_its_reason():
+    debate = sample_debate()
+    reason = "does not argue from its lines (score 0.05 < 0.30: overlap 0.05, rank 7)"
+    debate.turns[5].attribution = failing(reason)
+    debate.turns[1].attribution = PASSING
+    md = to_markdown(debate)
+    assert md.count("⚠ not supported") == 1
+    turn5 = md.split("· #5", 1)[1].split("· #6", 1)[0]
+    assert f"> ⚠ not supported: {reason}" in turn5
+    page = to_html(debate)
+    assert page.count("⚠ not supported") == 1 and "score 0.05 &lt; 0.30" in page

@@ -18,7 +18,8 @@ def japanese():
 def test_a_dropped_title_is_explained_in_every_format():
     debate = sample_debate()
     assembled = build_outline(debate)
-    line = assembled.segments[0].talking_points[0].points[0]
+    point = assembled.segments[0].talking_points[0]
+    line = point.claim or point.said
     reply = {
         "title": line[:80],
         "logline": "A panel weighs whether scarce compute can serve as money.",

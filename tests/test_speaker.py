@@ -161,11 +161,13 @@ def test_a_persona_opener_leads_argument_turns_and_rotates():
         speak(model, economist, request(index=index, kind="argument", passages=PASSAGES[:1]))
         leads.append(model.history[-1].sampling.prefix)
     assert leads == openers[1:4]
-    # Openings, closings and answers to a producer's question start freely.
+    # Openings, closings and answers to a producer's question start freely (a host's
+    # opening asks a model only on a large budget: on a small one it is the template's).
+    server = ScriptedModel(responder=model.responder, prompt_budget="large")
     for kind, asked in (("opening", None), ("closing", None), ("argument", "Who pays?")):
         req = request(index=1, kind=kind, passages=PASSAGES[:1], producer_question=asked)
-        speak(model, load_personas()["host" if kind != "argument" else "economist"], req)
-        assert model.history[-1].sampling.prefix == ""
+        speak(server, load_personas()["host" if kind != "argument" else "economist"], req)
+        assert server.history[-1].sampling.prefix == ""
 
 
 def test_openers_are_validated():
@@ -192,6 +194,8 @@ def test_the_host_sums_up_with_summary_openers_and_asks_by_name():
     summaries = {lead("summary", i) for i in range(6)}
     assert summaries == set(host.summary_openers["en"])
     assert not summaries & set(host.openers["en"])
+    # questions ask a model on a large budget (on a small one they are the template's)
+    model.prompt_budget = "large"
     questions = {lead("question", i, first="Keiko Tanabe") for i in range(8)}
     assert "Thank you. Keiko Tanabe, what" in questions
     assert not any("$first" in q for q in questions)

@@ -76,3 +76,41 @@ def sample_debate(
         ],
         turns=rows,
     )
+
+
+def claimed_debate(debate_id: str = "20261128-120000-cafe") -> Debate:
+    """`sample_debate` as a claim-first debate records it: each panel turn makes the claim
+    of its passage (the gloss), a reply challenges the claim before it, and the last
+    reply failed its check (unsupported)."""
+    from transcripts.models import Claim
+
+    debate = sample_debate(debate_id)
+    turns = []
+    previous: int | None = None
+    for t in debate.turns:
+        if t.speaker_id == "host":
+            previous = None
+            turns.append(t)
+            continue
+        p = t.passages[0]
+        move = "challenge" if previous is not None else "open"
+        claim = Claim(
+            source_id=p.source_id,
+            line_start=p.line_start,
+            line_end=p.line_end,
+            text=p.gloss or p.text,
+            source_text=p.text,
+            move=move,
+            answers=previous,
+        )
+        turns.append(
+            t.model_copy(
+                update={
+                    "claim": claim,
+                    "citations": [claim.citation()],
+                    "unsupported": t.index == 6,
+                }
+            )
+        )
+        previous = t.index
+    return debate.model_copy(update={"turns": turns})

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -145,14 +146,19 @@ class Searchable(Protocol):
 
 
 class _Stemmer:
+    """A cached English stemmer that threads may share (a snowball stemmer keeps the word
+    it works on in itself, so two threads at once corrupt each other's)."""
+
     def __init__(self) -> None:
         self._stem = snowballstemmer.stemmer("english")
         self._cache: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, word: str) -> str:
         got = self._cache.get(word)
         if got is None:
-            got = self._stem.stemWord(word)
+            with self._lock:
+                got = self._stem.stemWord(word)
             self._cache[word] = got
         return got
 

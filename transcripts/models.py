@@ -8,11 +8,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+# 2: turns carry the claim they make (`claim`) and whether it passed its check
+# (`unsupported`, `voiced_by`); debates of version 1 read as turns without claims.
+SCHEMA_VERSION = 2
 
 TurnKind = Literal[
     "opening", "question", "argument", "rebuttal", "interjection", "summary", "closing"
 ]
+# How a panelist's claim stands to the claim of the turn it follows: the first word on a
+# question, more in the same direction, or the other side.
+Move = Literal["open", "extend", "challenge"]
 
 
 class Passage(BaseModel):
@@ -62,6 +67,42 @@ class Citation(BaseModel):
         return f"{self.source_id}:{self.line_start}-{self.line_end}"
 
 
+class Claim(BaseModel):
+    """What a panelist's turn argues, chosen in code before the model speaks: one sentence
+    of a source, anchored to its line. `text` is what the debate's language shows (the
+    English gloss in an English debate of a glossed source), `source_text` the sentence as
+    the source has it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source_id: str
+    line_start: int = Field(ge=1)
+    line_end: int = Field(ge=1)
+    text: str = Field(min_length=1)
+    source_text: str = ""
+    move: Move = "open"
+    answers: int | None = Field(
+        None, description="Index of the turn whose claim this one extends or challenges."
+    )
+
+    @property
+    def anchor(self) -> str:
+        return f"{self.source_id}:{self.line_start}-{self.line_end}"
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What makes two claims the same claim: source, line and sentence."""
+        return (self.source_id, self.line_start, self.source_text or self.text)
+
+    def citation(self) -> Citation:
+        return Citation(
+            source_id=self.source_id,
+            line_start=self.line_start,
+            line_end=self.line_end,
+            quote=(self.source_text or self.text)[:160],
+        )
+
+
 @dataclass(frozen=True)
 class Verdict:
     """How a turn stands against its cited lines (made by `transcripts.attribution`).
@@ -105,7 +146,22 @@ class Turn(BaseModel):
     tokens_in: int = 0
     tokens_out: int = 0
     latency_ms: float = 0.0
-    regenerated: int = Field(0, description="How many drafts were discarded as echoes.")
+    regenerated: int = Field(
+        0, description="How many drafts were discarded (echoes, or drafts failing their check)."
+    )
+    claim: Claim | None = Field(
+        None, description="The source claim a panelist's turn argues (None: a free turn)."
+    )
+    unsupported: bool = Field(
+        False,
+        description="Every draft failed its check (attribution to the cited lines, no "
+        "invented names or figures, no words put in a panelist's mouth); kept, not grounded.",
+    )
+    voiced_by: Literal["model", "template"] = Field(
+        "model",
+        description="'template': the persona's template states the claim plainly, after "
+        "every draft of the model failed its check.",
+    )
     attribution: Verdict | None = Field(
         None, description="The turn judged against its cited lines; None if never judged."
     )

@@ -12,38 +12,57 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from transcripts.export import speaker_label
 from transcripts.metrics import copied_share
-from transcripts.models import Debate, Turn
+from transcripts.models import Debate, Turn, Verdict
 
 log = logging.getLogger(__name__)
 WORDS_PER_MINUTE = 150  # English speech (the settings' default)
 CHARS_PER_MINUTE = 300  # Japanese speech (the settings' default)
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+")
-_WORD = re.compile(r"[a-z]{4,}")
 
 
 class Quote(BaseModel):
     speaker: str
     turn: int
     text: str
+    unsupported: bool = Field(False, description="Its turn failed the fact-check.")
 
 
-class PersonaPoints(BaseModel):
+class TalkingPoint(BaseModel):
+    """A claim a panelist made in a turn: the source's words with their lines, who made it,
+    and the turn's own words beside them. `claim` is None for a turn of a debate recorded
+    before turns made claims (its first sentence is then the point)."""
+
     speaker: str
-    points: list[str]
+    turn: int
+    claim: str | None
+    anchor: str | None
+    said: str
+    move: str = "open"
+    unsupported: bool = False
+    stated: bool = Field(False, description="The persona's template stated the claim.")
+    flagged: bool = Field(False, description="The turn fails the fact-check against its lines.")
+
+
+class Clash(BaseModel):
+    """Two opposed claims: a challenge and the claim it answers."""
+
+    challenge: TalkingPoint
+    against: TalkingPoint
 
 
 class OutlineSegment(BaseModel):
     title: str
     question: str
     minutes: float
-    talking_points: list[PersonaPoints]
-    clash: Quote | None = None
+    talking_points: list[TalkingPoint]
+    clash: Clash | None = None
     quotes: list[Quote] = Field(default_factory=list)
 
 
@@ -54,11 +73,14 @@ class SourceNote(BaseModel):
 
 
 class FactCheck(BaseModel):
+    """A turn that failed the check against its cited lines (`transcripts.attribution`)."""
+
     turn: int
     speaker: str
     claim: str
-    anchor: str
+    anchor: str = Field(description="The turn's cited lines, `source:start-end`, comma-separated.")
     reason: str
+    invented: list[str] = Field(default_factory=list)
 
 
 class Outline(BaseModel):
@@ -71,6 +93,10 @@ class Outline(BaseModel):
     sources: list[SourceNote]
     open_questions: list[str]
     fact_checks: list[FactCheck]
+    checked: int = Field(0, description="Panelist turns checked against their cited lines.")
+    unchecked: list[int] = Field(
+        default_factory=list, description="Panelist turns never checked (no verdict saved)."
+    )
     simulated: list[str]
     written_by: str = "assembly"  # or the model that wrote the prose parts
     # Why a part the model was asked to write was not used (its title, logline...).
@@ -91,50 +117,84 @@ def minutes(
     return len(text.split()) / wpm
 
 
+def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> TalkingPoint:
+    """A panelist's turn as a talking point: its claim with the claim's lines, and what the
+    turn said. `flagged`: the turn fails the fact-check against its lines."""
+    claim = turn.claim
+    said = " ".join(turn.text.split())
+    if claim is None:
+        first = sentences(turn.text)[0] if turn.text.strip() else ""
+        anchor = turn.citations[0].anchor if turn.citations else None
+        return TalkingPoint(
+            speaker=speaker,
+            turn=turn.index,
+            claim=None,
+            anchor=anchor,
+            said=first,
+            unsupported=turn.unsupported,
+            flagged=flagged,
+        )
+    return TalkingPoint(
+        speaker=speaker,
+        turn=turn.index,
+        claim=claim.text,
+        anchor=claim.anchor,
+        said=said,
+        move=claim.move,
+        unsupported=turn.unsupported,
+        flagged=flagged,
+        stated=turn.voiced_by == "template",
+    )
+
+
+def clash_of(points: list[TalkingPoint], turns: list[Turn]) -> Clash | None:
+    """The segment's sharpest exchange: its last challenge that passed its check, set
+    against the claim it answers (a debate without claims: none)."""
+    by_turn = {p.turn: p for p in points}
+    answered = {t.index: t.claim.answers for t in turns if t.claim is not None}
+    for p in reversed(points):
+        target = answered.get(p.turn)
+        if p.move == "challenge" and target in by_turn and not p.unsupported:
+            return Clash(challenge=p, against=by_turn[target])  # type: ignore[index]
+    return None
+
+
 def _quotable(turn: Turn) -> str | None:
-    for s in sentences(turn.text):
+    said = sentences(turn.text)
+    if turn.claim is not None and turn.claim.move != "open" and len(said) > 1:
+        said = said[1:]  # a reply's first sentence is its lead-in ("I see it differently.")
+    for s in said:
         n = len(s.split()) if not re.search(r"[\u3040-\u9fff]", s) else len(s) // 3
         if 6 <= n <= 30 and not s.endswith("?"):
             return s
     return None
 
 
-def _support(turn: Turn) -> list[FactCheck]:
-    """Citations whose passage shares almost no content words with the claim."""
-    out = []
-    for c in turn.citations:
-        passage = next(
-            (p for p in turn.passages if p.covers(c.source_id, c.line_start, c.line_end)), None
-        )
-        if passage is None:
-            out.append(
-                FactCheck(
-                    turn=turn.index,
-                    speaker=turn.speaker_id,
-                    claim=turn.text[:160],
-                    anchor=c.anchor,
-                    reason="cited lines were not retrieved",
-                )
-            )
-            continue
-        source_words = set(_WORD.findall((passage.gloss or passage.text).lower()))
-        claim_words = set(_WORD.findall(turn.text.lower()))
-        if source_words and claim_words and len(source_words & claim_words) < 2:
-            out.append(
-                FactCheck(
-                    turn=turn.index,
-                    speaker=turn.speaker_id,
-                    claim=sentences(turn.text)[0][:160],
-                    anchor=c.anchor,
-                    reason="the cited passage shares almost nothing with the claim",
-                )
-            )
-    return out
+UNSUPPORTED_MARK = "⚠"
+
+
+def _fact_check(turn: Turn, speaker: str, verdict: Verdict) -> FactCheck:
+    return FactCheck(
+        turn=turn.index,
+        speaker=speaker,
+        claim=(sentences(turn.text) or [""])[0][:160],
+        anchor=", ".join(c.anchor for c in turn.citations) or "no lines cited",
+        reason=verdict.reason or "does not argue from its lines",
+        invented=list(verdict.invented),
+    )
 
 
 def build_outline(
-    debate: Debate, *, wpm: float = WORDS_PER_MINUTE, cpm: float = CHARS_PER_MINUTE
+    debate: Debate,
+    *,
+    wpm: float = WORDS_PER_MINUTE,
+    cpm: float = CHARS_PER_MINUTE,
+    verdicts: Mapping[int, Verdict] | None = None,
 ) -> Outline:
+    """The outline of `debate`. A turn's fact-check comes from `verdicts` (by turn index,
+    see `transcripts.attribution.judge_debate`) or else from the verdict saved with the
+    turn; a turn that fails it is listed with its lines and the reason, and its talking
+    point and quotes carry a mark."""
     label = {p.id: speaker_label(debate, p.id) for p in debate.personas}
     panel = [
         t
@@ -142,35 +202,35 @@ def build_outline(
         if debate.persona(t.speaker_id) is not None
         and debate.persona(t.speaker_id).role == "panelist"
     ]  # type: ignore[union-attr]
+    verdict = {
+        t.index: v
+        for t in debate.turns
+        if t.kind != "interjection"
+        and (v := (verdicts.get(t.index) if verdicts is not None else None) or t.attribution)
+    }
+    failing = {i for i, v in verdict.items() if not v.attributable}
     quotes = [
-        Quote(speaker=label[t.speaker_id], turn=t.index, text=q)
+        Quote(speaker=label[t.speaker_id], turn=t.index, text=q, unsupported=t.index in failing)
         for t in panel
-        if (q := _quotable(t))
+        if not t.unsupported and (q := _quotable(t))
     ]
-    cold = max(quotes, key=lambda q: (len(q.text.split()), -q.turn), default=None)
+    # The cold open is a supported quote where there is one.
+    cold = max(
+        quotes, key=lambda q: (not q.unsupported, len(q.text.split()), -q.turn), default=None
+    )
     segments = []
     agenda = debate.agenda or []
     for i, seg in enumerate(agenda or [None]):  # type: ignore[list-item]
         turns = [t for t in debate.turns if t.segment == i] if agenda else debate.turns
-        points = []
-        for p in debate.personas:
-            if p.role != "panelist":
-                continue
-            mine = [sentences(t.text)[0] for t in turns if t.speaker_id == p.id and t.text]
-            if mine:
-                points.append(PersonaPoints(speaker=label[p.id], points=mine))
-        rebuttals = [t for t in turns if t.kind == "rebuttal"]
-        clash = None
-        if rebuttals:
-            r = max(rebuttals, key=lambda t: len(t.text))
-            clash = Quote(speaker=label[r.speaker_id], turn=r.index, text=sentences(r.text)[0])
+        mine = [t for t in turns if t in panel and t.text]
+        points = [talking_point(t, label[t.speaker_id], flagged=t.index in failing) for t in mine]
         segments.append(
             OutlineSegment(
                 title=seg.title if seg else debate.topic,
                 question=seg.question if seg else debate.topic,
                 minutes=round(sum(minutes(t.text, debate.language, wpm, cpm) for t in turns), 1),
                 talking_points=points,
-                clash=clash,
+                clash=clash_of(points, mine),
                 quotes=[q for q in quotes if any(q.turn == t.index for t in turns)][:3],
             )
         )
@@ -194,7 +254,13 @@ def build_outline(
         segments=segments,
         sources=sorted(cited.values(), key=lambda s: s.anchor),
         open_questions=list(dict.fromkeys(open_q))[:6],
-        fact_checks=[f for t in panel for f in _support(t)],
+        fact_checks=[
+            _fact_check(t, label.get(t.speaker_id, t.speaker_id), verdict[t.index])
+            for t in debate.turns
+            if t.index in failing
+        ],
+        checked=sum(1 for t in panel if t.index in verdict),
+        unchecked=[t.index for t in panel if t.index not in verdict],
         simulated=[label[p.id] for p in debate.personas if p.simulated],
     )
 
@@ -275,7 +341,7 @@ def outline_markdown(outline: Outline) -> str:
         out += [
             f"## {w['cold_open']}",
             "",
-            f"> “{m(q.text)}” — {m(q.speaker)} ({turn(q.turn)})",
+            f"> “{m(q.text)}” — {m(q.speaker)} ({turn(q.turn)}){_mark(q)}",
             "",
         ]
     for i, seg in enumerate(outline.segments, 1):
@@ -285,15 +351,20 @@ def outline_markdown(outline: Outline) -> str:
             f"**{w['question']}:** {m(seg.question)}",
             "",
         ]
-        for pp in seg.talking_points:
-            out.append(f"- **{m(pp.speaker)}**")
-            out += [f"  - {m(p)}" for p in pp.points]
+        out += [_point_md(p) for p in seg.talking_points]
         if seg.clash:
-            c = seg.clash
-            out += ["", f"**{w['clash']}:** {m(c.speaker)} ({turn(c.turn)}): “{m(c.text)}”"]
+            c, a = seg.clash.challenge, seg.clash.against
+            out += [
+                "",
+                f"**{w['clash']}:** {m(c.speaker)} ({turn(c.turn)}, `{c.anchor}`): "
+                f"“{m(c.claim or c.said)}” — against {m(a.speaker)} ({turn(a.turn)}, "
+                f"`{a.anchor}`): “{m(a.claim or a.said)}”",
+            ]
         if seg.quotes:
             out += ["", f"**{w['quotable']}:**"]
-            out += [f"- “{m(q.text)}” — {m(q.speaker)}, {turn(q.turn)}" for q in seg.quotes]
+            out += [
+                f"- “{m(q.text)}” — {m(q.speaker)}, {turn(q.turn)}{_mark(q)}" for q in seg.quotes
+            ]
         out.append("")
     if outline.sources:
         out += [f"## {w['sources']}", ""]
@@ -307,17 +378,71 @@ def outline_markdown(outline: Outline) -> str:
         out += [f"- {m(q)}" for q in outline.open_questions]
         out.append("")
     out += [f"## {w['fact_check']}", ""]
-    if outline.fact_checks:
-        out += [
-            f"- {turn(f.turn)} ({m(f.speaker)}) `{f.anchor.replace('`', '')}`: {m(f.reason)}"
-            f" — “{m(f.claim)}”"
-            for f in outline.fact_checks
-        ]
-    else:
-        out.append(f"- {w['all_supported']}")
-    debate = w["debate"].format(id=m(outline.debate_id))
-    out += ["", f"---\n*{debate}; {m(provenance(outline))}*", ""]
+    out += [
+        f"- {UNSUPPORTED_MARK} {turn(f.turn)} ({m(f.speaker)}) `{f.anchor.replace('`', '')}`: "
+        f"{m(f.reason)} — “{m(f.claim)}”"
+        for f in outline.fact_checks
+    ]
+    out += [f"- {line}" for line in fact_check_notes(outline)]
+    out += [
+        "",
+        f"---\n*{w['debate'].format(id=m(outline.debate_id))}; {m(provenance(outline))}*",
+        "",
+    ]
     return "\n".join(out)
+
+
+def _mark(quote: Quote) -> str:
+    return f" {UNSUPPORTED_MARK} not supported by its lines" if quote.unsupported else ""
+
+
+def fact_check_notes(outline: Outline) -> list[str]:
+    """The fact-check's closing lines: which panelist turns were never checked, or, when
+    none was flagged, that all checked turns passed. Made of numbers alone (no escaping
+    needed)."""
+    out = []
+    if outline.unchecked:
+        turns = ", ".join(str(n) for n in outline.unchecked)
+        out.append(f"Not checked against their lines: turns {turns} (`debate eval` checks them).")
+    if not out and not outline.fact_checks:
+        out.append(f"All {outline.checked} panelist turns argue from their cited lines.")
+    return out
+
+
+def fact_check_lines(outline: Outline) -> list[str]:
+    """The fact-check section as plain lines: each failing turn with its lines, the
+    reason and its first sentence; then `fact_check_notes`."""
+    return [
+        f"{UNSUPPORTED_MARK} turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
+        for f in outline.fact_checks
+    ] + fact_check_notes(outline)
+
+
+MOVES = {"open": "claims", "extend": "builds on it", "challenge": "challenges"}
+
+
+def _marks(p: TalkingPoint) -> str:
+    marks = []
+    if p.stated:
+        marks.append("stated from the template")
+    if p.unsupported:
+        marks.append(f"{UNSUPPORTED_MARK} unsupported: no draft passed its check")
+    elif p.flagged:
+        marks.append(f"{UNSUPPORTED_MARK} not supported by its lines: see the fact-check")
+    return f" ({'; '.join(marks)})" if marks else ""
+
+
+def _point_md(p: TalkingPoint) -> str:
+    """A talking point in Markdown: who, the claim with its lines, the turn's words (every
+    text escaped, see `markdown_text`)."""
+    m = markdown_text
+    if p.claim is None:
+        where = f" `{p.anchor}`" if p.anchor else ""
+        return f"- **{m(p.speaker)}** (turn {p.turn}){where}: {m(p.said)}{_marks(p)}"
+    return (
+        f"- **{m(p.speaker)}** {MOVES.get(p.move, p.move)} (turn {p.turn}, `{p.anchor}`): "
+        f"“{m(p.claim)}”{_marks(p)}\n  - *said:* {m(p.said)}"
+    )
 
 
 def provenance(outline: Outline) -> str:
@@ -353,23 +478,34 @@ def outline_html(outline: Outline) -> str:
         q = outline.cold_open
         body.append(
             f"<h2>{e(w['cold_open'])}</h2><blockquote>“{e(q.text)}” — {e(q.speaker)} "
-            f"({turn(q.turn)})</blockquote>"
+            f"({turn(q.turn)}){e(_mark(q))}</blockquote>"
         )
     for i, seg in enumerate(outline.segments, 1):
         head = w["segment"].format(i=i, title=seg.title, minutes=seg.minutes)
         body.append(f"<h2>{e(head)}</h2>")
         body.append(f"<p><b>{e(w['question'])}:</b> {e(seg.question)}</p><ul>")
-        for pp in seg.talking_points:
-            points = "".join(f"<li>{e(p)}</li>" for p in pp.points)
-            body.append(f"<li><b>{e(pp.speaker)}</b><ul>{points}</ul></li>")
+        for p in seg.talking_points:
+            where = f" <code>{e(p.anchor)}</code>" if p.anchor else ""
+            who = f"<b>{e(p.speaker)}</b> ({turn(p.turn)}){where}{e(_marks(p))}"
+            if p.claim is None:
+                body.append(f"<li>{who}: {e(p.said)}</li>")
+            else:
+                body.append(
+                    f"<li>{who}: “{e(p.claim)}”<ul><li><i>said:</i> {e(p.said)}</li></ul></li>"
+                )
         body.append("</ul>")
         if seg.clash:
+            c, a = seg.clash.challenge, seg.clash.against
             body.append(
-                f"<p><b>{e(w['clash'])}:</b> {e(seg.clash.speaker)} ({turn(seg.clash.turn)}): "
-                f"“{e(seg.clash.text)}”</p>"
+                f"<p><b>{e(w['clash'])}:</b> {e(c.speaker)} ({turn(c.turn)}): "
+                f"“{e(c.claim or c.said)}” "
+                f"— against {e(a.speaker)} ({turn(a.turn)}): “{e(a.claim or a.said)}”</p>"
             )
         for q in seg.quotes:
-            body.append(f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, {turn(q.turn)}</blockquote>")
+            body.append(
+                f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, {turn(q.turn)}{e(_mark(q))}"
+                "</blockquote>"
+            )
     if outline.sources:
         body.append(f"<h2>{e(w['sources'])}</h2><ul>")
         for src in outline.sources:
@@ -381,11 +517,7 @@ def outline_html(outline: Outline) -> str:
         body += [f"<li>{e(q)}</li>" for q in outline.open_questions]
         body.append("</ul>")
     body.append(f"<h2>{e(w['fact_check'])}</h2><ul>")
-    body += [
-        f"<li>{turn(f.turn)} ({e(f.speaker)}) <code>{e(f.anchor)}</code>: {e(f.reason)} — "
-        f"“{e(f.claim)}”</li>"
-        for f in outline.fact_checks
-    ] or [f"<li>{e(w['all_supported'])}</li>"]
+    body += [f"<li>{e(line)}</li>" for line in fact_check_lines(outline)]
     body.append("</ul>")
     debate = w["debate"].format(id=outline.debate_id)
     body.append(f"<p><small>{e(debate)}; {e(provenance(outline))}</small></p>")
@@ -421,8 +553,8 @@ def notes_prompt(outline: Outline, topic: str) -> str:
     rows = []
     for i, seg in enumerate(outline.segments, 1):
         rows.append(f"{i}. {_data(seg.question)}")
-        for pp in seg.talking_points:
-            rows += [f"   - {pp.speaker}: {_data(p, 120)}" for p in pp.points[:2]]
+        for p in seg.talking_points[:3]:
+            rows.append(f"   - {p.speaker}: {_data(p.claim or p.said, 120)}")
     language = outline.language if outline.language in ("en", "ja") else "en"
     return render(
         "outline_notes",
@@ -462,7 +594,13 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
     def plain(text: str) -> str:
         return text.translate(str.maketrans("’‘“”", "''\"\""))
 
-    said = [plain(p) for seg in outline.segments for pp in seg.talking_points for p in pp.points]
+    said = [
+        plain(t)
+        for seg in outline.segments
+        for p in seg.talking_points
+        for t in (p.said, p.claim or "")
+        if t
+    ]
     said += [plain(q.text) for seg in outline.segments for q in seg.quotes]
 
     def fresh(text: str) -> bool:

@@ -125,7 +125,9 @@ class DebateApp(App[None]):
 
             index = PassageIndex(self.settings.data_dir, chroma_url=self.settings.chroma_url)
             index.ensure_bundled(progress=progress)
-            self._search = lambda q, k, s=None: index.search(q, k, sources=s)
+            from graphs.context import SourceSearch
+
+            self._search = SourceSearch(index)
         return self._search
 
     def checkpointer(self) -> Any:

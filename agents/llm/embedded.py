@@ -156,7 +156,11 @@ _CHATML = (
 
 
 class EmbeddedModel:
-    """A ChatModel over llama-cpp-python. Thread-safe: one call at a time per slot."""
+    """A ChatModel over llama-cpp-python. Thread-safe: one call at a time per slot. Its
+    prompts take the small budget (`agents.speaker.PromptBudget`): a 135M model voices
+    a claim in two or three sentences."""
+
+    prompt_budget = "small"
 
     def __init__(
         self,

@@ -248,20 +248,15 @@ def safe_extra_buffers(
             "llama.cpp %s with extra buffer types on this CPU; loading models without them",
             first.describe(),
         )
+    from transcripts.store import atomic_write
+
+    verdict = {
+        "extra_buffers": setting,
+        "tried": [{"extra_buffers": s, "result": r.describe()} for s, r in tried],
+    }
     try:
-        cache.mkdir(parents=True, exist_ok=True)
-        tmp = record.with_name(f".{record.name}.{os.getpid()}.tmp")
-        tmp.write_text(
-            json.dumps(
-                {
-                    "extra_buffers": setting,
-                    "tried": [{"extra_buffers": s, "result": r.describe()} for s, r in tried],
-                }
-            ),
-            encoding="utf-8",
-        )
-        os.replace(tmp, record)
-    except OSError as exc:
+        atomic_write(record, json.dumps(verdict))
+    except UserError as exc:  # an unwritable cache costs the probe again next time
         log.debug("cannot keep the llama.cpp probe's verdict: %s", exc)
     return setting
 

@@ -95,8 +95,24 @@ def _retry_after(exc: Any) -> float | None:
     return value if 0 < value <= 60 else None
 
 
+def _timed_tokens(timings: Any) -> tuple[int, int]:
+    """(prompt, generated) tokens from llama.cpp server's `timings` ({"prompt_n",
+    "predicted_n", ...}), which some of its versions send in place of `usage`; (0, 0)
+    when absent. The prompt count covers what the server evaluated for this request."""
+    if not timings:
+        return 0, 0
+    get = timings.get if isinstance(timings, dict) else lambda k, d=0: getattr(timings, k, d)
+    try:
+        return int(get("prompt_n", 0) or 0), int(get("predicted_n", 0) or 0)
+    except (TypeError, ValueError):
+        return 0, 0
+
+
 class OpenAIModel:
-    """A ChatModel over the OpenAI chat completions API."""
+    """A ChatModel over the OpenAI chat completions API. Its prompts take the large
+    budget (`agents.speaker.PromptBudget`): whole passages and the last two turns."""
+
+    prompt_budget = "large"
 
     def __init__(
         self,
@@ -124,6 +140,8 @@ class OpenAIModel:
         )
         self._schema_style = "json_schema"
         self._schema_style_known = False
+        self._counter: str | None = None  # the server's token-count endpoint, once found
+        self._no_counter = base_url is None  # the OpenAI API always reports usage
 
     def preflight(self) -> None:
         """Fail fast, before any work, when the server cannot be reached, refuses the key,
@@ -227,6 +245,7 @@ class OpenAIModel:
         except self._openai.OpenAIError as exc:
             raise self._translate(exc) from exc
         finished = cut = False
+        timings: Any = None
         watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
         try:
             for data in sse_data(opened.iter_lines()):
@@ -239,6 +258,7 @@ class OpenAIModel:
                 if chunk.get("error"):
                     raise ValueError(f"the server reported an error mid-reply: {chunk['error']}")
                 usage = chunk.get("usage") or usage
+                timings = chunk.get("timings") or timings  # llama.cpp's server, without usage
                 for choice in chunk.get("choices") or []:
                     delta = choice.get("delta") or {}
                     text = delta.get("content") if isinstance(delta, dict) else None
@@ -265,13 +285,48 @@ class OpenAIModel:
         if not finished:
             raise TransientModelError(f"{self._where()}: the reply ended before it was complete")
         text = "".join(pieces)
+        prompt_n, predicted_n = _timed_tokens(timings)
+        tokens_in = _count(usage, "prompt_tokens") or prompt_n
+        if not tokens_in:
+            tokens_in = self._count_prompt(messages)
         yield Completion(
             text=text,
             model=self.name,
-            tokens_in=_count(usage, "prompt_tokens"),
-            tokens_out=_count(usage, "completion_tokens") or len(pieces),
+            tokens_in=tokens_in,
+            tokens_out=_count(usage, "completion_tokens") or predicted_n or len(pieces),
             latency_ms=(time.perf_counter() - began) * 1000,
         )
+
+    def _count_prompt(self, messages: list[Message]) -> int:
+        """Prompt tokens of a streamed reply whose server reported none (llama-cpp-python's
+        server sends no usage when streaming, a stream cut at another voice's line ends
+        before it): the server's own tokenizer counts the messages' text (llama-cpp-python's
+        `/extras/tokenize/count`, llama.cpp's `/tokenize`; the chat template's own tokens
+        are not in it). 0 where the server has neither."""
+        if self._no_counter or self.base_url is None:
+            return 0
+        import httpx
+
+        root = self.base_url.removesuffix("/v1")
+        text = "\n".join(m["content"] for m in messages)
+        endpoints = [self._counter] if self._counter else ["llama-cpp-python", "llama.cpp"]
+        for kind in endpoints:
+            try:
+                if kind == "llama-cpp-python":
+                    url = f"{root}/extras/tokenize/count"
+                    reply = httpx.post(url, json={"input": text}, timeout=5.0)
+                    count = int(reply.json()["count"]) if reply.status_code == 200 else 0
+                else:
+                    reply = httpx.post(f"{root}/tokenize", json={"content": text}, timeout=5.0)
+                    count = len(reply.json()["tokens"]) if reply.status_code == 200 else 0
+            except (httpx.HTTPError, ValueError, KeyError, TypeError):
+                count = 0
+            if count:
+                self._counter = kind
+                return count
+        if self._counter is None:
+            self._no_counter = True  # asked once; this server cannot count
+        return 0
 
     def _response_format(self, schema: type[T]) -> dict[str, Any]:
         body = schema.model_json_schema()

@@ -35,6 +35,8 @@ class ScriptedModel:
 
     name: str = "scripted"
     default: str | None = "A scripted reply."
+    # "small" (what the bundled model gets) or "large" (a server model's prompt budget)
+    prompt_budget: str = "small"
     responder: Responder | None = None
     history: list[ScriptedCall] = field(default_factory=list)
     _queue: deque[Reply] = field(default_factory=deque)

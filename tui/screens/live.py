@@ -24,7 +24,7 @@ from tui.widgets.footer import KeyFooter
 from tui.widgets.progress import StageLine
 from tui.widgets.sources_panel import SourcesPanel
 from tui.widgets.status_bar import LiveStatus, StatusBar, stop_words
-from tui.widgets.turn_block import TurnBlock, speaker_cell
+from tui.widgets.turn_block import TurnBlock, speaker_cell, turn_note
 
 REDRAW_S = 0.125  # how often a streaming turn's new text is drawn
 
@@ -220,7 +220,7 @@ class LiveScreen(Screen[None]):
             self.turns[turn.index] = turn
             block = self.blocks.get(turn.index)
             if block is not None:
-                block.finish(turn.text, " ".join(c.anchor for c in turn.citations))
+                block.finish(turn.text, turn_note(turn), unsupported=turn.unsupported)
             if turn.latency_ms and turn.tokens_out:
                 self.status.tokens_per_s = turn.tokens_out / (turn.latency_ms / 1000)
             if self.selected == turn.index:

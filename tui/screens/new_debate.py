@@ -50,6 +50,11 @@ def parse_form(
         raise ValueError("Turns must be between 3 and 500.")
     if backend == "openai" and not model.strip():
         raise ValueError("The openai backend needs a model name.")
+    if language == "ja" and backend == "embedded":
+        raise ValueError(
+            "The bundled model writes English only: choose the openai backend and a server "
+            "model for a Japanese debate."
+        )
     return NewDebate(topic, persona_ids, count, policy, language, backend, model.strip() or None)
 
 

@@ -13,11 +13,12 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from transcripts.models import Debate, Turn
+from transcripts.outline import UNSUPPORTED_MARK
 from tui.widgets.dialogs import ForkDialog, ForkRequest
 from tui.widgets.footer import KeyFooter, route_to_box, typing_into
 from tui.widgets.sources_panel import SourcesPanel, source_lines
 from tui.widgets.timeline import Timeline
-from tui.widgets.turn_block import speaker_cell, speaker_line
+from tui.widgets.turn_block import speaker_cell, speaker_line, turn_note
 
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 CHARS_PER_SECOND = {"en": 15.0, "ja": 5.0}  # about 150 words or 300 characters a minute
@@ -36,7 +37,12 @@ def citation_context(turn: Turn, around: int = 1) -> list[tuple[int, str]]:
     return out
 
 
-NUMBER_CELLS = 3
+def failed(turn: Turn) -> bool:
+    """Whether the turn's saved verdict says it does not argue from its lines."""
+    return turn.attribution is not None and not turn.attribution.attributable
+
+
+NUMBER_CELLS = 5  # "12 ⚠"
 SPEAKER_CELLS = 24  # "Sam Altman (simulated)" and a little more
 MIN_TEXT_CELLS = 12
 
@@ -60,11 +66,13 @@ def turn_row(
     text_width: int = 60,
     needle: str = "",
 ) -> tuple[Text, ...]:
-    """Cells of a turn in the turn list: its number (from 1), the speaker (a real person's
-    persona marked simulated), and the first words, the search needle highlighted. Never
-    markup."""
+    """Cells of a turn in the turn list: its number (from 1; marked ⚠ when the turn failed
+    its check against its lines), the speaker (a real person's persona marked simulated),
+    and the first words, the search needle highlighted. Never markup."""
     persona = debate.persona(turn.speaker_id)
     number = Text(str(turn.index + 1), style="dim", justify="right")
+    if failed(turn):
+        number.append(f" {UNSUPPORTED_MARK}", style="bold yellow")
     speaker = speaker_cell(persona, turn.speaker_id, speaker_width)
     if not text_width:
         return (number, speaker)
@@ -309,15 +317,23 @@ class ReplayScreen(Screen[None]):
         if turn is None:
             return None
         body = speaker_line(
-            self.debate.persona(turn.speaker_id), turn.speaker_id, turn.kind, turn.index
+            self.debate.persona(turn.speaker_id),
+            turn.speaker_id,
+            turn.kind,
+            turn.index,
+            unsupported=turn.unsupported,
         )
         body.append("\n")
         shown = Text(turn.text[: int(self.revealed)])
         if self.needle:
             shown.highlight_regex(re.compile(re.escape(self.needle), re.I), MATCH_STYLE)
         body.append_text(shown)
-        if self.revealed >= len(turn.text) and turn.citations:
-            body.append("\n" + " ".join(c.anchor for c in turn.citations), style="dim")
+        note = turn_note(turn)
+        if self.revealed >= len(turn.text) and note:
+            body.append("\n" + note, style="dim")
+        if self.revealed >= len(turn.text) and failed(turn):
+            reason = turn.attribution.reason or "does not argue from its lines"  # type: ignore[union-attr]
+            body.append(f"\n{UNSUPPORTED_MARK} not supported: {reason}", style="bold yellow")
         return body
 
     def paint_stage(self) -> None:

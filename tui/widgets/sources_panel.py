@@ -71,11 +71,16 @@ def sources_blocks(
     blocks: list[tuple[Text, list[tuple[str, Text]]]] = []
     if not ordered:
         blocks.append((Text("No passages retrieved for this turn.", style="dim"), []))
+    # A turn that failed its check against its lines never shows its passages with a
+    # green tick: they are cited, not shown to support it.
+    failed = turn is not None and turn.attribution is not None and not turn.attribution.attributable
     for p in ordered:
         mark = _is_cited(turn, p)
-        head = Text(
-            "✓ cited  " if mark else "  also found  ", style="bold green" if mark else "dim"
-        )
+        if mark:
+            label, style = ("⚠ cited  ", "bold yellow") if failed else ("✓ cited  ", "bold green")
+        else:
+            label, style = "  also found  ", "dim"
+        head = Text(label, style=style)
         head.append(p.anchor, style="bold")
         try:
             source = lines_of(p.source_id)

@@ -7,7 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from transcripts.models import PersonaSnapshot
+from transcripts.models import PersonaSnapshot, Turn
 
 SIMULATED = "(simulated)"
 
@@ -39,9 +39,17 @@ def safe_color(color: str) -> str | None:
     return color
 
 
-def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, index: int) -> Text:
+def speaker_line(
+    persona: PersonaSnapshot | None,
+    speaker_id: str,
+    kind: str,
+    index: int,
+    *,
+    unsupported: bool = False,
+) -> Text:
     """`Name · role · kind · #n` (n counted from 1, as everywhere on screen), with
-    `simulated` for personas of real people; never markup."""
+    `simulated` for personas of real people and `unsupported` for a turn no draft of
+    which passed its check; never markup."""
     line = Text()
     name = persona.name if persona else speaker_id
     line.append(name, style=Style(bold=True, color=safe_color(persona.color if persona else "")))
@@ -51,7 +59,21 @@ def speaker_line(persona: PersonaSnapshot | None, speaker_id: str, kind: str, in
         if persona.simulated:
             line.append(" simulated", style="reverse")
     line.append(f" · {kind} · #{index + 1}", style="dim")
+    if unsupported:
+        line.append(" ")
+        line.append(" unsupported ", style="bold reverse red")
     return line
+
+
+def turn_note(turn: Turn) -> str:
+    """The line under a finished turn: the lines it cites, and how its claim was voiced
+    when the model's drafts failed."""
+    parts = [" ".join(c.anchor for c in turn.citations)] if turn.citations else []
+    if turn.claim is not None and turn.voiced_by == "template":
+        parts.append("claim stated from the template")
+    if turn.unsupported:
+        parts.append("no draft passed its check")
+    return " · ".join(parts)
 
 
 class TurnBlock(Static):
@@ -84,6 +106,7 @@ class TurnBlock(Static):
         self.kind = kind
         self.text = text
         self.cites = ""
+        self.unsupported = False
         color = safe_color(persona.color) if persona is not None else None
         if color is not None:
             try:
@@ -92,7 +115,9 @@ class TurnBlock(Static):
                 pass
 
     def render_text(self) -> Text:
-        body = speaker_line(self.persona, self.speaker_id, self.kind, self.index)
+        body = speaker_line(
+            self.persona, self.speaker_id, self.kind, self.index, unsupported=self.unsupported
+        )
         body.append("\n")
         body.append(self.text)
         if self.cites:
@@ -109,6 +134,6 @@ class TurnBlock(Static):
     def redraw(self) -> None:
         self.update(self.render_text())
 
-    def finish(self, text: str, cites: str) -> None:
-        self.text, self.cites = text, cites
+    def finish(self, text: str, cites: str, *, unsupported: bool = False) -> None:
+        self.text, self.cites, self.unsupported = text, cites, unsupported
         self.update(self.render_text())

@@ -1,0 +1,273 @@
+"""Claim first: what a panelist's turn argues is chosen in code, before the model speaks.
+
+From the passages retrieved for a turn, `choose_claim` picks one source sentence (its
+English gloss in an English debate) that fits the segment question and the speaker's
+themes and stance, and that the debate has not claimed yet; for a reply, the sentence
+that best answers the previous turn's claim from this speaker's side. The move says how
+it stands to that claim: `open` (the first word on a question), `extend` or `challenge`.
+The claim's lines are the turn's citation, known before a word is spoken.
+
+`stated` is the plain statement of a claim after a lead-in for its move: what a turn says
+when no draft of the model passes its check. `recap` names the claims a
+segment made, with who made them, for the host's summaries and closing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from agents.personas import Persona
+from prompts import render, template_text
+from transcripts.claims import ClaimBook, claimable, pieces, stands_alone, terms, words_of
+from transcripts.models import Claim, Move, Passage
+
+# Weights of what makes a sentence this turn's claim (all counts of shared content words).
+QUESTION_WEIGHT = 1.0  # words it shares with the segment question
+THEME_WEIGHT = 1.5  # words of the speaker's themes and stance
+LINK_WEIGHT = 0.8  # a reply: words it shares with the claim it answers
+SIDE_WEIGHT = 1.0  # a reply: the speaker's themes over the previous speaker's
+RANK_WEIGHT = 1.0  # the retrieval rank of its passage (1 / (1 + rank))
+NOT_ALONE = 2.0  # opens on a pronoun pointing back ("He went as far as…")
+SELF_NAMED = 3.0  # names the speaker (a persona does not speak of itself in the third person)
+OTHER_NAMED = 1.5  # names someone else at the table (talks about them, not to the question)
+SEED_MARGIN = 1.0  # candidates this close to the best are the seed's to choose among
+SAME_LINE = 0.5  # a line another turn has claimed from already
+LONG_WORDS = 45  # longer claims are harder to voice in two or three sentences
+GIST_WORDS = 24
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The claim a reply answers: who made it, in which turn."""
+
+    persona: Persona
+    claim: Claim
+    turn: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A source sentence (or a part of a long one) that a turn could claim."""
+
+    claim: Claim
+    rank: int  # of its passage in the turn's retrieval
+    score: float = 0.0
+
+
+def theme_terms(persona: Persona, language: str) -> set[str]:
+    """The content words a persona's claims lean to: its themes, stance and bio."""
+    themes = " ".join(persona.themes.get(language, []) or persona.themes.get("en", []))
+    return terms(f"{themes} {persona.stance}")
+
+
+def candidates(
+    passages: Sequence[Passage],
+    language: str,
+    *,
+    book: ClaimBook | None = None,
+    names: Sequence[str] = (),
+) -> list[Candidate]:
+    """Every claimable sentence of the passages, in retrieval order, each once."""
+    book = book or ClaimBook()
+    seen: set[tuple[str, int, str]] = set()
+    out: list[Candidate] = []
+    for rank, passage in enumerate(passages):
+        for sentence in book.in_passage(passage):
+            for text in pieces(sentence.shown(language)):
+                if not claimable(text, language, names):
+                    continue
+                claim = sentence.claim(language).model_copy(update={"text": text})
+                if (*claim.key[:2], text) in seen:
+                    continue
+                seen.add((*claim.key[:2], text))
+                out.append(Candidate(claim, rank))
+    return out
+
+
+def _mentions(text: str, persona: Persona) -> bool:
+    words = [w for w in persona.name.split() if len(w) > 2]
+    return any(re.search(rf"\b{re.escape(w)}\b", text, re.I) for w in words)
+
+
+def score(
+    candidate: Candidate,
+    persona: Persona,
+    language: str,
+    question: str,
+    previous: Previous | None,
+    claimed_lines: set[tuple[str, int]],
+    panel: Sequence[Persona] = (),
+) -> float:
+    """How well a candidate serves as this speaker's claim on this question (higher is
+    better; the weights are the module's constants)."""
+    claim = candidate.claim
+    words = terms(claim.text)
+    value = QUESTION_WEIGHT * len(words & terms(question))
+    value += THEME_WEIGHT * len(words & theme_terms(persona, language))
+    value += RANK_WEIGHT / (1 + candidate.rank)
+    if previous is not None:
+        value += LINK_WEIGHT * min(3, len(words & terms(previous.claim.text)))
+        value += SIDE_WEIGHT * side(claim, persona, previous.persona, language)
+    if not stands_alone(claim.text):
+        value -= NOT_ALONE
+    if _mentions(claim.text, persona):
+        value -= SELF_NAMED
+    elif any(_mentions(claim.text, p) for p in panel if p.id != persona.id):
+        value -= OTHER_NAMED
+    if (claim.source_id, claim.line_start) in claimed_lines:
+        value -= SAME_LINE
+    if language == "en" and words_of(claim.text) > LONG_WORDS:
+        value -= 1.0
+    return value
+
+
+def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:
+    """How much more a claim leans to `persona`'s themes than to `other`'s (in shared
+    content words; above 0: it is `persona`'s side of the argument)."""
+    words = terms(claim.text)
+    return len(words & theme_terms(persona, language)) - len(words & theme_terms(other, language))
+
+
+def move_of(claim: Claim, persona: Persona, previous: Previous | None, language: str) -> Move:
+    """`open` when no claim went before in the segment; `challenge` when the claim leans
+    to this speaker's side more than to the previous speaker's; `extend` otherwise."""
+    if previous is None:
+        return "open"
+    return "challenge" if side(claim, persona, previous.persona, language) > 0 else "extend"
+
+
+def choose_claim(
+    persona: Persona,
+    passages: Sequence[Passage],
+    *,
+    language: str,
+    question: str,
+    used: set[tuple[str, int, str]] = frozenset(),  # type: ignore[assignment]
+    claimed_lines: set[tuple[str, int]] = frozenset(),  # type: ignore[assignment]
+    previous: Previous | None = None,
+    panel: Sequence[Persona] = (),
+    book: ClaimBook | None = None,
+    seed: int = 0,
+) -> Claim | None:
+    """The claim of a panelist's turn, with its move; None when no passage holds a
+    claimable sentence the debate has not claimed yet. The best-scored candidate, or with
+    another `seed` one of those within SEED_MARGIN of it (so debates of one topic differ
+    by seed); ties go to the better-ranked passage, then the earlier sentence."""
+    names = [p.name for p in panel] or [persona.name]
+    found = [
+        c for c in candidates(passages, language, book=book, names=names) if c.claim.key not in used
+    ]
+    if not found:
+        return None
+    scored = sorted(
+        (
+            (score(c, persona, language, question, previous, claimed_lines, panel), -i, c)
+            for i, c in enumerate(found)
+        ),
+        key=lambda row: (row[0], row[1]),
+        reverse=True,
+    )
+    close = [c for value, _, c in scored if value >= scored[0][0] - SEED_MARGIN]
+    best = close[seed % len(close)]
+    move = move_of(best.claim, persona, previous, language)
+    return best.claim.model_copy(
+        update={"move": move, "answers": previous.turn if previous is not None else None}
+    )
+
+
+def first_name(name: str) -> str:
+    return name.split()[0] if name.split() else name
+
+
+def lead(claim: Claim, language: str, turn: int = 0) -> str:
+    """The words a turn puts before its claim: none for an opening claim; for a reply, a
+    lead-in that says whether it builds on the previous claim or challenges it (the
+    template's lines, one per turn in rotation)."""
+    if claim.move == "open":
+        return ""
+    options = [o.strip() for o in template_text(f"lead_{claim.move}", language).splitlines()]
+    options = [o for o in options if o]
+    return options[turn % len(options)] if options else ""
+
+
+def stated(claim: Claim, language: str, turn: int = 0) -> str:
+    """The claim stated plainly, after its lead-in: the words are the source's."""
+    head = lead(claim, language, turn)
+    joiner = "" if language == "ja" or not head else " "
+    return f"{head}{joiner}{claim.text.strip()}"
+
+
+def own_words(text: str, claim: Claim, language: str) -> str:
+    """What a turn said of its claim, in the turn's own words: its text without the
+    lead-in its move put before the claim (any of the template's lead-ins)."""
+    text = " ".join(text.split())
+    if claim.move != "open":
+        for option in template_text(f"lead_{claim.move}", language).splitlines():
+            option = option.strip()
+            if option and text.startswith(option):
+                return text[len(option) :].strip() or text
+    return text
+
+
+def opening_words(claim: Claim, language: str, count: int = 4) -> str:
+    """The first words of a claim (characters, in Japanese): what a small model is given
+    to start its turn with, so that it says the claim instead of wandering from it."""
+    text = claim.text.strip()
+    if language == "ja":
+        return text[: count * 3]
+    return " ".join(text.split()[:count])
+
+
+def gist(text: str, limit: int = GIST_WORDS) -> str:
+    """A claim short enough for a recap, in its own words: the whole claim up to `limit`
+    words; of a longer one, the run of its clauses (between commas, dashes, semicolons,
+    colons) of at most `limit` words that holds the most content words (a figure counts
+    four; the last clause, where a spoken sentence's point tends to land, two more; a
+    later run wins a tie), with an ellipsis where it is cut."""
+    text = " ".join(text.split()).rstrip(".")
+    if re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text):
+        return text if len(text) <= 60 else text[:60].rstrip("、，,") + "…"
+    if len(text.split()) <= limit:
+        return text
+    cuts = [m.span() for m in re.finditer(r"\s*(?:[,;:]|\s[—–])\s*", text)]
+    starts = [0, *(end for _, end in cuts)]
+    ends = [*(start for start, _ in cuts), len(text)]
+    best: tuple[int, int, int] | None = None  # (value, first clause, last clause)
+    for first in range(len(starts)):
+        for last in range(first, len(ends)):
+            window = text[starts[first] : ends[last]]
+            if sum(1 for w in window.split() if w not in "—–") > limit:
+                break
+            found = terms(window)
+            value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
+            value += 2 if last == len(ends) - 1 else 0
+            if best is None or value >= best[0]:  # a later run wins a tie
+                best = (value, first, last)
+    if best is None:
+        return " ".join(text.split()[:limit]).rstrip(",;:—–- ") + "…"
+    _, first, last = best
+    window = text[starts[first] : ends[last]]
+    return ("…" if first > 0 else "") + window + ("…" if last < len(ends) - 1 else "")
+
+
+def recap(made: Sequence[tuple[str, Claim]], language: str) -> str:
+    """The claims of a segment (or a debate), each with who made it, one sentence a
+    claim: what a host's summary or closing may name, and nothing else. Give each claim
+    with the words its turn said (`own_words`), so the host quotes what was said on the
+    panel, not the source line behind it."""
+    out = []
+    for name, claim in made:
+        out.append(
+            render(
+                f"recap_{claim.move}",
+                language,
+                name=name,
+                gist=gist(claim.text),
+                line=claim.line_start
+                if claim.line_start == claim.line_end
+                else f"{claim.line_start}-{claim.line_end}",
+            )
+        )
+    return " ".join(out)

@@ -1,0 +1,198 @@
+"""Benchmark: claim-first debates against the free-form debates of an earlier commit.
+
+Runs the same debates (the default topic with seeds 0 and 1, and one topic of our
+choosing; the bundled model, `debate run`'s defaults) with this checkout's code and with
+the code of an earlier commit (by default the newest commit of `main`'s first-parent
+line that has no claim-first turns, i.e. everything else main had when they came;
+`--against c8d8778` names another),
+each debate in a child process of its own (the model and the index are loaded before
+the clock starts), alternating old and new so the machine's drift hits both alike. Every
+debate is then judged here with this checkout's attribution measure
+(`transcripts.attribution`). Prints per debate and in total: the share of panelist turns
+attributable to their cited lines, the share with invented names, dates or figures,
+copy_rate and distinct-2 over all turns, and the wall time of the debate (the graph's
+run, from the first event to the last).
+
+    python -m bench.claims [--against COMMIT] [--show]
+
+Uses both cores for a few minutes; run it on a machine nobody else is measuring on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+from transcripts.attribution import Attributor, judge_debate
+from transcripts.index import PassageIndex
+from transcripts.metrics import copy_rate, distinct_n
+from transcripts.models import Debate
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
+OUR_TOPIC = "Should a basic income be paid in compute?"
+DEBATES = [(DEFAULT_TOPIC, 0), (DEFAULT_TOPIC, 1), (OUR_TOPIC, 0)]
+
+# Run in a child with a code folder first on sys.path: one debate as `debate run` runs it,
+# saved under OUT; prints the debate's id and the graph's wall time as JSON.
+CHILD = """
+import json, sys, time
+from pathlib import Path
+import cli
+from graphs.checkpoint import open_checkpointer
+from graphs.runner import default_model, new_show
+from settings import Settings
+
+data, out, topic, seed, turns = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
+settings = Settings(data_dir=Path(data), out_dir=Path(out), seed=seed, turns=turns)
+model = default_model(settings)
+index = cli.open_index(settings, quiet=True)
+index.search("warm up", 1)
+with open_checkpointer(settings.data_dir) as saver:
+    runner = new_show(settings, topic, search=cli.searcher(index), checkpointer=saver, model=model)
+    began = time.perf_counter()
+    for _event in runner.run():
+        pass
+    wall = time.perf_counter() - began
+print(json.dumps({"id": runner.debate.id, "wall_s": wall}))
+"""
+
+
+def git(*args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def before_claims() -> str:
+    """The newest commit on main's first-parent line whose tree has no claim-first turns
+    (no agents/claims.py)."""
+    for commit in git("rev-list", "--first-parent", "main").split():
+        if not git("ls-tree", commit, "agents/claims.py"):
+            return commit
+    raise SystemExit("bench.claims: no commit of main without claim-first turns; use --against")
+
+
+def export(commit: str, folder: Path) -> Path:
+    """The code of `commit` in `folder` (`git archive`; no worktree is registered)."""
+    data = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=BytesIO(data)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def run_one(
+    code: Path, data: Path, out: Path, topic: str, seed: int, turns: int
+) -> tuple[Debate, float]:
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, str(data), str(out), topic, str(seed), str(turns)],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"bench.claims: a debate failed in {code}:\n{done.stderr[-2000:]}")
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    raw = json.loads((out / f"{row['id']}.json").read_text(encoding="utf-8"))
+    return Debate.model_validate(raw), float(row["wall_s"])
+
+
+def figures(debate: Debate, attributor: Attributor) -> dict[str, float]:
+    verdicts = judge_debate(debate, attributor)
+    roles = {p.id: p.role for p in debate.personas}
+    panel = [t for t in debate.turns if roles.get(t.speaker_id) == "panelist"]
+    texts = [t.text for t in debate.turns]
+    judged = [verdicts[t.index] for t in panel if t.index in verdicts]
+    return {
+        "panel_turns": len(panel),
+        "attributable": sum(v.attributable for v in judged) / max(1, len(panel)),
+        "invented": sum(bool(v.invented) for v in judged) / max(1, len(panel)),
+        "copy_rate": copy_rate(texts),
+        "distinct_2": distinct_n(texts, 2),
+        "templated": sum(t.voiced_by == "template" for t in panel) / max(1, len(panel)),
+        "unsupported": sum(t.unsupported for t in panel) / max(1, len(panel)),
+    }
+
+
+def line(name: str, f: dict[str, float], wall: float) -> str:
+    return (
+        f"{name:<44} attributable={f['attributable']:.2f} invented={f['invented']:.2f} "
+        f"copy_rate={f['copy_rate']:.2f} distinct-2={f['distinct_2']:.2f} wall={wall:.1f}s "
+        f"(panel turns {int(f['panel_turns'])}, stated from the template "
+        f"{f['templated']:.2f}, unsupported {f['unsupported']:.2f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--against",
+        help="the earlier commit (default: main's newest commit without agents/claims.py)",
+    )
+    parser.add_argument("--show", action="store_true", help="print the new debates' turns")
+    parser.add_argument("--turns", type=int, default=12, help="turns a debate (12)")
+    parser.add_argument("--debates", type=int, default=3, help="how many of the three (3)")
+    args = parser.parse_args()
+    debates = DEBATES[: args.debates]
+
+    against = git("rev-parse", "--short", args.against or before_claims())
+    work = Path(tempfile.mkdtemp(prefix="bench-claims-"))
+    old_code = export(against, work / "old")
+    codes = {"old": old_code, "new": ROOT}
+    for name in codes:
+        (work / name / "out").mkdir(parents=True, exist_ok=True)
+    results: dict[str, list[tuple[Debate, float]]] = {"old": [], "new": []}
+    began = time.perf_counter()
+    for topic, seed in debates:
+        for name in ("old", "new"):
+            out = work / name / "out"
+            results[name].append(
+                run_one(codes[name], work / name / "data", out, topic, seed, args.turns)
+            )
+    print(f"bench.claims: {len(debates)} debates each way in {time.perf_counter() - began:.0f} s")
+    attributor = Attributor(PassageIndex(work / "new" / "data"))  # indexed by the runs
+    totals: dict[str, dict[str, float]] = {}
+    here = git("rev-parse", "--short", "HEAD")
+    for name, label in (("old", f"before ({against})"), ("new", f"claim-first ({here})")):
+        rows = [(figures(d, attributor), w) for d, w in results[name]]
+        print(f"{label}:")
+        for (topic, seed), (f, wall) in zip(debates, rows, strict=True):
+            print("  " + line(f"{topic[:30]}… seed {seed}", f, wall))
+        panel = sum(f["panel_turns"] for f, _ in rows)
+        total = {
+            k: sum(f[k] * f["panel_turns"] for f, _ in rows) / max(1, panel)
+            for k in ("attributable", "invented", "templated", "unsupported")
+        }
+        total.update(
+            panel_turns=panel,
+            copy_rate=sum(f["copy_rate"] for f, _ in rows) / len(rows),
+            distinct_2=sum(f["distinct_2"] for f, _ in rows) / len(rows),
+        )
+        wall = sum(w for _, w in rows) / len(rows)
+        totals[name] = {**total, "wall": wall}
+        print("  " + line("all (panel turns pooled; text figures mean)", total, wall))
+    ratio = totals["new"]["wall"] / totals["old"]["wall"]
+    print(f"wall time, claim-first over before: {ratio:.2f}x")
+    if args.show:
+        for debate, _ in results["new"]:
+            print(f"\n# {debate.topic} (seed {debate.settings.seed})")
+            for t in debate.turns:
+                claim = f"  <- line {t.claim.line_start}: {t.claim.text}" if t.claim else ""
+                print(f"[{t.index} {t.speaker_id} {t.kind} {t.voiced_by}] {t.text}{claim}")
+
+
+if __name__ == "__main__":
+    main()

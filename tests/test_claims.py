@@ -1,0 +1,533 @@
+"""Claim-first turns: which sentence of the source a turn claims, how a model voices it,
+what every draft is checked for, and what a turn says when no draft passes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from agents.claims import Previous, choose_claim, gist, lead, own_words, recap, stated
+from agents.llm.scripted import ScriptedModel
+from agents.personas import load_personas
+from agents.speaker import (
+    ClaimFocus,
+    Judgement,
+    TurnRequest,
+    budget_for,
+    speak,
+    words_in_mouth,
+)
+from tests.conftest import SOURCE
+from transcripts.claims import ClaimBook, claimable, fresh_topics, pieces, tidy
+from transcripts.models import Claim, Passage, Turn
+
+SID = "compute_resource_ism_panel"
+PANEL = load_personas()
+NAMES = [p.name for p in PANEL.values()]
+# Lines 25 and 31 of the show: America or China takes it; capitalism's flaw.
+RACE = Passage(
+    source_id=SID,
+    chunk_id=f"{SID}:25-25:x",
+    line_start=25,
+    line_end=25,
+    text="最終的には、アメリカが取るか中国が取るかでしかないわけですよ。",
+    gloss="In the end, it's nothing more than whether America takes it or China takes it.",
+    score=0.9,
+)
+
+
+@pytest.fixture(scope="module")
+def book() -> ClaimBook:
+    return ClaimBook.from_paths({SID: SOURCE})
+
+
+def passage(book: ClaimBook, start: int, end: int | None = None) -> Passage:
+    """A passage of the bundled show: its lines' sentences joined, as the index keeps them."""
+    end = end or start
+    rows = [s for s in book.of_source(SID) if start <= s.line <= end]
+    return Passage(
+        source_id=SID,
+        chunk_id=f"{SID}:{start}-{end}:t",
+        line_start=start,
+        line_end=end,
+        text="".join(s.text for s in rows),
+        gloss=" ".join(s.gloss or "" for s in rows),
+        score=1.0,
+    )
+
+
+def claim(text: str, line: int = 25, move: str = "open", **kw) -> Claim:
+    return Claim(source_id=SID, line_start=line, line_end=line, text=text, move=move, **kw)
+
+
+def request(**kw) -> TurnRequest:
+    base = dict(
+        index=2,
+        kind="argument",
+        topic="Compute as the new currency",
+        question="Who ends up holding the compute?",
+        language="en",
+        passages=[RACE],
+        claim=claim(RACE.gloss.removeprefix("In the end, ")),
+    )
+    base.update(kw)
+    return TurnRequest(**base)
+
+
+# -- the source's claims -----------------------------------------------------------------------
+def test_a_passage_splits_into_its_sentences_each_with_its_line_and_gloss(book):
+    got = book.in_passage(passage(book, 25, 26))
+    assert {s.line for s in got} == {25, 26}
+    assert all(s.gloss for s in got)
+    assert any("America takes it or China takes it" in (s.gloss or "") for s in got)
+    # a source the book does not know is split from the passage itself
+    (alone,) = ClaimBook().in_passage(RACE)
+    assert (alone.line, alone.gloss) == (25, RACE.gloss)
+
+
+def test_what_can_stand_as_a_claim():
+    assert claimable("Capitalism itself has a serious flaw: it produces winners and losers.")
+    assert not claimable("I see.")  # back-channel
+    assert not claimable("What kind of quality is it?")  # a question
+    assert claimable("It comes down to whether America takes it or China takes it, doesn't it?")
+    assert not claimable("Mr. Saito, you were saying pretty much the same thing, weren't you?")
+    assert not claimable("It's just that the video went up a bit later; it got a little delayed.")
+    assert not claimable(
+        "I do think Sam Altman will do something in that area with Worldcoin, but..."
+    )
+    # a title before a name talks about the show's own guests, unless the name is the panel's
+    assert not claimable("Professor Matsuda may know science fiction of that kind, surely.")
+    assert claimable(
+        "Compute-resource-ism replaces capitalism, as Mr. Sam Altman said.", names=NAMES
+    )
+    assert tidy("Well, yes — the question is who gets hold of it.") == (
+        "The question is who gets hold of it."
+    )
+
+
+def test_a_sentence_too_long_for_a_turn_gives_its_parts_between_semicolons():
+    long = "; ".join(["one two three four five six seven eight nine ten eleven twelve"] * 6)
+    parts = pieces(long + ".")
+    assert len(parts) == 6 and all(p.endswith(".") for p in parts)
+
+
+# -- choosing the claim ---------------------------------------------------------------------------
+def test_each_panelist_claims_what_fits_its_themes_and_the_question(book):
+    found = [passage(book, 31), passage(book, 25)]
+    question = "Who gains power, and who loses it?"
+    economist = choose_claim(PANEL["economist"], found, language="en", question=question, book=book)
+    futurist = choose_claim(PANEL["futurist"], found, language="en", question=question, book=book)
+    assert economist is not None and futurist is not None
+    assert economist.line_start == 31 and "capitalism" in economist.text.lower()
+    assert futurist.line_start == 25 and ("America" in futurist.text or "China" in futurist.text)
+    assert economist.move == futurist.move == "open" and economist.answers is None
+    # the claim's lines are its citation
+    assert economist.citation().anchor == f"{SID}:31-31"
+
+
+def test_a_claim_is_made_once_in_a_debate(book):
+    found = [passage(book, 31)]
+    first = choose_claim(PANEL["economist"], found, language="en", question="Who loses?", book=book)
+    assert first is not None
+    again = choose_claim(
+        PANEL["economist"], found, language="en", question="Who loses?", book=book, used={first.key}
+    )
+    assert again is not None and again.key != first.key
+    everything = {c.key for c in [first, again]}
+    while (nxt := choose_claim(PANEL["economist"], found, language="en", question="x",
+                               book=book, used=everything)) is not None:  # fmt: skip
+        everything.add(nxt.key)
+    assert len(everything) >= 2  # every claim of the passage, then none is left
+
+
+def test_a_reply_takes_its_side_against_the_claim_before_it(book):
+    found = [passage(book, 31), passage(book, 25)]
+    made = choose_claim(PANEL["futurist"], [passage(book, 25)], language="en", question="Who?",
+                        book=book)  # fmt: skip
+    assert made is not None
+    reply = choose_claim(
+        PANEL["economist"],
+        found,
+        language="en",
+        question="Who gains power?",
+        previous=Previous(PANEL["futurist"], made, 4),
+        used={made.key},
+        book=book,
+    )
+    assert reply is not None and reply.answers == 4
+    assert reply.move == "challenge" and reply.line_start == 31
+
+
+def test_another_seed_may_choose_another_close_claim(book):
+    found = [passage(book, 25), passage(book, 27)]
+
+    def chosen(seed: int) -> tuple:
+        got = choose_claim(
+            PANEL["futurist"], found, language="en", question="What happens next?", book=book,
+            seed=seed,
+        )  # fmt: skip
+        assert got is not None
+        return got.key
+
+    assert chosen(0) == chosen(0)  # one seed, one choice
+    assert len({chosen(seed) for seed in range(4)}) > 1
+
+
+# -- voicing it -----------------------------------------------------------------------------------
+def test_the_small_budget_gives_the_claim_whole_and_starts_from_its_words():
+    futurist = PANEL["futurist"]
+    long = claim(
+        "Even without waiting for quantum computing, it is entirely possible that a single "
+        "AI ends up holding 51% of all computing power, and that changes capitalism."
+    )
+    model = ScriptedModel(responder=lambda m: "it holds the power.")
+    spoken = speak(model, futurist, request(claim=long))
+    (call,) = model.history
+    assert long.text in call.messages[1]["content"]  # whole, not a 120-character clip
+    assert call.sampling.prefix == "Even without waiting for"
+    assert call.sampling.max_tokens == budget_for(model).max_tokens == 64
+    assert spoken.turn.claim == long and spoken.turn.citations == [long.citation()]
+    assert spoken.turn.voiced_by == "model" and not spoken.turn.unsupported
+
+
+def test_a_server_model_gets_the_whole_passages_and_the_last_two_turns():
+    economist = PANEL["economist"]
+    model = ScriptedModel(
+        responder=lambda m: "Whoever holds it sets the rules. That is a monopoly problem.",
+        prompt_budget="large",
+    )
+    history = [
+        ("Sam Altman", "Compute will be the currency of the future, shared broadly."),
+        ("Ren Kurosawa", "If one AI holds 51% of all compute it effectively rules."),
+    ]
+    req = request(history=history, previous=history[-1], claim=claim("It comes down to who.",
+                  move="challenge", answers=1))  # fmt: skip
+    speak(model, economist, req)
+    (call,) = model.history
+    user = call.messages[1]["content"]
+    assert RACE.gloss in user  # the passage whole
+    assert all(text in user for _, text in history)  # both earlier turns
+    assert "three to five sentences" in user
+    assert call.sampling.prefix == "" and call.sampling.max_tokens == 320
+
+
+def test_a_small_model_is_kept_to_its_claim_in_the_stream_and_the_turn():
+    futurist = PANEL["futurist"]
+    c = claim("America takes it or China takes it, and whoever holds it rules.", move="challenge")
+    opening = lead(c, "en", 2)  # the embedded model's reply starts with its prefix
+    reply = (
+        f"{opening} America takes it or China takes it. Whoever holds it rules America and "
+        "China alike. The show is a comedy of contrasts!"
+    )
+    shown: list[str] = []
+    req = request(claim=c, previous=("Keiko Tanabe", "x"))
+    model = ScriptedModel(responder=lambda m: reply)
+    spoken = speak(model, futurist, req, on_token=shown.append)
+    assert model.history[0].sampling.prefix == f"{opening} America takes it or"
+    kept = f"{opening} America takes it or China takes it. Whoever holds it rules America and " \
+        "China alike."  # fmt: skip
+    assert spoken.turn.text == kept
+    assert " ".join("".join(shown).split()) == kept  # the stream showed what the turn keeps
+    assert ClaimFocus(c, opening).cut(reply) == kept
+
+
+def test_a_small_model_that_strays_from_its_claim_is_redrafted():
+    futurist = PANEL["futurist"]
+    c = claim("America takes it or China takes it, and whoever holds it rules.")
+    replies = iter(
+        [
+            "America takes the moon, the stars and every ocean for a theme park.",
+            "America takes it or China takes it, Keiko Tanabe rules.",  # names someone
+            "America takes it or China takes it, and whoever holds it rules.",
+        ]
+    )
+    discards: list[str] = []
+    turn = speak(
+        ScriptedModel(responder=lambda m: next(replies)),
+        futurist,
+        request(claim=c),
+        others=["Keiko Tanabe", "Sam Altman"],
+        on_discard=discards.append,
+    ).turn
+    assert discards == ["strays from its claim", "names Keiko Tanabe, whom its claim does not"]
+    assert turn.text == c.text and turn.voiced_by == "model"
+
+
+# -- checking every draft -------------------------------------------------------------------------
+def test_a_failing_draft_is_redrafted_then_the_claim_is_stated_plainly():
+    altman = PANEL["altman"]
+    seen: list[str] = []
+
+    def check(text: str, req: TurnRequest) -> Judgement:
+        seen.append(text)
+        ok = text.startswith(stated(req.claim, "en", req.index))
+        return Judgement(ok, "" if ok else "does not argue from its lines")
+
+    model = ScriptedModel(
+        responder=lambda m: "an unrelated tale about the moon.", prompt_budget="large"
+    )
+    discards: list[str] = []
+    spoken = speak(model, altman, request(), check=check, on_discard=discards.append)
+    turn = spoken.turn
+    assert len(model.history) == budget_for(model).drafts == 3
+    assert turn.voiced_by == "template" and not turn.unsupported
+    assert turn.text == stated(request().claim, "en", 2)
+    assert turn.regenerated == 3 and discards.count("does not argue from its lines") == 3
+    assert turn.citations == [request().claim.citation()]
+
+
+def test_a_claim_that_fails_even_stated_plainly_is_kept_and_marked_unsupported():
+    def never(text: str, req: TurnRequest) -> Judgement:
+        return Judgement(False, "not in the source: 1960", ("1960",))
+
+    model = ScriptedModel(responder=lambda m: "In 1960 the bank printed gold.")
+    turn = speak(model, PANEL["economist"], request(), check=never).turn
+    assert turn.unsupported and turn.voiced_by == "template"
+    saved = json.loads(turn.model_dump_json())
+    assert saved["unsupported"] is True and saved["claim"]["line_start"] == 25
+
+
+def test_a_draft_that_wanders_is_cut_back_to_the_sentences_that_pass():
+    def check(text: str, req: TurnRequest) -> Judgement:
+        return Judgement("moon" not in text, "wanders")
+
+    reply = "America takes it or China takes it, whoever holds compute. The moon is cheese."
+    model = ScriptedModel(responder=lambda m: reply, prompt_budget="large")
+    discards: list[str] = []
+    turn = speak(model, PANEL["futurist"], request(), check=check, on_discard=discards.append).turn
+    assert turn.text == "America takes it or China takes it, whoever holds compute."
+    assert len(model.history) == 1 and discards == ["cut to its first sentences (wanders)"]
+
+
+def test_a_draft_without_a_finished_sentence_is_redrafted():
+    replies = iter(["and then if one AI were to hold 5", "Whoever holds it rules the rest."])
+    model = ScriptedModel(responder=lambda m: next(replies), prompt_budget="large")
+    turn = speak(model, PANEL["futurist"], request()).turn
+    assert turn.text == "Whoever holds it rules the rest." and turn.regenerated == 1
+
+
+def test_no_words_are_put_in_the_mouth_of_anyone_at_the_table():
+    economist = PANEL["economist"]
+    others = ["Mika Aoyama", "Sam Altman", "Ren Kurosawa"]
+    assert words_in_mouth('Sam Altman said: "we will print compute."', economist, others)
+    assert words_in_mouth("As Kurosawa put it, money is dead.", economist, others)
+    assert words_in_mouth("Ren's words were clear: no more banks.", economist, others)
+    assert words_in_mouth("Well, you said compute is money.", economist, others)
+    assert words_in_mouth("Keiko Tanabe said that compute is scarce.", economist, others)
+    # under any spelling of the name: the host's closing once opened "Ki-Shin Tanabe said:"
+    host = PANEL["host"]
+    panel = ["Sam Altman", "Keiko Tanabe", "Ren Kurosawa"]
+    assert words_in_mouth("Ki-Shin Tanabe said: compute is a fraud.", host, panel)
+    assert words_in_mouth("Sam Altmann told us compute is a fraud.", host, panel)
+    assert not words_in_mouth("Compute is scarce, and America knows it.", economist, others)
+    # a person the claim itself reports may be reported as the source reports them
+    reported = claim("What Sam Altman is saying is that compute resources become money.")
+    assert not words_in_mouth("Sam Altman says compute becomes money.", economist, others,
+                              reported)  # fmt: skip
+    # a draft that does it is redrafted, then the claim is stated plainly
+    model = ScriptedModel(responder=lambda m: "Ren Kurosawa said that China wins.")
+    turn = speak(model, economist, request(), others=others).turn
+    assert turn.voiced_by == "template" and "said" not in turn.text
+
+
+# -- the host names only the claims made ---------------------------------------------------------
+def test_a_recap_names_each_claim_with_who_made_it():
+    made = [
+        ("Sam Altman", claim("Compute resources will take the place of money.", 3)),
+        ("Keiko Tanabe", claim("Capitalism itself has a serious flaw.", 31, "challenge")),
+    ]
+    text = recap(made, "en")
+    assert text == (
+        "Sam Altman argued: “Compute resources will take the "
+        "place of money.” Keiko Tanabe pushed back: “Capitalism itself has a serious flaw.”"
+    )
+    long = (
+        "Even without waiting for quantum computing, in a context where one giant "
+        "ultra-intelligence, so to speak, is created and moves toward ASI, toward the "
+        "singularity, it is entirely possible that a single, extremely powerful compute "
+        "resource — a computer — or an AI, ends up holding 51% of all computing power."
+    )
+    assert gist(long).endswith("ends up holding 51% of all computing power")
+
+
+def test_host_summaries_and_closing_recap_the_claims_made(settings, saver):
+    from graphs.runner import new_show
+    from tests.conftest import StubSearch, varied
+
+    book = ClaimBook.from_paths({SID: SOURCE})
+    found = [passage(book, n) for n in (25, 31, 18, 43, 44, 20, 51, 52)]
+
+    class Source(StubSearch):
+        pass
+
+    search = Source(found)
+    search.book = book  # what the runner's context takes the sources' sentences from
+    runner = new_show(
+        settings.model_copy(update={"agenda": "standard"}),
+        "Compute as the new currency",
+        search=search,
+        checkpointer=saver,
+        model=varied(),
+    )
+    list(runner.run())
+    turns = runner.debate.turns
+    names = {p.id: p.name for p in runner.panel}
+    panel = [t for t in turns if t.speaker_id != "host"]
+    assert all(t.claim is not None and t.citations == [t.claim.citation()] for t in panel)
+    assert len({t.claim.key for t in panel}) == len(panel)  # no claim made twice
+    for recap_turn in (t for t in turns if t.kind in ("summary", "closing")):
+        assert recap_turn.voiced_by == "template" and recap_turn.citations
+        claimed = [t for t in panel if t.claim.citation() in recap_turn.citations]
+        assert claimed
+        for t in claimed:  # each claim named with who made it
+            assert names[t.speaker_id] in recap_turn.text
+        others = {names[t.speaker_id] for t in panel} - {names[t.speaker_id] for t in claimed}
+        head = recap_turn.text.split("Thank you")[0]
+        assert not any(n in head for n in others)  # and no one else
+    # the recap's passages are those that hold the claims it names
+    summary = next(t for t in turns if t.kind == "summary")
+    assert summary.invalid_citations() == []
+
+
+# -- topics for the next episode ------------------------------------------------------------------
+def test_topics_are_claims_no_debate_has_made(book):
+    made = claim(book.in_passage(passage(book, 31))[0].gloss or "", 31)
+    made = made.model_copy(update={"source_text": book.in_passage(passage(book, 31))[0].text})
+    turn = Turn(index=1, speaker_id="economist", kind="argument", text="x", claim=made)
+    before = fresh_topics(book, [], names=NAMES, limit=200)
+    after = fresh_topics(book, [turn], names=NAMES, limit=200)
+    assert any(t.source_text == made.source_text for t in before)
+    assert not any(t.source_text == made.source_text for t in after)
+    assert len(after) == len(before) - 1
+    assert all(claimable(t.claim, "en", NAMES) for t in after)
+
+
+# -- the whole show, checked by the attribution measure ---------------------------------------
+def test_a_debate_over_the_index_is_checked_by_the_attribution_measure(
+    settings, saver, indexed_data, tmp_path
+):
+    """Over the real index, every panel turn's draft is judged by `transcripts.attribution`:
+    a model that voices its claim keeps its words; one that talks about something else is
+    replaced by its claim stated plainly; either way the turn is attributable and keeps
+    the verdict it was judged with."""
+    import re
+    import shutil
+
+    from graphs.context import SourceSearch
+    from graphs.runner import new_show
+    from tests.conftest import varied
+    from transcripts.index import PassageIndex
+
+    data = tmp_path / "indexed"
+    shutil.copytree(indexed_data, data)
+    search = SourceSearch(PassageIndex(data))
+    point = re.compile(r'Your point, from the show \(line [\d-]+\): "(.*)"')
+
+    def voices(messages) -> str:
+        found = point.search(messages[-1]["content"])
+        return found.group(1) if found else "A scripted reply."
+
+    for model, voiced in ((ScriptedModel(responder=voices), "model"), (varied(), "template")):
+        runner = new_show(
+            settings.model_copy(update={"agenda": "standard", "turns": 8}),
+            "Compute as the new currency",
+            search=search,
+            checkpointer=saver,
+            model=model,
+        )
+        list(runner.run())
+        panel = [t for t in runner.debate.turns if t.speaker_id != "host"]
+        assert panel and all(t.claim is not None for t in panel)
+        for t in panel:
+            assert t.voiced_by == voiced, t
+            assert t.attribution is not None and t.attribution.attributable, t.attribution
+            assert not t.unsupported
+            assert t.citations == [t.claim.citation()] and t.invalid_citations() == []
+
+
+# -- every backend --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "reports",
+    [{}, {"timings": True}, {"usage": False}],
+    ids=["usage", "llama.cpp timings", "a tokenizer endpoint"],
+)
+def test_the_openai_backend_records_the_prompt_tokens_the_server_reports(settings, saver, reports):
+    """Servers report prompt tokens in a usage chunk, or (llama.cpp's, some versions) as
+    `timings`, or (llama-cpp-python's server, which streams no usage) count them at a
+    tokenizer endpoint; every model turn of a debate records them, and ends on a
+    finished sentence."""
+    from agents.llm.openai_backend import OpenAIModel
+    from bench.fake_openai import FakeOpenAI
+    from graphs.runner import new_show
+    from tests.conftest import StubSearch
+    from transcripts.claims import ClaimBook
+
+    with FakeOpenAI(reply_tokens=30, **reports) as server:
+        model = OpenAIModel("fake", base_url=server.base_url, timeout=5, max_retries=0)
+        search = StubSearch([RACE])
+        search.book = ClaimBook()
+        runner = new_show(
+            settings.model_copy(update={"backend": "openai", "agenda": "standard", "turns": 6}),
+            "Compute as the new currency",
+            search=search,
+            checkpointer=saver,
+            model=model,
+        )
+        list(runner.run())
+    spoken = [t for t in runner.debate.turns if t.voiced_by == "model"]
+    assert spoken and all(t.tokens_in > 0 and t.tokens_out > 0 for t in spoken)
+    assert all(t.text.rstrip().endswith((".", "!", "?")) for t in runner.debate.turns)
+    assert runner.debate.metrics.tokens_in == sum(t.tokens_in for t in runner.debate.turns)
+
+
+def test_a_japanese_debate_on_a_server_model_claims_the_source_s_own_sentences(book):
+    """On a server model a Japanese debate is claim-first too: its claims are the
+    source's sentences as written, and the prompt is the Japanese one."""
+    found = [passage(book, 31), passage(book, 25)]
+    got = choose_claim(
+        PANEL["economist"], found, language="ja", question="誰が力を失うのか?", book=book
+    )
+    assert got is not None and got.line_start in (25, 31)
+    assert got.text == got.source_text and re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", got.text)
+    model = ScriptedModel(responder=lambda m: "資本主義には欠陥があります。", prompt_budget="large")
+    turn = speak(model, PANEL["economist"], request(language="ja", claim=got,
+                 passages=found)).turn  # fmt: skip
+    (call,) = model.history
+    assert got.text in call.messages[1]["content"] and "あなたの論点" in call.messages[1]["content"]
+    assert turn.text == "資本主義には欠陥があります。" and turn.citations == [got.citation()]
+
+
+def test_claim_terms_are_the_same_from_many_threads():
+    """Debates of a batch choose claims side by side; the shared stemmer must not mix up
+    their words (it once failed with IndexError deep inside the stemmer)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transcripts.claims import terms
+
+    texts = [
+        f"Governments nationalising computational infrastructure {i} reorganisation "
+        f"hegemonies distributing universally conditionalities {i * 7}"
+        for i in range(400)
+    ]
+    alone = [terms(t) for t in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(terms, texts))
+    assert together == alone
+
+
+def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
+    """The host quotes a panelist's own words (after its lead-in), never the source
+    sentence behind them as if the panelist had said that."""
+    source = claim("Capitalism itself has a serious flaw.", 31, "challenge")
+    said = f"{lead(source, 'en', 0)} Capitalism has a flaw at its very core."
+    words = own_words(said, source, "en")
+    assert words == "Capitalism has a flaw at its very core."
+    opening = claim("Compute resources will take the place of money.", 3)
+    assert (
+        own_words("  Compute will replace money. ", opening, "en") == "Compute will replace money."
+    )
+    text = recap([("Keiko Tanabe", source.model_copy(update={"text": words}))], "en")
+    assert text == "Keiko Tanabe pushed back: “Capitalism has a flaw at its very core.”"
+    assert "serious" not in text
