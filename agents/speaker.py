@@ -924,7 +924,26 @@ def speak(
             discarded.pop()
     else:
         text = kept.text
-    turn = Turn(
+    turn = _turn(
+        req,
+        persona,
+        text,
+        model=result.model if result else model.name,
+        tokens_in=tokens_in,
+        tokens_out=tokens_out,
+        latency_ms=round(latency, 1),
+        regenerated=len(discarded),
+        unsupported=unsupported,
+        attribution=_verdict(final),
+    )
+    return Spoken(check_citations(turn), discarded)
+
+
+def _turn(req: TurnRequest, persona: Persona, text: str, **fields: Any) -> Turn:
+    """A panelist's turn of `req` saying `text`, cited by its claim's lines (or, without a
+    claim, by the passage it draws on most); `fields` are the rest of the Turn."""
+    claim = req.claim
+    return Turn(
         index=req.index,
         speaker_id=persona.id,
         kind=req.kind,
@@ -933,16 +952,9 @@ def speak(
         passages=list(req.passages),
         addressed_to=req.addressed_to,
         segment=req.segment,
-        model=result.model if result else model.name,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
-        latency_ms=round(latency, 1),
-        regenerated=len(discarded),
         claim=claim,
-        unsupported=unsupported,
-        attribution=_verdict(final),
+        **fields,
     )
-    return Spoken(check_citations(turn), discarded)
 
 
 def _verdict(draft: _Draft | None) -> Any:
@@ -966,19 +978,12 @@ def _stated(
     got = _judge(text, req, persona, others, check)
     if on_token is not None:
         on_token(text)
-    claim = req.claim
-    turn = Turn(
-        index=req.index,
-        speaker_id=persona.id,
-        kind=req.kind,
-        text=text,
-        citations=[claim.citation()] if claim is not None else cite(text, req.passages),
-        passages=list(req.passages),
-        addressed_to=req.addressed_to,
-        segment=req.segment,
+    turn = _turn(
+        req,
+        persona,
+        text,
         model="template",
         regenerated=len(discarded),
-        claim=claim,
         unsupported=bool(got.problem) and got.problem != "unfinished",
         voiced_by="template",
         attribution=_verdict(got),
