@@ -28,6 +28,7 @@ QUESTION_WEIGHT = 1.0  # words it shares with the segment question
 THEME_WEIGHT = 1.5  # words of the speaker's themes and stance
 LINK_WEIGHT = 0.8  # a reply: words it shares with the claim it answers
 SIDE_WEIGHT = 1.0  # a reply: the speaker's themes over the previous speaker's
+CONTRAST_WEIGHT = 1.0  # a reply: a word of contrast or negation (it can oppose the claim)
 RANK_WEIGHT = 1.0  # the retrieval rank of its passage (1 / (1 + rank))
 NOT_ALONE = 2.0  # opens on a pronoun pointing back ("He went as far as…")
 SELF_NAMED = 3.0  # names the speaker (a persona does not speak of itself in the third person)
@@ -110,6 +111,8 @@ def score(
     if previous is not None:
         value += LINK_WEIGHT * min(3, len(words & terms(previous.claim.text)))
         value += SIDE_WEIGHT * side(claim, persona, previous.persona, language)
+        if pushes_back(claim.text):
+            value += CONTRAST_WEIGHT
     if not stands_alone(claim.text):
         value -= NOT_ALONE
     if _mentions(claim.text, persona):
@@ -130,12 +133,32 @@ def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:
     return len(words & theme_terms(persona, language)) - len(words & theme_terms(other, language))
 
 
+# Words by which a sentence pushes against something: a claim without any of them does not
+# contradict the claim before it, whatever side it leans to.
+_CONTRAST = re.compile(
+    r"\b(?:not|no|never|nothing|but|however|yet|although|though|instead|rather than|doubt|"
+    r"risk|danger|dangerous|dystopia\w*|problem\w*|flaw\w*|fail\w*|breaks? down|"
+    r"can't|cannot|won't|isn't|aren't|don't|doesn't|wouldn't|shouldn't|unlikely|"
+    r"impossible|hardly|wrong|collapse\w*|lose|loses)\b|"
+    r"ない|ません|しかし|でも|だが|危険|問題|リスク|限らない",
+    re.I,
+)
+
+
+def pushes_back(text: str) -> bool:
+    """Whether a sentence carries a word of contrast or negation (`_CONTRAST`)."""
+    return _CONTRAST.search(text) is not None
+
+
 def move_of(claim: Claim, persona: Persona, previous: Previous | None, language: str) -> Move:
     """`open` when no claim went before in the segment; `challenge` when the claim leans
-    to this speaker's side more than to the previous speaker's; `extend` otherwise."""
+    to this speaker's side more than to the previous speaker's and pushes against
+    something (a word of contrast or negation, `pushes_back`); `extend` otherwise, so a
+    turn that agrees is never introduced as a rebuttal."""
     if previous is None:
         return "open"
-    return "challenge" if side(claim, persona, previous.persona, language) > 0 else "extend"
+    leans = side(claim, persona, previous.persona, language) > 0
+    return "challenge" if leans and pushes_back(claim.text) else "extend"
 
 
 def choose_claim(
@@ -152,7 +175,8 @@ def choose_claim(
     seed: int = 0,
 ) -> Claim | None:
     """The claim of a panelist's turn, with its move; None when no passage holds a
-    claimable sentence the debate has not claimed yet. The best-scored candidate, or with
+    claimable sentence the debate has not claimed yet. Of the candidates that read on their
+    own (`stands_alone`), when there are any: the best-scored one, or with
     another `seed` one of those within SEED_MARGIN of it (so debates of one topic differ
     by seed); ties go to the better-ranked passage, then the earlier sentence."""
     names = [p.name for p in panel] or [persona.name]
@@ -161,6 +185,9 @@ def choose_claim(
     ]
     if not found:
         return None
+    # A sentence that leans on the one before it ("He went as far as…") is taken only when
+    # the passages hold nothing that reads on its own.
+    found = [c for c in found if stands_alone(c.claim.text)] or found
     scored = sorted(
         (
             (score(c, persona, language, question, previous, claimed_lines, panel), -i, c)
@@ -271,3 +298,27 @@ def recap(made: Sequence[tuple[str, Claim]], language: str) -> str:
             )
         )
     return " ".join(out)
+
+
+def at_the_table(
+    claim: Claim | None, speaker: Persona, panel: Sequence[Persona], language: str
+) -> Claim | None:
+    """The claim as said at this table: in an English debate, a source sentence that
+    speaks of another panelist by full name, surname or with a title ("Mr. Sam Altman
+    was describing") names them as panelists name one another, by first name ("Sam was
+    describing"). The claim's key (its source sentence) is unchanged, so it is still the
+    same claim; the speaker's own name is left as it is (such claims score low)."""
+    if claim is None or language != "en":
+        return claim
+    text = claim.text
+    for p in panel:
+        parts = p.name.split()
+        if p.id == speaker.id or len(parts) < 2:
+            continue
+        first, last = parts[0], parts[-1]
+        title = r"(?:(?:Mr|Mrs|Ms|Dr|Professor)\.?\s+)?"
+        named = rf"\b{title}(?:{re.escape(first)}\s+{re.escape(last)}|{re.escape(last)})\b"
+        text = re.sub(named, first, text)
+    if text == claim.text:
+        return claim
+    return claim.model_copy(update={"text": text, "source_text": claim.source_text or claim.text})

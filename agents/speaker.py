@@ -35,7 +35,7 @@ from agents.llm.base import (
     label_of,
 )
 from agents.personas import Persona
-from prompts import render
+from prompts import name_list, render
 from transcripts.claims import terms
 from transcripts.metrics import copied_share
 from transcripts.models import Citation, Claim, Passage, Turn, TurnKind
@@ -128,7 +128,12 @@ def attribution_check(attributor: Any) -> Check:
             return Judgement(not found, reason, found)
         citations = [req.claim.citation()] if req.claim is not None else cite(text, req.passages)
         verdict = attributor.judge(
-            text, citations, language=req.language, allowed=allowed, passages=req.passages
+            text,
+            citations,
+            language=req.language,
+            allowed=allowed,
+            passages=req.passages,
+            question=req.producer_question or req.question,
         )
         return Judgement(
             bool(verdict.attributable),
@@ -217,7 +222,7 @@ def system_message(persona: Persona, language: str) -> Message:
 def task_text(req: TurnRequest) -> str:
     language = req.language
     prev_speaker = req.previous[0] if req.previous else ""
-    guests = ", ".join(req.guests) if language == "en" else "、".join(req.guests)
+    guests = name_list(req.guests, language)
     if req.producer_question:
         return render("task_answer", language, question=req.producer_question)
     if req.kind == "rebuttal" and req.previous:
@@ -770,7 +775,7 @@ def _template(req: TurnRequest, persona: Persona) -> str:
     its template."""
     if req.claim is not None:
         return stated(req.claim, req.language, req.index)
-    guests = ", ".join(req.guests) if req.language == "en" else "、".join(req.guests)
+    guests = name_list(req.guests, req.language)
     question = req.question.strip()
     if req.kind == "question" and req.language == "en" and _ASKS.match(question):
         question = question[:1].lower() + question[1:]  # "Ren Kurosawa, who gains…"

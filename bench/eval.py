@@ -59,7 +59,9 @@ def labelled(index: PassageIndex) -> None:
     b /= np.linalg.norm(b, axis=1, keepdims=True)
     for r, x, y in zip(rows, a, b, strict=True):
         r["support"] = float(x @ y)
-        r["verdict"] = attributor.judge(r["text"], r["citations"], allowed=[r["question"], *cards])
+        r["verdict"] = attributor.judge(
+            r["text"], r["citations"], allowed=[r["question"], *cards], question=r["question"]
+        )
     good = sum(r["label"] == "faithful" for r in rows)
     print(
         f"labelled turns: {len(rows)} ({good} faithful, {len(rows) - good} unfaithful: "

@@ -11,7 +11,7 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agents.claims import Previous, choose_claim, own_words, recap
+from agents.claims import Previous, at_the_table, choose_claim, own_words, recap
 from agents.host import plan_agenda, standard_agenda
 from agents.llm.base import Message
 from agents.personas import Persona
@@ -21,7 +21,7 @@ from graphs import events
 from graphs.context import ShowContext
 from graphs.policies import pick_next
 from graphs.state import NextTurn, ShowState
-from prompts import render
+from prompts import name_list, render
 from transcripts.claims import claims_made, used_keys
 from transcripts.models import Claim, Passage, Turn
 
@@ -87,7 +87,7 @@ def spoken_turns(state: ShowState) -> int:
 
 
 def _label(p: Persona) -> str:
-    return p.name
+    return p.label
 
 
 @timed
@@ -439,7 +439,9 @@ def _request(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> TurnRequest:
         addressed_to=nxt.addressed_to,
         earlier=[t.text for t in turns],
         seed=ctx.seed,
-        claim=state.get("claim"),
+        claim=at_the_table(
+            state.get("claim"), ctx.persona(nxt.speaker_id), ctx.panel, state["language"]
+        ),
         history=[(ctx.persona(t.speaker_id).name, t.text) for t in turns[-2:]],
         allowed=_allowed(state, ctx),
     )
@@ -570,7 +572,7 @@ def _recap_turn(
     language = req.language
     made = [
         (
-            ctx.persona(turns[i].speaker_id).name,
+            ctx.persona(turns[i].speaker_id).label,
             c.model_copy(update={"text": own_words(turns[i].text, c, language)}),
         )
         for i, c in recapped
@@ -581,7 +583,7 @@ def _recap_turn(
         opener = openers[(req.index + req.seed) % len(openers)] if openers else ""
         text = f"{opener} {said}".strip()
     else:
-        guests = ", ".join(req.guests) if language == "en" else "、".join(req.guests)
+        guests = name_list(req.guests, language)
         text = render("closing_claims", language, recap=said, guests=guests)
     return Turn(
         index=req.index,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import resources
 from string import Template
 
@@ -30,6 +31,17 @@ def render(template: str, language: str, **values: object) -> str:
         raise PromptError(
             f"prompts/templates/{language}/{template}.txt: no value for ${exc.args[0]}"
         ) from exc
+
+
+def name_list(names: Sequence[str], language: str) -> str:
+    """Names joined as a sentence lists them: "A", "A and B", "A, B and C" in English;
+    with "、" in Japanese."""
+    names = [n for n in names if n]
+    if language == "ja":
+        return "、".join(names)
+    if len(names) <= 2:
+        return " and ".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def personas_dir():

@@ -70,6 +70,40 @@ def test_faithful_turns_pass_and_drifting_ones_fail(attributor: Attributor, row_
         assert verdict.score >= attributor.threshold
 
 
+# u31 scores under the threshold as a whole already; these five score above it.
+@pytest.mark.parametrize("row_id", ["u29", "u30", "u32", "u33", "u34"])
+def test_a_turn_that_opens_on_its_lines_and_then_drifts_is_not_attributable(
+    attributor: Attributor, row_id
+):
+    row = labelled()[row_id]
+    cards = persona_texts(load_personas().values())
+    opening, rest = row["text"].split(". ", 1)
+    verdict = attributor.judge(
+        row["text"],
+        row["citations"],
+        allowed=[row["question"], *cards],
+        question=row["question"],
+    )
+    assert verdict.score >= attributor.threshold  # the whole turn scores well enough...
+    assert not verdict.attributable  # ...but its second sentence wanders off
+    assert verdict.drifting == (rest,)
+    assert verdict.reason.startswith("drifts from its lines")
+    alone = attributor.judge(opening + ".", row["citations"], question=row["question"])
+    assert alone.attributable and alone.drifting == ()
+
+
+def test_no_faithful_turn_of_the_labelled_set_has_a_drifting_sentence(attributor: Attributor):
+    rows = [r for r in labelled().values() if r["label"] == "faithful"]
+    cited = {r["id"]: attributor.cited_text(r["citations"]) for r in rows}
+    drifting = {
+        r["id"]: attributor.drifting(
+            r["text"], r["citations"], cited[r["id"]], question=r["question"]
+        )
+        for r in rows
+    }
+    assert {k: v for k, v in drifting.items() if v} == {}
+
+
 def test_wrong_lines_lose_the_rank_that_the_right_lines_have(attributor: Attributor):
     text = labelled()["u24"]["text"]
     right = attributor.judge(text, [Citation(source_id=SOURCE_ID, line_start=10, line_end=10)])

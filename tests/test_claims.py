@@ -8,7 +8,17 @@ import re
 
 import pytest
 
-from agents.claims import Previous, choose_claim, gist, lead, own_words, recap, stated
+from agents.claims import (
+    Previous,
+    at_the_table,
+    choose_claim,
+    gist,
+    lead,
+    move_of,
+    own_words,
+    recap,
+    stated,
+)
 from agents.llm.scripted import ScriptedModel
 from agents.personas import load_personas
 from agents.speaker import (
@@ -20,7 +30,7 @@ from agents.speaker import (
     words_in_mouth,
 )
 from tests.conftest import SOURCE
-from transcripts.claims import ClaimBook, claimable, fresh_topics, pieces, tidy
+from transcripts.claims import ClaimBook, claimable, fresh_topics, pieces, stands_alone, tidy
 from transcripts.models import Claim, Passage, Turn
 
 SID = "compute_resource_ism_panel"
@@ -389,6 +399,16 @@ def test_host_summaries_and_closing_recap_the_claims_made(settings, saver):
     # the recap's passages are those that hold the claims it names
     summary = next(t for t in turns if t.kind == "summary")
     assert summary.invalid_citations() == []
+    # every host turn that names the simulated persona marks it, and lists guests as
+    # a sentence does
+    simulated = [p for p in runner.panel if p.simulated]
+    assert simulated
+    for t in (t for t in turns if t.speaker_id == "host" and t.kind != "question"):
+        for p in simulated:
+            assert p.name not in t.text.replace(p.label, "").replace(f"{p.name},", ""), t.text
+    opening = turns[0].text
+    guests = [p.label for p in runner.panel if p.role == "panelist"]
+    assert f"{', '.join(guests[:-1])} and {guests[-1]}." in opening
 
 
 # -- topics for the next episode ------------------------------------------------------------------
@@ -531,3 +551,60 @@ def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
     text = recap([("Keiko Tanabe", source.model_copy(update={"text": words}))], "en")
     assert text == "Keiko Tanabe pushed back: “Capitalism has a flaw at its very core.”"
     assert "serious" not in text
+
+
+@pytest.mark.parametrize(
+    "text, alone",
+    [
+        ("In that second conversation, he finally said compute will replace money.", False),
+        ("He went as far as saying that compute resources are extremely scarce.", False),
+        ("The price of gold bars goes up and down, as he said.", False),
+        ("On that point, capitalism will not last forever.", False),
+        ("Sam Altman knows that, so I think he will join hands with the US government.", True),
+        ("Compute resources themselves become money, become currency.", True),
+    ],
+)
+def test_a_claim_that_leans_on_the_sentence_before_it_does_not_stand_alone(text, alone):
+    assert stands_alone(text) is alone
+
+
+def test_a_claim_that_reads_on_its_own_is_taken_over_one_that_leans_back(book):
+    # Line 3 ("In that second conversation, he finally said…", "He went as far as…")
+    # ranks first and shares more words with the question; line 8 reads on its own.
+    question = "Will compute resources take the place of money as the new currency?"
+    only = choose_claim(PANEL["futurist"], [passage(book, 3)], language="en",
+                        question=question, book=book)  # fmt: skip
+    assert only is not None and not stands_alone(only.text)  # nothing else: taken still
+    claim = choose_claim(PANEL["futurist"], [passage(book, 3), passage(book, 8)],
+                         language="en", question=question, book=book)  # fmt: skip
+    assert claim is not None and claim.line_start == 8 and stands_alone(claim.text), claim.text
+
+
+def test_a_panelist_speaks_of_another_at_the_table_by_first_name():
+    claim = Claim(
+        source_id=SID,
+        line_start=14,
+        line_end=14,
+        text="Something like a compute-resource-ism replacing capitalism, as Mr. Sam Altman "
+        "was describing; Altman's view is that Sam Altman knows it.",
+    )
+    said = at_the_table(claim, PANEL["economist"], list(PANEL.values()), "en")
+    assert said is not None
+    assert said.text == (
+        "Something like a compute-resource-ism replacing capitalism, as Sam was "
+        "describing; Sam's view is that Sam knows it."
+    )
+    assert said.key == claim.key  # still the same claim of the source
+    # The speaker's own name, and Japanese debates, are left alone.
+    assert at_the_table(claim, PANEL["altman"], list(PANEL.values()), "en") == claim
+    assert at_the_table(claim, PANEL["economist"], list(PANEL.values()), "ja") == claim
+
+
+def test_a_reply_that_agrees_is_an_extension_not_a_challenge(book):
+    made = Previous(PANEL["futurist"], Claim(source_id=SID, line_start=3, line_end=3,
+                                             text="Compute becomes the new currency."), 1)  # fmt: skip
+    leaning = "Capital markets, finance and the economy keep growing with inflation and money."
+    agreeing = Claim(source_id=SID, line_start=31, line_end=31, text=leaning)
+    opposing = Claim(source_id=SID, line_start=31, line_end=31, text=leaning + " But not for long.")
+    assert move_of(agreeing, PANEL["economist"], made, "en") == "extend"
+    assert move_of(opposing, PANEL["economist"], made, "en") == "challenge"

@@ -67,6 +67,15 @@ SEARCH_K = 10
 # the source (as glossed or written), the question or the persona cards.
 QUOTE_SHARE = 0.5
 QUOTE_WORDS = 6  # shorter quoted phrases are terms ("money creation by central banks")
+# A sentence drifts when it has at least DRIFT_WORDS distinct content words, shares under
+# DRIFT_SHARE of them (idf-weighted) with the cited lines and the question, and the cited
+# lines are not in the top DRIFT_RANK when the index is searched with it (the show has
+# few passages: its top 10 holds lines of any topic). Set so that no faithful turn of the
+# labelled set has such a sentence (see the module docstring).
+DRIFT_WORDS = 8
+DRIFT_SHARE = 0.12
+DRIFT_RANK = 3
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP = frozenset(
@@ -521,6 +530,7 @@ class Attributor:
         language: str = "en",
         allowed: Sequence[str] = (),
         passages: Sequence[Passage] = (),
+        question: str = "",
     ) -> Verdict:
         """The verdict on one turn: `text` against the lines of its `citations`.
 
@@ -544,12 +554,43 @@ class Attributor:
                 f"does not argue from its lines (score {score:.2f} < {self.threshold:.2f}: "
                 f"overlap {share:.2f}, {where})"
             )
+        drifting = self.drifting(text, citations, cited, question=question) if ok else ()
+        if drifting:
+            first = drifting[0] if len(drifting[0]) <= 60 else drifting[0][:57] + "…"
+            reason = f"drifts from its lines: “{first}”"
         if found:
             shown = ", ".join(found[:4]) + (" …" if len(found) > 4 else "")
             reason = (reason + "; " if reason else "") + f"not in the source: {shown}"
         return Verdict(
-            ok and not found, round(score, 4), rank, found, reason, overlap=round(share, 4)
+            ok and not found and not drifting,
+            round(score, 4),
+            rank,
+            found,
+            reason,
+            overlap=round(share, 4),
+            drifting=drifting,
         )
+
+    def drifting(
+        self, text: str, citations: Sequence[Citation], cited: str, *, question: str = ""
+    ) -> tuple[str, ...]:
+        """The sentences of `text` that wander from the `cited` lines: at least
+        DRIFT_WORDS distinct content words, under DRIFT_SHARE of them (idf-weighted) in
+        the cited lines or the `question`, and the cited lines not in the top DRIFT_RANK
+        when the index is searched with the sentence alone. A turn can open on its claim and then
+        drift; the whole turn's score does not see that."""
+        against = f"{cited} {question}"
+        out = []
+        for sentence in _SENTENCE.split(text):
+            sentence = sentence.strip()
+            if len(set(self._words(sentence))) < DRIFT_WORDS:
+                continue
+            if self.overlap(sentence, against) >= DRIFT_SHARE:
+                continue
+            found = self.rank(sentence, citations)
+            if found is None or found > DRIFT_RANK:
+                out.append(sentence)
+        return tuple(out)
 
 
 def persona_texts(personas: Iterable[Any]) -> list[str]:
@@ -597,6 +638,12 @@ def debate_allowed(debate: Debate) -> list[str]:
     return texts + persona_texts(debate.personas)
 
 
+def _question_of(debate: Debate, turn: Any) -> str:
+    """The question a turn answered: its segment's (empty when the agenda lacks it)."""
+    agenda = debate.agenda
+    return agenda[turn.segment].question if 0 <= turn.segment < len(agenda) else ""
+
+
 def judge_debate(debate: Debate, attributor: Attributor) -> dict[int, Verdict]:
     """Verdicts on a debate's turns, by turn index. Panelist turns are judged whole
     (attribution and invented items). The host's turns argue from the guests, not from
@@ -615,6 +662,7 @@ def judge_debate(debate: Debate, attributor: Attributor) -> dict[int, Verdict]:
                 language=debate.language,
                 allowed=allowed,
                 passages=t.passages,
+                question=_question_of(debate, t),
             )
             continue
         found = attributor.invented(t.text, language=debate.language, allowed=allowed)

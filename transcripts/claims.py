@@ -61,6 +61,15 @@ _RHETORICAL = re.compile(
     re.I,
 )
 _PRONOUN_START = re.compile(r"^(?:he|she|they|it|that|this|these|those|his|her)\b", re.I)
+# Openers that lean on what was said before ("In that second conversation", "On that
+# point", "So", "And then"), and a person referred to by pronoun before anyone is named.
+_LEANS_BACK = re.compile(
+    r"^(?:(?:in|on|at|for|from|with|after|because of|given) (?:that|this|those|these)\b|"
+    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b)",
+    re.I,
+)
+_PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers)\b", re.I)
+_NAMED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\b")
 MIN_WORDS, MAX_WORDS = 6, 60  # an English claim
 MIN_CHARS, MAX_CHARS = 15, 200  # a Japanese claim
 
@@ -239,9 +248,16 @@ def claimable(text: str, language: str = "en", names: Sequence[str] = ()) -> boo
 
 
 def stands_alone(text: str) -> bool:
-    """Whether a claim reads without the sentence before it (it does not open on a
-    pronoun that points back)."""
-    return not _PRONOUN_START.match(tidy(text))
+    """Whether a claim reads without the sentence before it: it does not open on a
+    pronoun or a phrase that points back ("In that second conversation", "So"), and
+    speaks of no one as "he" or "she" before naming someone."""
+    text = tidy(text)
+    if _PRONOUN_START.match(text) or _LEANS_BACK.match(text):
+        return False
+    pronoun = _PERSON_PRONOUN.search(text)
+    if pronoun is None:
+        return True
+    return any(m.start() < pronoun.start() for m in _NAMED.finditer(text))
 
 
 _STEMMER: Any = None

@@ -117,6 +117,10 @@ class Verdict:
         question nor the persona cards.
     reason: one short line for front ends; "" when the turn passes.
     overlap: the content-word share alone (0..1).
+    drifting: sentences of the turn that wander from its cited lines (long, sharing
+        almost no content word with the lines or the question, and not finding the lines
+        when searched with): a turn with any is not attributable, however well the rest
+        scores.
     """
 
     attributable: bool
@@ -125,6 +129,7 @@ class Verdict:
     invented: tuple[str, ...]
     reason: str
     overlap: float = 0.0
+    drifting: tuple[str, ...] = ()
 
 
 class Turn(BaseModel):
