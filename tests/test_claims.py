@@ -601,8 +601,8 @@ def test_a_panelist_speaks_of_another_at_the_table_by_first_name():
 
 
 def test_a_reply_that_agrees_is_an_extension_not_a_challenge(book):
-    made = Previous(PANEL["futurist"], Claim(source_id=SID, line_start=3, line_end=3,
-                                             text="Compute becomes the new currency."), 1)  # fmt: skip
+    before = Claim(source_id=SID, line_start=3, line_end=3, text="Compute becomes money.")
+    made = Previous(PANEL["futurist"], before, 1)
     leaning = "Capital markets, finance and the economy keep growing with inflation and money."
     agreeing = Claim(source_id=SID, line_start=31, line_end=31, text=leaning)
     opposing = Claim(source_id=SID, line_start=31, line_end=31, text=leaning + " But not for long.")
