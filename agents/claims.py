@@ -247,17 +247,21 @@ def opening_words(claim: Claim, language: str, count: int = 4) -> str:
     return " ".join(text.split()[:count])
 
 
-def gist(text: str, limit: int = GIST_WORDS) -> str:
+def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     """A claim short enough for a recap, in its own words: the whole claim up to `limit`
     words; of a longer one, the run of its clauses (between commas, dashes, semicolons,
     colons) of at most `limit` words that holds the most content words (a figure counts
     four; the last clause, where a spoken sentence's point tends to land, two more; a
-    later run wins a tie), with an ellipsis where it is cut."""
+    later run wins a tie), with an ellipsis where it is cut. With `of` (the claim's
+    source sentence, when `text` is a turn's words for it), only content words the
+    source sentence also has count, so the run that says the claim wins over words the
+    turn added."""
     text = " ".join(text.split()).rstrip(".")
     if re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text):
         return text if len(text) <= 60 else text[:60].rstrip("、，,") + "…"
     if len(text.split()) <= limit:
         return text
+    anchor = terms(of) if of else None
     cuts = [m.span() for m in re.finditer(r"\s*(?:[,;:]|\s[—–])\s*", text)]
     starts = [0, *(end for _, end in cuts)]
     ends = [*(start for start, _ in cuts), len(text)]
@@ -267,7 +271,7 @@ def gist(text: str, limit: int = GIST_WORDS) -> str:
             window = text[starts[first] : ends[last]]
             if sum(1 for w in window.split() if w not in "—–") > limit:
                 break
-            found = terms(window)
+            found = terms(window) & anchor if anchor is not None else terms(window)
             value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
             value += 2 if last == len(ends) - 1 else 0
             if best is None or value >= best[0]:  # a later run wins a tie
@@ -279,19 +283,22 @@ def gist(text: str, limit: int = GIST_WORDS) -> str:
     return ("…" if first > 0 else "") + window + ("…" if last < len(ends) - 1 else "")
 
 
-def recap(made: Sequence[tuple[str, Claim]], language: str) -> str:
+def recap(
+    made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[str] = ()
+) -> str:
     """The claims of a segment (or a debate), each with who made it, one sentence a
     claim: what a host's summary or closing may name, and nothing else. Give each claim
     with the words its turn said (`own_words`), so the host quotes what was said on the
-    panel, not the source line behind it."""
+    panel, not the source line behind it; `sources`, the claims' source sentences in the
+    same order, pick the part of a long turn that says its claim (`gist`)."""
     out = []
-    for name, claim in made:
+    for i, (name, claim) in enumerate(made):
         out.append(
             render(
                 f"recap_{claim.move}",
                 language,
                 name=name,
-                gist=gist(claim.text),
+                gist=gist(claim.text, of=sources[i] if i < len(sources) else ""),
                 line=claim.line_start
                 if claim.line_start == claim.line_end
                 else f"{claim.line_start}-{claim.line_end}",

@@ -615,7 +615,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?][\"”'」)]?(?=\s)|[。！？][」』）)]?
 ON_CLAIM_WORDS = 2  # content words a later sentence shares with the claim to stay
 ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its lead-in
 CLAIM_SHARE = 0.6  # of the content words of the sentence that says the claim, from the claim
-LATER_SHARE = 0.4  # of a later sentence's content words, from the claim
+LATER_SHARE = 0.5  # of a later sentence's content words, from the claim
 
 
 class ClaimFocus:

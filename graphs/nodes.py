@@ -22,7 +22,7 @@ from graphs.context import ShowContext
 from graphs.policies import pick_next
 from graphs.state import NextTurn, ShowState
 from prompts import name_list, render
-from transcripts.claims import claims_made, used_keys
+from transcripts.claims import claims_made, stands_alone, used_keys
 from transcripts.models import Claim, Passage, Turn
 
 Update = dict[str, Any]
@@ -300,8 +300,9 @@ def _grounds(
     state: ShowState, ctx: ShowContext, nxt: NextTurn
 ) -> tuple[list[Passage], Claim | None]:
     """A turn's passages, and a panelist's claim chosen from them. When the first
-    `passages_per_turn` passages hold no claim the debate has not made yet, the rest of
-    the search is tried, and the passage that holds the claim joins the turn's passages.
+    `passages_per_turn` passages hold no claim the debate has not made yet, or only one
+    that leans on the sentence before it (`stands_alone`), the rest of the search is
+    tried, and the passage that holds the claim found there joins the turn's passages.
     A host's summary or closing is grounded in the claims it recaps: their passages,
     with no search."""
     recapped = _recapped(state, ctx, nxt)
@@ -320,11 +321,12 @@ def _grounds(
     if ctx.persona(nxt.speaker_id).role != "panelist":
         return passages, None
     claim = _claim_for(state, ctx, nxt, passages)
-    if claim is None:
+    if claim is None or not stands_alone(claim.text):
         fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
         rest = [p for p in fresh if p not in passages]
-        claim = _claim_for(state, ctx, nxt, rest)
-        if claim is not None:
+        other = _claim_for(state, ctx, nxt, rest)
+        if other is not None and (claim is None or stands_alone(other.text)):
+            claim = other
             holder = next(
                 p for p in rest if p.covers(claim.source_id, claim.line_start, claim.line_end)
             )
@@ -577,7 +579,7 @@ def _recap_turn(
         )
         for i, c in recapped
     ]
-    said = recap(made, language)
+    said = recap(made, language, [c.text for _, c in recapped])
     if req.kind == "summary":
         openers = host.summary_openers.get(language, [])
         opener = openers[(req.index + req.seed) % len(openers)] if openers else ""

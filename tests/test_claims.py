@@ -608,3 +608,19 @@ def test_a_reply_that_agrees_is_an_extension_not_a_challenge(book):
     opposing = Claim(source_id=SID, line_start=31, line_end=31, text=leaning + " But not for long.")
     assert move_of(agreeing, PANEL["economist"], made, "en") == "extend"
     assert move_of(opposing, PANEL["economist"], made, "en") == "challenge"
+
+
+def test_a_recap_quotes_the_part_of_a_long_turn_that_says_its_claim():
+    said = (
+        "What Sam says is that compute resources themselves become money, become currency, "
+        "that kind of thing, and so we are creating a brand new economic system, the idea of "
+        "using clever computers everywhere to create real value for everyone!"
+    )
+    source = (
+        "What Sam Altman is saying this time is something separate from cryptocurrency: "
+        "that compute resources themselves become money, become currency, that kind of thing."
+    )
+    assert "create real value" in gist(said)  # by content words alone, the added end wins
+    quoted = gist(said, of=source)
+    assert "compute resources themselves become money" in quoted
+    assert "value" not in quoted
