@@ -283,9 +283,7 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     return ("…" if first > 0 else "") + window + ("…" if last < len(ends) - 1 else "")
 
 
-def recap(
-    made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[str] = ()
-) -> str:
+def recap(made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[str] = ()) -> str:
     """The claims of a segment (or a debate), each with who made it, one sentence a
     claim: what a host's summary or closing may name, and nothing else. Give each claim
     with the words its turn said (`own_words`), so the host quotes what was said on the
