@@ -616,6 +616,7 @@ ON_CLAIM_WORDS = 2  # content words a later sentence shares with the claim to st
 ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its lead-in
 CLAIM_SHARE = 0.6  # of the content words of the sentence that says the claim, from the claim
 LATER_SHARE = 0.5  # of a later sentence's content words, from the claim
+CLAIM_COVER = 0.4  # of the claim's content words, said somewhere in what the turn keeps
 
 
 class ClaimFocus:
@@ -653,13 +654,17 @@ class ClaimFocus:
 
     def strays(self, text: str, names: Sequence[str]) -> str:
         """Why a kept text does not say its claim ("" when it does): the sentence that
-        should say it takes less than CLAIM_SHARE of its content words from the claim, or
-        the text names someone at the table (`names`) whom the claim does not name."""
+        should say it takes less than CLAIM_SHARE of its content words from the claim, the
+        text says less than CLAIM_COVER of the claim's content words (its point was cut
+        off or never made), or it names someone at the table (`names`) whom the claim
+        does not name."""
         said = text[len(self.lead) :] if text.startswith(self.lead) else text
         first = _sentences(said)[:1]
         words = terms(first[0]) if first else set()
         if not words or len(words & self.claim_terms) < CLAIM_SHARE * len(words):
             return "strays from its claim"
+        if len(terms(said) & self.claim_terms) < CLAIM_COVER * len(self.claim_terms):
+            return "leaves most of its claim unsaid"
         for name in names:
             for word in dict.fromkeys([name, *name.split()]):
                 if len(word) > 2 and re.search(rf"\b{re.escape(word)}\b", text):

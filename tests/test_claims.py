@@ -192,7 +192,9 @@ def test_the_small_budget_gives_the_claim_whole_and_starts_from_its_words():
         "Even without waiting for quantum computing, it is entirely possible that a single "
         "AI ends up holding 51% of all computing power, and that changes capitalism."
     )
-    model = ScriptedModel(responder=lambda m: "it holds the power.")
+    model = ScriptedModel(
+        responder=lambda m: "quantum computing, a single AI may hold 51% of all computing power."
+    )
     spoken = speak(model, futurist, request(claim=long))
     (call,) = model.history
     assert long.text in call.messages[1]["content"]  # whole, not a 120-character clip
@@ -200,6 +202,23 @@ def test_the_small_budget_gives_the_claim_whole_and_starts_from_its_words():
     assert call.sampling.max_tokens == budget_for(model).max_tokens == 64
     assert spoken.turn.claim == long and spoken.turn.citations == [long.citation()]
     assert spoken.turn.voiced_by == "model" and not spoken.turn.unsupported
+
+
+def test_a_draft_that_leaves_most_of_its_claim_unsaid_is_redrafted():
+    long = claim(
+        "What Sam Altman is saying this time is something separate from cryptocurrency: that "
+        "compute resources themselves become money, become currency, that kind of thing."
+    )
+    drafts = iter(
+        [
+            "is something separate from cryptocurrency.",  # the point never made
+            "is that compute resources themselves become money and currency.",
+        ]
+    )
+    model = ScriptedModel(responder=lambda m: next(drafts))
+    spoken = speak(model, PANEL["futurist"], request(claim=long))
+    assert len(model.history) == 2
+    assert "become money" in spoken.turn.text and spoken.turn.voiced_by == "model"
 
 
 def test_a_server_model_gets_the_whole_passages_and_the_last_two_turns():
