@@ -10,7 +10,8 @@ the clock starts), alternating old and new so the machine's drift hits both alik
 debate is then judged here with this checkout's attribution measure
 (`transcripts.attribution`). Prints per debate and in total: the share of panelist turns
 attributable to their cited lines, the share with invented names, dates or figures,
-copy_rate and distinct-2 over all turns, and the wall time of the debate (the graph's
+copy_rate (a turn's marked quotations not counted as copies; with them counted, beside
+it) and distinct-2 over all turns, and the wall time of the debate (the graph's
 run, from the first event to the last).
 
     python -m bench.claims [--against COMMIT] [--show]
@@ -121,6 +122,7 @@ def figures(debate: Debate, attributor: Attributor) -> dict[str, float]:
         "attributable": sum(v.attributable for v in judged) / max(1, len(panel)),
         "invented": sum(bool(v.invented) for v in judged) / max(1, len(panel)),
         "copy_rate": copy_rate(texts),
+        "copy_quoted": copy_rate(texts, quotes=True),
         "distinct_2": distinct_n(texts, 2),
         "templated": sum(t.voiced_by == "template" for t in panel) / max(1, len(panel)),
         "unsupported": sum(t.unsupported for t in panel) / max(1, len(panel)),
@@ -130,7 +132,8 @@ def figures(debate: Debate, attributor: Attributor) -> dict[str, float]:
 def line(name: str, f: dict[str, float], wall: float) -> str:
     return (
         f"{name:<44} attributable={f['attributable']:.2f} invented={f['invented']:.2f} "
-        f"copy_rate={f['copy_rate']:.2f} distinct-2={f['distinct_2']:.2f} wall={wall:.1f}s "
+        f"copy_rate={f['copy_rate']:.2f} (quotes counted {f['copy_quoted']:.2f}) "
+        f"distinct-2={f['distinct_2']:.2f} wall={wall:.1f}s "
         f"(panel turns {int(f['panel_turns'])}, stated from the template "
         f"{f['templated']:.2f}, unsupported {f['unsupported']:.2f})"
     )
@@ -179,6 +182,7 @@ def main() -> None:
         total.update(
             panel_turns=panel,
             copy_rate=sum(f["copy_rate"] for f, _ in rows) / len(rows),
+            copy_quoted=sum(f["copy_quoted"] for f, _ in rows) / len(rows),
             distinct_2=sum(f["distinct_2"] for f, _ in rows) / len(rows),
         )
         wall = sum(w for _, w in rows) / len(rows)

@@ -35,12 +35,28 @@ def copied_share(text: str, earlier: Sequence[str], n: int = 5) -> float:
     return sum(1 for g in grams if g in seen) / len(grams)
 
 
-def copy_rate(texts: Sequence[str], n: int = 5, threshold: float = 0.5) -> float:
-    """Share of turns, after the first, more than `threshold` of whose n-grams were said before."""
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"|「[^」]*」")
+
+
+def unquoted(text: str) -> str:
+    """The text without its quotations (“…”, "…", 「…」): what it says in its own words."""
+    return _QUOTED.sub(" ", text)
+
+
+def copy_rate(
+    texts: Sequence[str], n: int = 5, threshold: float = 0.5, *, quotes: bool = False
+) -> float:
+    """Share of turns, after the first, more than `threshold` of whose n-grams were said
+    before. A turn's quotations do not count as its n-grams: words a turn marks as
+    quoted (a host's recap quoting a guest) are attributed, not echoed; the earlier
+    turns count whole. A turn that is nothing but quotations is no copy. With `quotes`,
+    quotations count like the rest of the turn."""
     if len(texts) < 2:
         return 0.0
     copies = sum(
-        1 for i in range(1, len(texts)) if copied_share(texts[i], texts[:i], n) > threshold
+        1
+        for i in range(1, len(texts))
+        if copied_share(texts[i] if quotes else unquoted(texts[i]), texts[:i], n) > threshold
     )
     return copies / (len(texts) - 1)
 
