@@ -76,6 +76,25 @@ FALLBACK_AGENDA = {
     ],
 }
 
+# When the topic is itself a question ("Should a basic income be paid in compute?"), the
+# show asks it first and the standard questions follow on from it, without quoting it.
+ASKED_AGENDA = {
+    "en": [
+        ("What it would mean", "If the answer were yes, what would it mean for ordinary people?"),
+        ("Who holds the power", "Who would gain power, and who would lose it?"),
+        ("What to do now", "What should governments and companies do now?"),
+        ("Money and income", "What would happen to wages, savings and a basic income?"),
+        ("The race", "How would it change the US-China race?"),
+    ],
+    "ja": [
+        ("何を意味するか", "そうなったら、普通の人にとって何を意味するでしょうか。"),
+        ("誰が力を持つか", "誰が力を得て、誰が失うでしょうか。"),
+        ("今なすべきこと", "政府と企業は今何をすべきでしょうか。"),
+        ("お金と所得", "賃金や貯蓄、ベーシックインカムはどうなるでしょうか。"),
+        ("米中の競争", "米中の覇権争いはどう変わるでしょうか。"),
+    ],
+}
+
 
 def segment_count(max_turns: int) -> int:
     """How many segments fit: each needs two panel turns, and a change of segment
@@ -99,10 +118,18 @@ _THEMED = re.compile(r"^(?P<theme>.{4,}?)\s*[:：]\s*(?P<asked>.+[?？])$", re.D
 def fallback_agenda(topic: str, language: str, count: int) -> list[tuple[str, str]]:
     """The standard segments. A topic made of a theme and a question ("Compute as the
     new currency: what happens if one AI holds 51% of all compute?") opens on its own
-    question, and the standard questions name the theme alone."""
+    question, and the standard questions name the theme alone. A topic that is a
+    question and nothing else opens on it, and the standard questions follow on from
+    it (`ASKED_AGENDA`) instead of quoting it ("What would “Should a basic income be
+    paid in compute” mean…" read as nonsense)."""
     text = topic.strip()
     rows: list[tuple[str, str]] = []
     themed = _THEMED.match(text)
+    if not themed and text.endswith(("?", "？")):
+        asked = text[:1].upper() + text[1:]
+        rows.append((title_of(asked, language), asked))
+        rows += ASKED_AGENDA[language]
+        return rows[:count]
     if themed:
         text = themed["theme"].strip()
         asked = themed["asked"].strip()

@@ -643,3 +643,16 @@ def test_a_recap_quotes_the_part_of_a_long_turn_that_says_its_claim():
     quoted = gist(said, of=source)
     assert "compute resources themselves become money" in quoted
     assert "value" not in quoted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In what I put together, I've divided it into conservative and innovative kinds.",
+        "I was surprised, and at the same time I thought he really does think that way.",
+        "I wrote about the basic income and the singularity in my book years ago.",
+    ],
+)
+def test_what_the_source_speaker_did_is_no_claim_for_another_persona(text):
+    assert not claimable(text, "en", NAMES)
+    assert claimable("Compute resources themselves become money and become currency.", "en")

@@ -171,6 +171,19 @@ def test_a_topic_with_its_own_question_opens_on_it():
     assert plain[0][1] == "What would \u201cNote: a primer\u201d mean for ordinary people?"
 
 
+def test_a_topic_that_is_a_question_is_asked_first_and_never_quoted_into_another():
+    from agents.host import fallback_agenda
+
+    rows = fallback_agenda("should a basic income be paid in compute?", "en", 4)
+    assert rows[0][1] == "Should a basic income be paid in compute?"
+    assert len(rows) == 4 and len({q for _, q in rows}) == 4
+    assert not any("basic income be paid" in q for _, q in rows[1:])
+    assert all(q.endswith("?") and "\u201c" not in q for _, q in rows)
+    ja = fallback_agenda("計算資源でベーシックインカムを払うべきか？", "ja", 3)
+    assert ja[0][1] == "計算資源でベーシックインカムを払うべきか？"
+    assert not any("「" in q for _, q in ja)
+
+
 def test_auto_agenda_leaves_only_the_bundled_model_off_it(settings):
     from agents.llm.embedded import BUNDLED_NAME
     from graphs.runner import agenda_mode

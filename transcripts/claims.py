@@ -60,6 +60,14 @@ _RHETORICAL = re.compile(
     r"|\b(?:doesn't|isn't|won't|wouldn't|aren't) (?:it|that|he|they|we)\?$",
     re.I,
 )
+# What the speaker of the source did or went through ("In what I put together, I've
+# divided it into…", "I was surprised"): another persona saying it would claim their life.
+_PERSONAL = re.compile(
+    r"\b(?:what I put together|I(?:'ve| have)? (?:put together|divided|summari[sz]ed|wrote|"
+    r"met|interviewed|visited|lectured)|I was (?:surprised|shocked|asked|invited)|"
+    r"my (?:slides?|book|paper|company|lecture|notes))\b",
+    re.I,
+)
 _PRONOUN_START = re.compile(r"^(?:he|she|they|it|that|this|these|those|his|her)\b", re.I)
 # Openers that lean on what was said before ("In that second conversation", "On that
 # point", "So", "And then"), and a person referred to by pronoun before anyone is named.
@@ -226,7 +234,9 @@ def pieces(text: str) -> list[str]:
 def claimable(text: str, language: str = "en", names: Sequence[str] = ()) -> bool:
     """Whether a sentence can stand as a panelist's argument: a statement of a fitting
     length (a rhetorical question counts), not back-channel, not talk about the show or
-    addressed to its guests, naming no one by title but the panel (`names`)."""
+    addressed to its guests, not what its speaker did or went through (`_PERSONAL`:
+    "In what I put together, I've divided it…"), naming no one by title but the panel
+    (`names`)."""
     text = tidy(text)
     if language == "ja" or _JP.search(text):
         if not MIN_CHARS <= len(text) <= MAX_CHARS:
@@ -238,7 +248,7 @@ def claimable(text: str, language: str = "en", names: Sequence[str] = ()) -> boo
         return False
     if text.endswith(("...", "…")):
         return False  # trails off
-    if _ADDRESSED.search(text) or _ABOUT_SHOW.search(text):
+    if _ADDRESSED.search(text) or _ABOUT_SHOW.search(text) or _PERSONAL.search(text):
         return False
     panel = {w.lower() for n in names for w in n.split()}
     for m in _TITLED.finditer(text):
