@@ -225,6 +225,31 @@ def test_a_title_copied_from_a_guest_is_not_taken():
     assert outline.notes_dropped[0].startswith("the title, it copies a guest's line")
 
 
+def test_chatter_off_topic_and_cut_off_parts_are_not_taken_and_the_outline_says_why():
+    from agents.llm.scripted import ScriptedModel
+    from transcripts.outline import write_notes
+
+    debate = sample_debate()
+    assembled = build_outline(debate)
+    written = {  # what the bundled model wrote for a debate on compute as money
+        "title": "The new currency that everyone's no longer in the gold market. I'm not sure what",
+        "logline": "Awesome episode, I'm so glad you brought it to my attention.",
+        "segment_titles": ["Bananas, Ferries and Kites", "Money and the"],
+    }
+    outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(written))
+    assert outline.model_copy(update={"notes_dropped": []}) == assembled
+    assert outline.written_by == "assembly"
+    assert [d.split(",")[0] for d in outline.notes_dropped] == [
+        "the title",
+        "the logline",
+        "segment 1's title",
+        "segment 2's title",
+    ]
+    assert "talks to the reader" in outline.notes_dropped[1]
+    assert "shares no word with the debate" in outline.notes_dropped[2]
+    assert "breaks off" in outline.notes_dropped[3]
+
+
 def test_debate_exports_mark_a_failing_turn_with_its_reason():
     debate = sample_debate()
     reason = "does not argue from its lines (score 0.05 < 0.30: overlap 0.05, rank 7)"

@@ -569,11 +569,38 @@ def _clean(text: str, limit: int) -> str:
     return " ".join(text.replace("<<<", "").replace(">>>", "").split())[:limit].strip()
 
 
+# A title or logline that speaks as a person or to the reader ("Awesome episode, I'm so
+# glad you brought it to my attention") is chatter, not a name for the episode.
+_CHATTY = re.compile(
+    r"\b(?:I|I'm|I've|I'd|I'll|me|my|you|your|you're|awesome|glad|thanks?|sure)\b", re.I
+)
+_STOPWORDS = frozenset(
+    "a an the of to in on for and or with by is are be as at it its this that what who how "
+    "why when will would can could should new".split()
+)
+
+
+def _content(text: str) -> set[str]:
+    """Lower-cased words of four letters or more, stop words out, a final s dropped."""
+    found = re.findall(r"[a-z][a-z'-]{3,}", text.lower())
+    return {w.rstrip("s") for w in found if w not in _STOPWORDS}
+
+
+def _trails(title: str) -> str | None:
+    """Why a title is cut off (it ends on a word that needs another after it)."""
+    last = title.rstrip(" .…").split()[-1:] if title.strip() else []
+    if last and last[0].lower() in {"the", "a", "an", "of", "to", "and", "or", "what", "that"}:
+        return f"it breaks off (“{title}”)"
+    return None
+
+
 def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001 (a ChatModel)
     """The outline with its prose parts written by `model` (structured output).
 
-    A failed call, or a field that comes back empty or repeats the question,
-    keeps the assembled text; the result is always a valid outline.
+    A failed call, or a field that comes back empty, repeats the question, copies a
+    guest's line, talks to the reader, shares no word with the debate or breaks off,
+    keeps the assembled text and says why in `notes_dropped`; the result is always a
+    valid outline.
     """
     from agents.llm.base import ModelError, Sampling
 
@@ -610,31 +637,45 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
     update: dict = {}
     dropped: list[str] = []
 
-    def why(text: str, shortest: int) -> str | None:
-        """Why a written part is not used, or None when it is."""
+    about = _content(" ".join([topic, *said]))
+
+    def why(text: str, shortest: int, *, sentence: bool = False) -> str | None:
+        """Why a written part is not used, or None when it is. A title must share a word
+        with the debate; a `sentence` (the logline) must end on a finished one."""
         if len(text) < shortest:
             return "empty" if not text else f"too short (“{text}”)"
         if not fresh(text):
             return f"it copies a guest's line (“{text[:60]}”)"
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        if _CHATTY.search(text):
+            return f"it talks to the reader instead of naming the episode (“{shown}”)"
+        if not sentence and not _content(text) & about:
+            return f"it shares no word with the debate (“{shown}”)"
+        if sentence and not text.rstrip().endswith((".", "!", "?", "。", "！", "？", "”", '"')):
+            return f"it breaks off mid-sentence (“{shown}”)"
         return None
 
     title = _clean(notes.title, 80)
-    if (reason := why(title, 3)) is None:
+    if (reason := why(title, 3)) is None and (reason := _trails(title)) is None:
         update["title"] = title
     else:
         dropped.append(f"the title, {reason}")
     logline = _clean(notes.logline, 200)
-    if (reason := why(logline, 10)) is None:
+    if (reason := why(logline, 10, sentence=True)) is None:
         update["logline"] = logline
     else:
         dropped.append(f"the logline, {reason}")
     segments = []
     for i, seg in enumerate(outline.segments):
         working = _clean(notes.segment_titles[i], 60) if i < len(notes.segment_titles) else ""
-        if working and working.lower() != seg.question.lower() and fresh(working):
-            seg = seg.model_copy(update={"title": working})
-        elif working:
+        if not working:
+            pass
+        elif working.lower() == seg.question.lower() or not fresh(working):
             dropped.append(f"segment {i + 1}'s title, it repeats the question or a guest's line")
+        elif (reason := why(working, 3) or _trails(working)) is not None:
+            dropped.append(f"segment {i + 1}'s title, {reason}")
+        else:
+            seg = seg.model_copy(update={"title": working})
         segments.append(seg)
     if segments != outline.segments:
         update["segments"] = segments
