@@ -20,7 +20,15 @@ from dataclasses import dataclass
 
 from agents.personas import Persona
 from prompts import render, template_text
-from transcripts.claims import ClaimBook, claimable, pieces, stands_alone, terms, words_of
+from transcripts.claims import (
+    ClaimBook,
+    SourceSentence,
+    claimable,
+    pieces,
+    stands_alone,
+    terms,
+    words_of,
+)
 from transcripts.models import Claim, Move, Passage
 
 # Weights of what makes a sentence this turn's claim (all counts of shared content words).
@@ -69,22 +77,123 @@ def candidates(
     *,
     book: ClaimBook | None = None,
     names: Sequence[str] = (),
+    voice: Persona | None = None,
+    present: Sequence[Persona] = (),
 ) -> list[Candidate]:
-    """Every claimable sentence of the passages, in retrieval order, each once."""
+    """Every claimable sentence of the passages, in retrieval order, each once.
+
+    With a `voice` that is a simulated persona of a real person: only the sentences that
+    report what that person said or did (`reports`), each in the first person
+    (`in_own_words`), so a simulated person says only what the source says they said.
+    With another voice: not those sentences about a simulated persona in `present` (they
+    are that persona's to say)."""
     book = book or ClaimBook()
     seen: set[tuple[str, int, str]] = set()
     out: list[Candidate] = []
+    simulated = [p for p in present if p.simulated]
     for rank, passage in enumerate(passages):
+        named: set[str] = set()  # simulated personas the passage has named so far
         for sentence in book.in_passage(passage):
             for text in pieces(sentence.shown(language)):
-                if not claimable(text, language, names):
+                before = set(named)
+                named |= {p.id for p in simulated if _mentions(text, p)}
+                if voice is not None and voice.simulated:
+                    if language != "en" or not reports(text, voice, voice.id in before):
+                        continue
+                    shown = in_own_words(text, voice)
+                elif any(reports(text, p, p.id in before) for p in simulated):
                     continue
-                claim = sentence.claim(language).model_copy(update={"text": text})
-                if (*claim.key[:2], text) in seen:
+                else:
+                    shown = text
+                if not claimable(shown, language, names):
                     continue
-                seen.add((*claim.key[:2], text))
+                claim = sentence.claim(language)
+                claim = claim.model_copy(
+                    update={"text": shown, "source_text": claim.source_text or text}
+                )
+                if (*claim.key[:2], shown) in seen:
+                    continue
+                seen.add((*claim.key[:2], shown))
                 out.append(Candidate(claim, rank))
     return out
+
+
+# Verbs by which a source reports what a person said or did (not what others guess of them).
+_REPORTING = (
+    r"(?:is|was|has been)\s+(?:saying|describing|talking about|arguing|pushing(?:\s+forward)?)"
+    r"|says|said|finally said|went as far as saying|put it|described|argued|has said"
+)
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I'd|I've|I'll|me|my|mine|myself)\b")
+
+
+def _name_pattern(persona: Persona) -> str:
+    parts = persona.name.split()
+    title = r"(?:(?:Mr|Mrs|Ms|Dr|Professor)\.?\s+)?"
+    if len(parts) < 2:
+        return rf"\b{title}{re.escape(persona.name)}\b"
+    first, last = re.escape(parts[0]), re.escape(parts[-1])
+    return rf"\b{title}(?:{first}\s+)?{last}\b"
+
+
+def reports(text: str, persona: Persona, named_before: bool = False) -> bool:
+    """Whether an English sentence reports what `persona`'s real person said or did: its
+    name (or "he", when the passage named them before) is the subject of a verb of
+    saying or doing ("What Sam Altman is saying this time is…", "as Mr. Sam Altman was
+    describing", "he is pushing forward with fusion reactors"). A sentence in which its
+    own speaker says "I" or "my" is that speaker's view of the person, not a report."""
+    if _FIRST_PERSON.search(text):
+        return False
+    subject = _name_pattern(persona) + (r"|\bhe\b" if named_before else "")
+    found = re.search(rf"(?:{subject})\s+(?:\w+\s+)?(?:{_REPORTING})\b", text, re.I)
+    return found is not None
+
+
+def reported_in(book: ClaimBook, persona: Persona, language: str) -> list[SourceSentence]:
+    """The sentences of every source in `book` that report what `persona`'s real person
+    said or did (`reports`, on the sentence as `language` shows it; "he" counts where one
+    of the two sentences before it named them). English only: none otherwise."""
+    if language != "en":
+        return []
+    out: list[SourceSentence] = []
+    for source_id in book.sources:
+        recent: list[str] = []
+        for sentence in book.of_source(source_id):
+            shown = sentence.shown(language)
+            named = any(_mentions(t, persona) for t in recent)
+            if reports(shown, persona, named):
+                out.append(sentence)
+            recent = [*recent[-1:], shown]
+    return out
+
+
+_AGREEMENT = [
+    (r"\bI is\b", "I am"),
+    (r"\bI has\b", "I have"),
+    (r"\bI says\b", "I say"),
+    (r"\bI knows\b", "I know"),
+    (r"\bI thinks\b", "I think"),
+    (r"\bI wants\b", "I want"),
+    (r"\bI does\b", "I do"),
+]
+
+
+def in_own_words(text: str, persona: Persona) -> str:
+    """A sentence that `reports` a person, as that person's own words: their name and
+    "he" become "I", "his" and "'s" "my", "him" "me", "himself" "myself", with the verb
+    after "I" agreeing ("What I am saying this time is…"). English only."""
+    name = _name_pattern(persona)
+    out = re.sub(rf"(?:{name})['’]s\b", "my", text)
+    out = re.sub(name, "I", out)
+    for pattern, repl in [
+        (r"\bhimself\b", "myself"),
+        (r"\bhis\b", "my"),
+        (r"\bhim\b", "me"),
+        (r"\b[Hh]e\b", "I"),
+        *_AGREEMENT,
+    ]:
+        out = re.sub(pattern, repl, out)
+    out = re.sub(r"(^|[.!?]\s+)my\b", lambda m: m.group(1) + "My", out)
+    return out[:1].upper() + out[1:]
 
 
 def _mentions(text: str, persona: Persona) -> bool:
@@ -181,7 +290,11 @@ def choose_claim(
     by seed); ties go to the better-ranked passage, then the earlier sentence."""
     names = [p.name for p in panel] or [persona.name]
     found = [
-        c for c in candidates(passages, language, book=book, names=names) if c.claim.key not in used
+        c
+        for c in candidates(
+            passages, language, book=book, names=names, voice=persona, present=panel
+        )
+        if c.claim.key not in used
     ]
     if not found:
         return None
@@ -251,7 +364,7 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     """A claim short enough for a recap, in its own words: the whole claim up to `limit`
     words; of a longer one, the run of its clauses (between commas, dashes, semicolons,
     colons) of at most `limit` words that holds the most content words (a figure counts
-    four; the last clause, where a spoken sentence's point tends to land, two more; a
+    four; the last clause, where a spoken sentence's point tends to land, four more; a
     later run wins a tie), with an ellipsis where it is cut. With `of` (the claim's
     source sentence, when `text` is a turn's words for it), only content words the
     source sentence also has count, so the run that says the claim wins over words the
@@ -273,7 +386,7 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
                 break
             found = terms(window) & anchor if anchor is not None else terms(window)
             value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
-            value += 2 if last == len(ends) - 1 else 0
+            value += 4 if last == len(ends) - 1 else 0
             if best is None or value >= best[0]:  # a later run wins a tie
                 best = (value, first, last)
     if best is None:

@@ -616,7 +616,7 @@ ON_CLAIM_WORDS = 2  # content words a later sentence shares with the claim to st
 ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its lead-in
 CLAIM_SHARE = 0.6  # of the content words of the sentence that says the claim, from the claim
 LATER_SHARE = 0.5  # of a later sentence's content words, from the claim
-CLAIM_COVER = 0.4  # of the claim's content words, said somewhere in what the turn keeps
+CLAIM_COVER = 0.5  # of the claim's content words, said somewhere in what the turn keeps
 
 
 class ClaimFocus:

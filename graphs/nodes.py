@@ -11,7 +11,14 @@ from typing import Any
 from langgraph.config import get_stream_writer
 from langgraph.runtime import Runtime
 
-from agents.claims import Previous, at_the_table, choose_claim, own_words, recap
+from agents.claims import (
+    Previous,
+    at_the_table,
+    choose_claim,
+    own_words,
+    recap,
+    reported_in,
+)
 from agents.host import plan_agenda, standard_agenda
 from agents.llm.base import Message
 from agents.personas import Persona
@@ -290,10 +297,34 @@ def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     nxt = state["next"]
     assert nxt is not None
     index = len(state.get("turns", []))
-    _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
     passages, claim = _grounds(state, ctx, nxt)
+    update: Update = {}
+    if claim is None and ctx.persona(nxt.speaker_id).simulated and nxt.kind in _ARGUED:
+        # Nothing the source reports this person saying is left: another panelist takes
+        # the turn rather than the simulated person saying words of the model's own.
+        for other in _stand_ins(state, ctx, nxt):
+            instead = nxt.model_copy(update={"speaker_id": other.id, "addressed_to": None})
+            found, chosen = _grounds(state, ctx, instead)
+            if chosen is not None:
+                nxt, passages, claim = instead, found, chosen
+                update["next"] = instead
+                break
+    _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
     _emit(events.PassagesRetrieved(index, passages))
-    return {"passages": passages, "claim": claim}
+    return {"passages": passages, "claim": claim, **update}
+
+
+_ARGUED = ("argument", "rebuttal")
+
+
+def _stand_ins(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Persona]:
+    """Who may take a simulated persona's turn: the panelists who are not simulated and
+    did not speak last, those who spoke least first (then in panel order)."""
+    turns = state.get("turns", [])
+    last = turns[-1].speaker_id if turns else None
+    spoken = {p.id: sum(1 for t in turns if t.speaker_id == p.id) for p in ctx.panelists}
+    able = [p for p in ctx.panelists if not p.simulated and p.id != last and p.id != nxt.speaker_id]
+    return sorted(able, key=lambda p: spoken[p.id])
 
 
 def _grounds(
@@ -303,6 +334,9 @@ def _grounds(
     `passages_per_turn` passages hold no claim the debate has not made yet, or only one
     that leans on the sentence before it (`stands_alone`), the rest of the search is
     tried, and the passage that holds the claim found there joins the turn's passages.
+    A simulated persona claims only what the source reports its person saying
+    (`agents.claims.reports`); when the search holds none that is left, the passages
+    that hold such sentences are found and chosen from.
     A host's summary or closing is grounded in the claims it recaps: their passages,
     with no search."""
     recapped = _recapped(state, ctx, nxt)
@@ -329,6 +363,24 @@ def _grounds(
             claim = other
             holder = next(
                 p for p in rest if p.covers(claim.source_id, claim.line_start, claim.line_end)
+            )
+            passages = [*passages, holder]
+    persona = ctx.persona(nxt.speaker_id)
+    if claim is None and persona.simulated and ctx.book is not None:
+        # A simulated person says only what the source reports them saying: when the
+        # turn's search holds none of it that is left, the passages that do are found
+        # (each reporting sentence searched with its own words).
+        more: list[Passage] = []
+        for sentence in reported_in(ctx.book, persona, state["language"]):
+            for p in ctx.search(sentence.shown(state["language"]), 3, persona.sources):
+                if p.covers(sentence.source_id, sentence.line, sentence.line):
+                    if p not in passages and p not in more:
+                        more.append(p)
+                    break
+        claim = _claim_for(state, ctx, nxt, more)
+        if claim is not None:
+            holder = next(
+                p for p in more if p.covers(claim.source_id, claim.line_start, claim.line_end)
             )
             passages = [*passages, holder]
     return passages, claim

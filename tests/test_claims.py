@@ -406,6 +406,10 @@ def test_host_summaries_and_closing_recap_the_claims_made(settings, saver):
     panel = [t for t in turns if t.speaker_id != "host"]
     assert all(t.claim is not None and t.citations == [t.claim.citation()] for t in panel)
     assert len({t.claim.key for t in panel}) == len(panel)  # no claim made twice
+    # None of these lines reports what Sam Altman said, so the simulated persona never
+    # speaks: the other panelists take its turns (its model is never asked for words).
+    assert panel and not [t for t in panel if t.speaker_id == "altman"]
+    assert {t.speaker_id for t in panel} == {"economist", "futurist"}
     for recap_turn in (t for t in turns if t.kind in ("summary", "closing")):
         assert recap_turn.voiced_by == "template" and recap_turn.citations
         claimed = [t for t in panel if t.claim.citation() in recap_turn.citations]
@@ -656,3 +660,81 @@ def test_a_recap_quotes_the_part_of_a_long_turn_that_says_its_claim():
 def test_what_the_source_speaker_did_is_no_claim_for_another_persona(text):
     assert not claimable(text, "en", NAMES)
     assert claimable("Compute resources themselves become money and become currency.", "en")
+
+
+# -- a simulated person says only what the source reports them saying ---------------------------
+REPORTED = [
+    (
+        "What Sam Altman is saying this time is something separate from cryptocurrency: that "
+        "compute resources themselves become money, become currency, that kind of thing.",
+        False,
+        "What I am saying this time is something separate from cryptocurrency: that compute "
+        "resources themselves become money, become currency, that kind of thing.",
+    ),
+    (
+        "Something like a 'compute-resource-ism' replacing capitalism, as Mr. Sam Altman was "
+        "describing.",
+        False,
+        "Something like a 'compute-resource-ism' replacing capitalism, as I was describing.",
+    ),
+    (
+        "In that second conversation, he finally said that compute resources will take the "
+        "place of money as the new currency.",
+        True,  # the sentence before named him
+        "In that second conversation, I finally said that compute resources will take the "
+        "place of money as the new currency.",
+    ),
+]
+NOT_REPORTED = [
+    # what the source's speakers think of him, in their own first person
+    "And Sam Altman knows that, so I think he'll surely join hands with the US government.",
+    "I suspect Altman may be aiming at exactly that.",
+    # a guess, not a report of what he said or did
+    "Because if Sam Altman did something like taking control of the world, the US would act.",
+    # "he" with no one named before it
+    "In that second conversation, he finally said that compute will replace money.",
+]
+
+
+@pytest.mark.parametrize("text, named_before, own", REPORTED)
+def test_a_report_of_what_the_person_said_becomes_their_own_words(text, named_before, own):
+    from agents.claims import in_own_words, reports
+
+    assert reports(text, PANEL["altman"], named_before)
+    assert in_own_words(text, PANEL["altman"]) == own
+
+
+@pytest.mark.parametrize("text", NOT_REPORTED)
+def test_what_others_think_of_the_person_is_not_their_words(text):
+    from agents.claims import reports
+
+    assert not reports(text, PANEL["altman"], named_before=False)
+
+
+def test_the_simulated_persona_claims_only_reports_of_itself_and_others_leave_them(book):
+    # Line 8 reports what Sam Altman said; line 25 is a panelist's view of him.
+    found = [passage(book, 8), passage(book, 25)]
+    panel = list(PANEL.values())
+    altman = choose_claim(PANEL["altman"], found, language="en", question="Is compute money?",
+                          panel=panel, book=book)  # fmt: skip
+    assert altman is not None and altman.line_start == 8
+    assert altman.text.startswith("What I am saying this time is")
+    assert "Altman" not in altman.text
+    # Every claim the simulated persona could make from these lines is a report of it.
+    from agents.claims import candidates
+
+    own = candidates(found, "en", book=book, voice=PANEL["altman"], present=panel)
+    assert own and all(c.claim.line_start == 8 for c in own)
+    # The other panelists leave that report to him, and still have line 25.
+    other = candidates(found, "en", book=book, voice=PANEL["economist"], present=panel)
+    assert other and all(c.claim.line_start != 8 for c in other)
+    assert any(c.claim.line_start == 25 for c in other)
+
+
+def test_the_reports_of_a_person_are_found_in_the_whole_show(book):
+    from agents.claims import reported_in
+
+    lines = {s.line for s in reported_in(book, PANEL["altman"], "en")}
+    assert {8, 14} <= lines
+    assert 25 not in lines and 31 not in lines  # views of him, not reports
+    assert reported_in(book, PANEL["altman"], "ja") == []
