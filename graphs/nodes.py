@@ -299,9 +299,12 @@ def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     index = len(state.get("turns", []))
     passages, claim = _grounds(state, ctx, nxt)
     update: Update = {}
-    if claim is None and ctx.persona(nxt.speaker_id).simulated and nxt.kind in _ARGUED:
+    simulated = ctx.persona(nxt.speaker_id).simulated
+    if claim is None and simulated and nxt.kind in _ARGUED and ctx.book is not None:
         # Nothing the source reports this person saying is left: another panelist takes
         # the turn rather than the simulated person saying words of the model's own.
+        # (A plain search function knows no source sentences to look further in; its
+        # turns go on as it gives them.)
         for other in _stand_ins(state, ctx, nxt):
             instead = nxt.model_copy(update={"speaker_id": other.id, "addressed_to": None})
             found, chosen = _grounds(state, ctx, instead)

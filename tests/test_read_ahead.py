@@ -23,7 +23,10 @@ def passages(n: int) -> list[Passage]:
             line_end=10 * i + 1,
             text=f"資料その{i}。",
             score=1.0 - i / 100,
-            gloss=f"Note number {i} on chips and power.",
+            # every other note reports what Sam Altman said: the simulated persona's to claim
+            gloss=f"Sam Altman said note number {i} on chips and power matters."
+            if i % 2 == 0
+            else f"Note number {i} on chips and power.",
         )
         for i in range(1, n + 1)
     ]
