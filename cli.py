@@ -488,7 +488,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                     {
                         "id": d.id,
                         "parent_id": d.parent_id,
-                        "forked_at": d.forked_at,
+                        "forked_after_turn": d.forked_after,
                         "topic": d.topic,
                         "language": d.language,
                         "turns": len(d.turns),
@@ -512,7 +512,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     def show(d, depth: int) -> None:
         branch = "  " * depth + ("└ " if depth else "")
-        fork = f" (fork at turn {d.forked_at})" if d.parent_id else ""
+        fork = f" (fork after turn {d.forked_after})" if d.parent_id else ""
         _out(
             f"{branch}{d.id}  {d.created_at:%Y-%m-%d %H:%M}  {d.language}  "
             f"{len(d.turns):>3} turns  {d.status:<8} {d.topic[:60]}{fork}"
@@ -1013,9 +1013,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(resume)
     resume.set_defaults(func=cmd_resume)
 
-    fork = sub.add_parser("fork", help="continue a debate from turn K as a new branch")
+    fork = sub.add_parser("fork", help="continue a debate after turn N as a new branch")
     fork.add_argument("id", help="debate id (or a unique prefix)")
-    fork.add_argument("--at-turn", type=int, required=True, help="fork after this turn index")
+    fork.add_argument(
+        "--at-turn",
+        type=int,
+        required=True,
+        metavar="N",
+        help="fork after turn N, numbered from 1 as replay and exports number turns "
+        "(the branch keeps turns 1-N)",
+    )
     fork.add_argument("--steer", help="a question the host puts to the panel at the fork")
     fork.add_argument(
         "--turns",

@@ -119,10 +119,12 @@ def test_eval_says_turn_by_turn_which_turns_argue_from_their_lines(capsys, eval_
     code, text, _ = run_eval(capsys, data, out, debate.id)
     assert code == 0
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("    #")}
-    assert ": attributable (score" in rows["#1"]
-    assert "NOT attributable" in rows["#2"] and "invented" not in rows["#2"]
-    assert "NOT attributable" in rows["#3"]
-    assert "Christine Lagarde" in rows["#3"] and "18%" in rows["#3"]
+    # turns are numbered from 1, as replay and exports number them: #1 is the host's
+    assert "host turn" in rows["#1"] and "#0" not in rows
+    assert ": attributable (score" in rows["#2"]
+    assert "NOT attributable" in rows["#3"] and "invented" not in rows["#3"]
+    assert "NOT attributable" in rows["#4"]
+    assert "Christine Lagarde" in rows["#4"] and "18%" in rows["#4"]
     assert "attributable              0.33  (1 of 3 panelist turns" in text
     assert "invented names or figures 0.33  (1 of 3" in text
     assert "copy_rate / distinct-2" in text and "support" not in text
@@ -138,11 +140,12 @@ def test_eval_json_carries_the_verdict_of_every_turn(capsys, eval_dirs):
     code, text, _ = run_eval(capsys, data, out, debate.id, "--json")
     assert code == 0
     result = json.loads(text)
-    turns = {t["turn"]: t for t in result["turns"]}
-    assert turns[1]["attributable"] is True and turns[1]["rank"] == 1
-    assert turns[2]["attributable"] is False and turns[2]["score"] < result["threshold"]
-    assert turns[2]["reason"].startswith("does not argue from its lines")
-    assert turns[0]["judged"] is False and turns[0]["attributable"] is None
+    turns = {t["turn"]: t for t in result["turns"]}  # numbered from 1
+    assert sorted(turns) == [1, 2, 3]
+    assert turns[2]["attributable"] is True and turns[2]["rank"] == 1
+    assert turns[3]["attributable"] is False and turns[3]["score"] < result["threshold"]
+    assert turns[3]["reason"].startswith("does not argue from its lines")
+    assert turns[1]["judged"] is False and turns[1]["attributable"] is None
     assert result["attributable_share"] == 0.5 and result["judge"] is None
 
 
@@ -165,7 +168,7 @@ def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs):
     assert code == 0
     judge = json.loads(text)["judge"]
     assert judge["model"] == "fake-judge"
-    assert [r["turn"] for r in judge["ratings"]] == [1, 2]
+    assert [r["turn"] for r in judge["ratings"]] == [2, 3]  # the panelists' turns, from 1
     assert all(r["rating"]["supported"] in ("supported", "partly", "not") for r in judge["ratings"])
 
 
