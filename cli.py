@@ -758,7 +758,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from agents.llm.factory import make_model
 
         try:
-            judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+            # The run's request timeout and retry budget bound every call to the judge, as
+            # they bound a debate's: a judge that stops answering fails the command in
+            # (retries + 1) x timeout per turn, not after the SDK's own, longer waits.
+            judge = make_model(
+                "openai",
+                model=args.judge_model,
+                base_url=args.judge_base_url,
+                timeout=settings.request_timeout_s,
+                max_retries=settings.max_retries,
+            )
         except UserError as exc:  # the backend names its own flag
             raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     attributor = Attributor(open_index(settings, quiet=args.json))
@@ -769,7 +778,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
         if judge is not None:
             update(f"the judge ({args.judge_model}) rates each turn")
-            result.judge = judge_turns(debate, judge, attributor, result.turns)
+            try:
+                result.judge = judge_turns(debate, judge, attributor, result.turns)
+            except UserError as exc:  # unreachable or timed out mid-way: nothing is saved
+                raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     metrics = debate.metrics.model_copy(update={"evaluation": result.model_dump()})
     store.save(with_verdicts(debate, verdicts).model_copy(update={"metrics": metrics}))
     if args.json:
@@ -1106,7 +1118,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--judge-base-url",
         metavar="URL",
-        help="also have a model on this OpenAI-compatible server rate each turn",
+        help="also have a model on this OpenAI-compatible server rate each turn (each call "
+        "waits at most DEBATE_REQUEST_TIMEOUT_S, retried DEBATE_MAX_RETRIES times)",
     )
     evaluate.add_argument("--judge-model", metavar="M", help="the judge model's name")
     _common(evaluate)

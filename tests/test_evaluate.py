@@ -149,8 +149,11 @@ def test_eval_json_carries_the_verdict_of_every_turn(capsys, eval_dirs):
     assert result["attributable_share"] == 0.5 and result["judge"] is None
 
 
-def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs):
+def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs, monkeypatch):
     data, out = eval_dirs
+    # A bound on every judge call: a stall fails the test in a minute, not in ten.
+    monkeypatch.setenv("DEBATE_REQUEST_TIMEOUT_S", "30")
+    monkeypatch.setenv("DEBATE_MAX_RETRIES", "1")
     debate = labelled_debate(["f08", "u01"])
     DebateStore(out).save(debate)
     with FakeOpenAI(reply_tokens=5) as server:
@@ -204,3 +207,41 @@ def test_eval_names_the_judge_flag_when_its_server_cannot_be_reached(capsys, eva
     )
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(f"debate: error: --judge-base-url {url}: cannot reach the server")
+
+
+def test_a_judge_that_stops_answering_fails_within_the_request_timeout(
+    capsys, eval_dirs, monkeypatch
+):
+    """The judge's calls are bounded by the run's request timeout and retries: a server
+    that stops answering ends `debate eval` with one line naming --judge-base-url after
+    about (retries + 1) x timeout, and nothing is saved."""
+    import time
+
+    from bench.fake_openai import FaultPlan
+
+    data, out = eval_dirs
+    debate = labelled_debate(["f08"])
+    DebateStore(out).save(debate)
+    monkeypatch.setenv("DEBATE_REQUEST_TIMEOUT_S", "1")
+    monkeypatch.setenv("DEBATE_MAX_RETRIES", "0")
+    stall = FaultPlan(structured={n: "stall" for n in range(1, 6)}, stall_s=30)
+    with FakeOpenAI(faults=stall) as server:
+        began = time.perf_counter()
+        code, _, err = run_eval(
+            capsys,
+            data,
+            out,
+            debate.id,
+            "--judge-base-url",
+            server.base_url,
+            "--judge-model",
+            "stalled-judge",
+            "--json",
+        )
+        waited = time.perf_counter() - began
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"debate: error: --judge-base-url {server.base_url}: cannot reach the server"
+    )
+    assert waited < 20  # the server would have answered after 30 s
+    assert DebateStore(out).load(debate.id).metrics.model_extra.get("evaluation") is None
