@@ -15,9 +15,15 @@ from pathlib import Path
 import pytest
 
 from agents.llm.embedded import bundled_model_path
-from tests.conftest import DEBATE, SOURCE, free_port
+from tests.conftest import DEBATE, ROOT, SOURCE, free_port
 
 pytestmark = pytest.mark.e2e
+
+
+def this_checkout(env: dict | None = None) -> dict:
+    """The environment for a `debate` subprocess that runs this checkout's code, wherever
+    the package is installed from."""
+    return {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -27,7 +33,7 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=600,
-        env=env,
+        env=this_checkout(env),
     )
 
 
@@ -207,6 +213,7 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
         text=True,
         timeout=600,
         input="a: @futurist Who pays for the chips?\n",
+        env=this_checkout(),
     )
     assert result.returncode == 0, result.stderr
     path = next((tmp_path / "transcripts" / "debates").glob("*.json"))
