@@ -890,6 +890,7 @@ def serve_command(args: argparse.Namespace) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import ipaddress
+    import os
     import shlex
 
     make_settings(args)  # bad options fail here, not in every browser tab
@@ -914,7 +915,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         title="Panel debates",
     )
-    server.serve()
+    try:
+        server.serve()
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UserError(
+            f"--host {args.host} --port {args.port}: cannot listen there ({why.lower()}); "
+            "give another --port"
+        ) from exc
     return 0
 
 
