@@ -488,7 +488,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                     {
                         "id": d.id,
                         "parent_id": d.parent_id,
-                        "forked_at": d.forked_at,
+                        "forked_after_turn": d.forked_after,
                         "topic": d.topic,
                         "language": d.language,
                         "turns": len(d.turns),
@@ -512,7 +512,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     def show(d, depth: int) -> None:
         branch = "  " * depth + ("└ " if depth else "")
-        fork = f" (fork at turn {d.forked_at})" if d.parent_id else ""
+        fork = f" (fork after turn {d.forked_after})" if d.parent_id else ""
         _out(
             f"{branch}{d.id}  {d.created_at:%Y-%m-%d %H:%M}  {d.language}  "
             f"{len(d.turns):>3} turns  {d.status:<8} {d.topic[:60]}{fork}"
@@ -758,7 +758,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from agents.llm.factory import make_model
 
         try:
-            judge = make_model("openai", model=args.judge_model, base_url=args.judge_base_url)
+            # The run's request timeout and retry budget bound every call to the judge, as
+            # they bound a debate's: a judge that stops answering fails the command in
+            # (retries + 1) x timeout per turn, not after the SDK's own, longer waits.
+            judge = make_model(
+                "openai",
+                model=args.judge_model,
+                base_url=args.judge_base_url,
+                timeout=settings.request_timeout_s,
+                max_retries=settings.max_retries,
+            )
         except UserError as exc:  # the backend names its own flag
             raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     attributor = Attributor(open_index(settings, quiet=args.json))
@@ -769,7 +778,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
         if judge is not None:
             update(f"the judge ({args.judge_model}) rates each turn")
-            result.judge = judge_turns(debate, judge, attributor, result.turns)
+            try:
+                result.judge = judge_turns(debate, judge, attributor, result.turns)
+            except UserError as exc:  # unreachable or timed out mid-way: nothing is saved
+                raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
     metrics = debate.metrics.model_copy(update={"evaluation": result.model_dump()})
     store.save(with_verdicts(debate, verdicts).model_copy(update={"metrics": metrics}))
     if args.json:
@@ -878,6 +890,7 @@ def serve_command(args: argparse.Namespace) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     import ipaddress
+    import os
     import shlex
 
     make_settings(args)  # bad options fail here, not in every browser tab
@@ -902,7 +915,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         port=args.port,
         title="Panel debates",
     )
-    server.serve()
+    try:
+        server.serve()
+    except OSError as exc:  # the port is taken, or the host is not this machine's
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise UserError(
+            f"--host {args.host} --port {args.port}: cannot listen there ({why.lower()}); "
+            "give another --port"
+        ) from exc
     return 0
 
 
@@ -1013,9 +1033,16 @@ def build_parser() -> argparse.ArgumentParser:
     _common(resume)
     resume.set_defaults(func=cmd_resume)
 
-    fork = sub.add_parser("fork", help="continue a debate from turn K as a new branch")
+    fork = sub.add_parser("fork", help="continue a debate after turn N as a new branch")
     fork.add_argument("id", help="debate id (or a unique prefix)")
-    fork.add_argument("--at-turn", type=int, required=True, help="fork after this turn index")
+    fork.add_argument(
+        "--at-turn",
+        type=int,
+        required=True,
+        metavar="N",
+        help="fork after turn N, numbered from 1 as replay and exports number turns "
+        "(the branch keeps turns 1-N)",
+    )
     fork.add_argument("--steer", help="a question the host puts to the panel at the fork")
     fork.add_argument(
         "--turns",
@@ -1099,7 +1126,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--judge-base-url",
         metavar="URL",
-        help="also have a model on this OpenAI-compatible server rate each turn",
+        help="also have a model on this OpenAI-compatible server rate each turn (each call "
+        "waits at most DEBATE_REQUEST_TIMEOUT_S, retried DEBATE_MAX_RETRIES times)",
     )
     evaluate.add_argument("--judge-model", metavar="M", help="the judge model's name")
     _common(evaluate)

@@ -536,7 +536,7 @@ def resume_show(
 def fork_show(
     settings: Settings,
     ref: str,
-    at_turn: int,
+    after_turn: int,
     *,
     search: Search,
     checkpointer: Any,
@@ -545,45 +545,52 @@ def fork_show(
     model: ChatModel | None = None,
     steerable: bool = False,
 ) -> ShowRunner:
-    """A new debate that continues from the state right after turn `at_turn` (0-based
-    index) of another. `turns`: most turns the branch adds after the fork point, its
-    closing included (a producer's question does not count); by default the parent's
-    turn limit stands. Raises UserError for an unknown debate, a turn outside it, or
-    `turns` below 1."""
+    """A new debate that continues from the state right after turn number `after_turn` of
+    another: numbered from 1, as replay and every export number turns (`Turn.number`), so
+    `after_turn=5` keeps the parent's first five turns. `turns`: most turns the branch adds
+    after the fork point, its closing included (a producer's question does not count); by
+    default the parent's turn limit stands. Raises UserError for an unknown debate, a turn
+    outside it, or `turns` below 1."""
     if turns is not None and turns < 1:
         raise UserError(f"--turns {turns}: a fork adds at least 1 turn")
     store = DebateStore(settings.out_dir)
     parent = store.load(ref)
-    if not 0 <= at_turn < len(parent.turns):
+    if not parent.turns:
+        raise UserError(f"--at-turn {after_turn}: debate {parent.id} has no turns to fork after")
+    if not 1 <= after_turn <= len(parent.turns):
         raise UserError(
-            f"--at-turn {at_turn}: debate {parent.id} has turns 0-{len(parent.turns) - 1}"
+            f"--at-turn {after_turn}: debate {parent.id} has turns 1-{len(parent.turns)}"
         )
+    last = after_turn - 1  # the index of the last turn the fork keeps
     graph = compile_show(checkpointer)
     source = None
     # Right after turn K the show is about to choose a speaker (`select`), or, when turn K
     # is a producer's question, to fetch passages for its answer (`retrieve`).
-    after = "moderate" if parent.turns[at_turn].kind == "interjection" else "speak"
+    after = "moderate" if parent.turns[last].kind == "interjection" else "speak"
     if steer and after == "moderate":
         raise UserError(
-            f"--at-turn {at_turn} is a producer's question; --steer needs a turn of the panel"
+            f"--at-turn {after_turn}: turn {after_turn} is a producer's question; "
+            "--steer needs a turn of the panel"
         )
     wanted = "retrieve" if after == "moderate" else "select"
     for snap in graph.get_state_history({"configurable": {"thread_id": parent.id}}):
-        if len(snap.values.get("turns", [])) == at_turn + 1 and wanted in snap.next:
+        if len(snap.values.get("turns", [])) == last + 1 and wanted in snap.next:
             source = snap
             break
     if source is None:
-        raise UserError(f"debate {parent.id} has no checkpoint after turn {at_turn} to fork from")
+        raise UserError(
+            f"debate {parent.id} has no checkpoint after turn {after_turn} to fork from"
+        )
     settings_of_fork = parent.settings
     if turns is not None:
-        kept = sum(1 for t in parent.turns[: at_turn + 1] if t.kind != "interjection")
+        kept = sum(1 for t in parent.turns[: last + 1] if t.kind != "interjection")
         settings_of_fork = parent.settings.model_copy(update={"max_turns": kept + turns})
     debate = parent.model_copy(
         update={
             "settings": settings_of_fork,
             "id": new_debate_id(),
             "parent_id": parent.id,
-            "forked_at": at_turn,
+            "forked_at": last,
             "turns": [],
             "status": "running",
             "created_at": datetime.now(UTC),

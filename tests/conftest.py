@@ -55,12 +55,12 @@ color: "#ffffff"
 
 
 def check_fork(parent, child, out_dir: Path) -> None:  # noqa: ANN001  (two Debates)
-    """A branch forked from `parent` at turn 4 with the steer "What about energy?": it keeps
-    the first five turns, puts the steer to the panel next, closes, and leaves the parent
-    as it was saved."""
+    """A branch forked from `parent` after turn 5 (numbered from 1) with the steer "What
+    about energy?": it keeps the first five turns, puts the steer to the panel next,
+    closes, and leaves the parent as it was saved."""
     from transcripts.store import DebateStore
 
-    assert child.parent_id == parent.id and child.forked_at == 4
+    assert child.parent_id == parent.id and child.forked_at == 4 and child.forked_after == 5
     assert [t.text for t in child.turns[:5]] == [t.text for t in parent.turns[:5]]
     assert child.turns[5].kind == "interjection" and "What about energy?" in child.turns[5].text
     assert child.turns[-1].kind == "closing"

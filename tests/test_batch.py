@@ -131,7 +131,7 @@ def test_merge_finds_agreed_and_contested_points_with_traces():
     assert [p.point for p in merged.agreed] == [AGREED]
     agreed = merged.agreed[0]
     assert agreed.debates == [a.id, b.id]
-    assert {(t.debate_id, t.turn) for t in agreed.traces} == {(a.id, 1), (b.id, 1)}
+    assert {(t.debate_id, t.turn) for t in agreed.traces} == {(a.id, 2), (b.id, 2)}
     contested = {t.text for p in merged.contested for t in p.traces}
     assert CONTESTED in contested and REBUTTAL in contested
     # A point made once and never rebutted is neither agreed nor contested.
@@ -140,7 +140,7 @@ def test_merge_finds_agreed_and_contested_points_with_traces():
     # Hosts' words are not points.
     assert not any("Welcome" in t for t in everything)
     md = merged_markdown(merged)
-    assert f"{a.id} turn 1" in md and "Sam Altman (simulated)" in md
+    assert f"{a.id} turn 2" in md and "Sam Altman (simulated)" in md
     assert "<script>" not in merged_html(merged)
 
 

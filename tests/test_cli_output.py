@@ -4,6 +4,7 @@ plain lines into files and pipes, progress named by stage; `debate fork --turns`
 from __future__ import annotations
 
 import io
+import json
 import re
 
 import pytest
@@ -109,15 +110,59 @@ def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("graphs.runner.saved_model", lambda *a, **k: varied("Fork"))
     common = ["--data-dir", str(settings.data_dir), "--out", str(settings.out_dir)]
     pid = parent.debate.id
-    assert cli.main(["fork", pid, "--at-turn", "5", "--turns", "3", *common]) == 0
+    assert cli.main(["fork", pid, "--at-turn", "6", "--turns", "3", *common]) == 0
     forks = [d for d in DebateStore(settings.out_dir).list() if d.parent_id == pid]
     assert len(forks) == 1
     added = [t for t in forks[0].turns[6:] if t.kind != "interjection"]
     assert 1 <= len(added) <= 3 and added[-1].kind == "closing"
     capsys.readouterr()
-    assert cli.main(["fork", pid, "--at-turn", "5", "--turns", "0", *common]) == 2
+    assert cli.main(["fork", pid, "--at-turn", "6", "--turns", "0", *common]) == 2
     said = capsys.readouterr().err.strip()
     assert said == "debate: error: --turns 0: a fork adds at least 1 turn"
+
+
+def test_fork_counts_turns_from_1_as_replay_and_exports_do(tmp_path, monkeypatch, capsys):
+    """`--at-turn N` is turn N as replay and the Markdown export number it: the branch keeps
+    turns 1-N, and the listing, the export and every error count the same way."""
+    from graphs.checkpoint import open_checkpointer
+    from settings import Settings
+    from transcripts.export import to_markdown
+    from transcripts.store import DebateStore
+
+    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=12)
+    with open_checkpointer(settings.data_dir, None) as saver:
+        parent = run_show(settings, saver)
+        list(parent.run())
+    monkeypatch.setattr(cli, "open_index", lambda *a, **k: StubSearch())
+    monkeypatch.setattr(cli, "searcher", lambda index: index)
+    monkeypatch.setattr("graphs.runner.saved_model", lambda *a, **k: varied("Fork"))
+    common = ["--data-dir", str(settings.data_dir), "--out", str(settings.out_dir)]
+    pid = parent.debate.id
+    shown = to_markdown(parent.debate)
+    assert "· #1" in shown and "· #12" in shown and "· #0" not in shown
+    for outside in ("0", "13"):
+        capsys.readouterr()
+        assert cli.main(["fork", pid, "--at-turn", outside, *common]) == 2
+        said = capsys.readouterr().err.strip()
+        assert said == f"debate: error: --at-turn {outside}: debate {pid} has turns 1-12"
+    assert not [d for d in DebateStore(settings.out_dir).list() if d.parent_id == pid]
+    assert cli.main(["fork", pid, "--at-turn", "3", "--turns", "2", *common]) == 0
+    (fork,) = [d for d in DebateStore(settings.out_dir).list() if d.parent_id == pid]
+    branch = DebateStore(settings.out_dir).load(fork.id)
+    parent_turns = DebateStore(settings.out_dir).load(pid).turns
+    assert [t.text for t in branch.turns[:3]] == [t.text for t in parent_turns[:3]]
+    assert branch.turns[3].text != parent_turns[3].text  # turn 4 is the branch's own
+    assert branch.forked_at == 2  # stored as the index of the last turn kept
+    assert f"fork of `{pid}` after turn 3" in to_markdown(branch)
+    capsys.readouterr()
+    assert cli.main(["list", *common]) == 0
+    assert "(fork after turn 3)" in capsys.readouterr().out
+    assert cli.main(["list", "--json", *common]) == 0
+    listed = {d["id"]: d for d in json.loads(capsys.readouterr().out)}
+    assert listed[fork.id]["forked_after_turn"] == 3 and "forked_at" not in listed[fork.id]
+    with pytest.raises(SystemExit):
+        cli.main(["fork", "--help"])
+    assert "numbered from 1" in " ".join(capsys.readouterr().out.split())
 
 
 @pytest.mark.parametrize("name", ["Painter", "BatchDisplay"])

@@ -15,9 +15,15 @@ from pathlib import Path
 import pytest
 
 from agents.llm.embedded import bundled_model_path
-from tests.conftest import DEBATE, SOURCE, free_port
+from tests.conftest import DEBATE, ROOT, SOURCE, free_port
 
 pytestmark = pytest.mark.e2e
+
+
+def this_checkout(env: dict | None = None) -> dict:
+    """The environment for a `debate` subprocess that runs this checkout's code, wherever
+    the package is installed from."""
+    return {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -27,7 +33,7 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comple
         capture_output=True,
         text=True,
         timeout=600,
-        env=env,
+        env=this_checkout(env),
     )
 
 
@@ -207,6 +213,7 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
         text=True,
         timeout=600,
         input="a: @futurist Who pays for the chips?\n",
+        env=this_checkout(),
     )
     assert result.returncode == 0, result.stderr
     path = next((tmp_path / "transcripts" / "debates").glob("*.json"))
@@ -217,22 +224,26 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
     answer = debate["turns"][asked[0]["index"] + 1]
     assert answer["speaker_id"] == "futurist"
 
-    refused = run_cli("fork", debate["id"], "--at-turn", "1", "--steer", "Energy?", cwd=tmp_path)
+    number = asked[0]["index"] + 1  # the question as replay and exports number it
+    refused = run_cli(
+        "fork", debate["id"], "--at-turn", str(number), "--steer", "Energy?", cwd=tmp_path
+    )
     assert refused.returncode == 2 and "needs a turn of the panel" in refused.stderr
     # forking right after the producer's question lets the panel answer it afresh
-    fork = run_cli("fork", debate["id"], "--at-turn", "1", cwd=tmp_path)
+    fork = run_cli("fork", debate["id"], "--at-turn", str(number), cwd=tmp_path)
     assert fork.returncode == 0, fork.stderr
     child = json.loads(
         next(
             p for p in (tmp_path / "transcripts" / "debates").glob("*.json") if p != path
         ).read_text(encoding="utf-8")
     )
-    assert child["turns"][2]["speaker_id"] == "futurist"
-    assert child["turns"][2]["kind"] == "argument"
+    assert child["forked_at"] == asked[0]["index"]  # stored as the turn's index
+    assert child["turns"][number]["speaker_id"] == "futurist"
+    assert child["turns"][number]["kind"] == "argument"
     listing = run_cli("list", cwd=tmp_path)
     lines = listing.stdout.splitlines()
     assert lines[0].startswith(debate["id"])
-    assert lines[1].startswith("  └ ") and "(fork at turn 1)" in lines[1]
+    assert lines[1].startswith("  └ ") and f"(fork after turn {number})" in lines[1]
 
 
 def test_batch_merge_and_outline_against_a_real_server(tmp_path: Path, llama_server: str):

@@ -119,10 +119,12 @@ def test_eval_says_turn_by_turn_which_turns_argue_from_their_lines(capsys, eval_
     code, text, _ = run_eval(capsys, data, out, debate.id)
     assert code == 0
     rows = {line.split()[0]: line for line in text.splitlines() if line.startswith("    #")}
-    assert ": attributable (score" in rows["#1"]
-    assert "NOT attributable" in rows["#2"] and "invented" not in rows["#2"]
-    assert "NOT attributable" in rows["#3"]
-    assert "Christine Lagarde" in rows["#3"] and "18%" in rows["#3"]
+    # turns are numbered from 1, as replay and exports number them: #1 is the host's
+    assert "host turn" in rows["#1"] and "#0" not in rows
+    assert ": attributable (score" in rows["#2"]
+    assert "NOT attributable" in rows["#3"] and "invented" not in rows["#3"]
+    assert "NOT attributable" in rows["#4"]
+    assert "Christine Lagarde" in rows["#4"] and "18%" in rows["#4"]
     assert "attributable              0.33  (1 of 3 panelist turns" in text
     assert "invented names or figures 0.33  (1 of 3" in text
     assert "copy_rate / distinct-2" in text and "support" not in text
@@ -138,16 +140,20 @@ def test_eval_json_carries_the_verdict_of_every_turn(capsys, eval_dirs):
     code, text, _ = run_eval(capsys, data, out, debate.id, "--json")
     assert code == 0
     result = json.loads(text)
-    turns = {t["turn"]: t for t in result["turns"]}
-    assert turns[1]["attributable"] is True and turns[1]["rank"] == 1
-    assert turns[2]["attributable"] is False and turns[2]["score"] < result["threshold"]
-    assert turns[2]["reason"].startswith("does not argue from its lines")
-    assert turns[0]["judged"] is False and turns[0]["attributable"] is None
+    turns = {t["turn"]: t for t in result["turns"]}  # numbered from 1
+    assert sorted(turns) == [1, 2, 3]
+    assert turns[2]["attributable"] is True and turns[2]["rank"] == 1
+    assert turns[3]["attributable"] is False and turns[3]["score"] < result["threshold"]
+    assert turns[3]["reason"].startswith("does not argue from its lines")
+    assert turns[1]["judged"] is False and turns[1]["attributable"] is None
     assert result["attributable_share"] == 0.5 and result["judge"] is None
 
 
-def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs):
+def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs, monkeypatch):
     data, out = eval_dirs
+    # A bound on every judge call: a stall fails the test in a minute, not in ten.
+    monkeypatch.setenv("DEBATE_REQUEST_TIMEOUT_S", "30")
+    monkeypatch.setenv("DEBATE_MAX_RETRIES", "1")
     debate = labelled_debate(["f08", "u01"])
     DebateStore(out).save(debate)
     with FakeOpenAI(reply_tokens=5) as server:
@@ -165,7 +171,7 @@ def test_eval_asks_a_judge_model_when_given_one(capsys, eval_dirs):
     assert code == 0
     judge = json.loads(text)["judge"]
     assert judge["model"] == "fake-judge"
-    assert [r["turn"] for r in judge["ratings"]] == [1, 2]
+    assert [r["turn"] for r in judge["ratings"]] == [2, 3]  # the panelists' turns, from 1
     assert all(r["rating"]["supported"] in ("supported", "partly", "not") for r in judge["ratings"])
 
 
@@ -201,3 +207,41 @@ def test_eval_names_the_judge_flag_when_its_server_cannot_be_reached(capsys, eva
     )
     assert code == 2 and err.count("\n") == 1
     assert err.startswith(f"debate: error: --judge-base-url {url}: cannot reach the server")
+
+
+def test_a_judge_that_stops_answering_fails_within_the_request_timeout(
+    capsys, eval_dirs, monkeypatch
+):
+    """The judge's calls are bounded by the run's request timeout and retries: a server
+    that stops answering ends `debate eval` with one line naming --judge-base-url after
+    about (retries + 1) x timeout, and nothing is saved."""
+    import time
+
+    from bench.fake_openai import FaultPlan
+
+    data, out = eval_dirs
+    debate = labelled_debate(["f08"])
+    DebateStore(out).save(debate)
+    monkeypatch.setenv("DEBATE_REQUEST_TIMEOUT_S", "1")
+    monkeypatch.setenv("DEBATE_MAX_RETRIES", "0")
+    stall = FaultPlan(structured={n: "stall" for n in range(1, 6)}, stall_s=30)
+    with FakeOpenAI(faults=stall) as server:
+        began = time.perf_counter()
+        code, _, err = run_eval(
+            capsys,
+            data,
+            out,
+            debate.id,
+            "--judge-base-url",
+            server.base_url,
+            "--judge-model",
+            "stalled-judge",
+            "--json",
+        )
+        waited = time.perf_counter() - began
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(
+        f"debate: error: --judge-base-url {server.base_url}: cannot reach the server"
+    )
+    assert waited < 20  # the server would have answered after 30 s
+    assert DebateStore(out).load(debate.id).metrics.model_extra.get("evaluation") is None

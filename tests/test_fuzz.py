@@ -602,6 +602,8 @@ BROKEN_ID = "20261128-130000-ffff"
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with debates, personas and transcripts, good and bad; heavy parts stubbed."""
+    import textual_serve.server
+
     import graphs.runner
     import transcripts.evaluate
     import transcripts.index
@@ -627,6 +629,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(transcripts.index, "PassageIndex", FakeIndex)
     monkeypatch.setattr(transcripts.evaluate, "evaluate", reached)
     monkeypatch.setattr(tui.app, "main", reached)
+    # `serve` with options that pass would listen until stopped: a fuzzed command line
+    # that got there once kept a whole test run serving on 127.0.0.1:8000.
+    monkeypatch.setattr(textual_serve.server.Server, "serve", reached)
     return tmp_path
 
 
@@ -815,6 +820,17 @@ def test_cli_arguments_fuzzed(workspace: Path, argv: list[str]):
     assert_clean_failure(code, out, err, argv)
     assert time.perf_counter() - started < 10, argv
     assert snapshot(workspace) == before, f"{argv} changed a file"
+
+
+def test_serve_in_the_fuzz_workspace_stops_where_serving_would_start(workspace: Path):
+    """The in-process fuzz never serves: `serve` with good options stops at the stub, at
+    once, whether or not the port is free."""
+    from tests.conftest import free_port
+
+    for port in ("8000", str(free_port())):
+        started = time.perf_counter()
+        assert run_cli(["serve", "--port", port]) == (0, "", "")
+        assert time.perf_counter() - started < 10
 
 
 @pytest.mark.parametrize(

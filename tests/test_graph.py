@@ -388,7 +388,7 @@ def test_fork_continues_as_a_new_branch(settings, model, search, saver):
     fork = fork_show(
         settings,
         parent.id,
-        4,
+        5,
         search=search,
         checkpointer=saver,
         model=model,
@@ -402,8 +402,11 @@ def test_fork_out_of_range(settings, model, search, saver):
     from agents.errors import UserError
 
     runner, _ = run(settings, model, search, saver)
-    with pytest.raises(UserError, match="has turns 0-11"):
-        fork_show(settings, runner.debate.id, 40, search=search, checkpointer=saver, model=model)
+    for outside in (0, 13, 40):  # turns are numbered 1-12, as replay and exports show them
+        with pytest.raises(UserError, match=f"--at-turn {outside}: .* has turns 1-12$"):
+            fork_show(
+                settings, runner.debate.id, outside, search=search, checkpointer=saver, model=model
+            )
 
 
 def test_japanese_show_uses_japanese_prompts(tmp_path, model, search, saver):

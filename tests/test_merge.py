@@ -47,10 +47,11 @@ def test_a_contested_point_is_a_claim_and_its_rebuttal_with_speakers():
     (clash,) = merge_debates([parent, fork], e5_embed).contested
     assert clash.claim.text == CLAIM and clash.rebuttal.text == REPLY
     assert clash.claim.speaker == "Keiko Tanabe" and clash.rebuttal.speaker == "Ren Kurosawa"
-    assert (clash.claim.turn, clash.rebuttal.turn) == (2, 3)
+    # the third and fourth turns, numbered from 1 as replay and exports number them
+    assert (clash.claim.turn, clash.rebuttal.turn) == (3, 4)
     md = merged_markdown(merge_debates([parent, fork], e5_embed))
-    assert f"Keiko Tanabe ({parent.id}, turn 2): “{CLAIM}”" in md
-    assert f"↔ Ren Kurosawa (turn 3): “{REPLY}”" in md
+    assert f"Keiko Tanabe ({parent.id}, turn 3): “{CLAIM}”" in md
+    assert f"↔ Ren Kurosawa (turn 4): “{REPLY}”" in md
     assert "You're right" not in md and "Absolutely" not in md
 
 

@@ -17,20 +17,21 @@ def test_outline_sections():
     debate = claimed_debate()
     outline = build_outline(debate)
     assert outline.simulated == ["Sam Altman (simulated)"]
-    assert outline.cold_open is not None and outline.cold_open.turn in (1, 2, 5)
+    # turns are numbered from 1, as replay and the debate's export number them
+    assert outline.cold_open is not None and outline.cold_open.turn in (2, 3, 6)
     assert [s.title for s in outline.segments] == ["Money or not", "The race"]
     first = outline.segments[0]
     # talking points are the claims made, with their lines and who made them, and the
     # turn's own words beside them
     points = [(p.speaker, p.turn, p.anchor, p.claim, p.move) for p in first.talking_points]
     assert points == [
-        ("Sam Altman (simulated)", 1, "panel:10-11", PASSAGES[1].gloss, "open"),
-        ("Keiko Tanabe", 2, "panel:30-30", PASSAGES[2].gloss, "challenge"),
+        ("Sam Altman (simulated)", 2, "panel:10-11", PASSAGES[1].gloss, "open"),
+        ("Keiko Tanabe", 3, "panel:30-30", PASSAGES[2].gloss, "challenge"),
     ]
     assert first.talking_points[0].said == debate.turns[1].text
     # a clash is a pair of opposed claims: the challenge and the claim it answers
     assert first.clash is not None
-    assert (first.clash.challenge.turn, first.clash.against.turn) == (2, 1)
+    assert (first.clash.challenge.turn, first.clash.against.turn) == (3, 2)
     assert first.minutes > 0
     assert {s.anchor for s in outline.sources} == {"panel:3-3", "panel:10-11", "panel:30-30"}
     md = outline_markdown(outline)
@@ -39,15 +40,15 @@ def test_outline_sections():
     # a claim whose turn failed its check is marked, is no clash and is not quoted
     second = outline.segments[1]
     (marked,) = [p for p in second.talking_points if p.unsupported]
-    assert marked.turn == 6 and second.clash is None
+    assert marked.turn == 7 and second.clash is None
     assert "⚠ unsupported" in md
-    assert all(q.turn != 6 for s in outline.segments for q in s.quotes)
+    assert all(q.turn != 7 for s in outline.segments for q in s.quotes)
 
 
 def test_a_debate_recorded_before_claims_still_has_an_outline():
     outline = build_outline(sample_debate())
     first = outline.segments[0]
-    assert [(p.turn, p.claim) for p in first.talking_points] == [(1, None), (2, None)]
+    assert [(p.turn, p.claim) for p in first.talking_points] == [(2, None), (3, None)]
     assert first.talking_points[0].said.startswith("Compute is scarce")
     assert first.clash is None  # no claims, no opposed pair
     assert "Compute is scarce" in outline_markdown(outline)
@@ -62,33 +63,34 @@ PASSING = Verdict(True, 0.6, 1, (), "")
 
 def test_fact_check_lists_each_failing_turn_with_its_lines_and_reason():
     debate = sample_debate()
+    # verdicts come keyed by turn index; the outline shows turns numbered from 1
     verdicts = {1: PASSING, 2: PASSING, 5: failing(invented=["Elon Musk"]), 6: PASSING}
     outline = build_outline(debate, verdicts=verdicts)
     assert [(f.turn, f.anchor, f.invented) for f in outline.fact_checks] == [
-        (5, "panel:30-30", ["Elon Musk"])
+        (6, "panel:30-30", ["Elon Musk"])
     ]
     assert outline.checked == 4 and outline.unchecked == []
     md = outline_markdown(outline)
     section = md.split("## Fact-check", 1)[1]
-    assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue from its lines" in (section)
+    assert "- ⚠ turn 6 (Ren Kurosawa) `panel:30-30`: does not argue from its lines" in (section)
     assert "Every citation" not in md and "All 4 panelist turns" not in md
     # the failing turn's talking point and quote carry the mark; the cold open is a good one
     points = [p for seg in outline.segments for p in seg.talking_points]
     assert [(p.turn, p.said) for p in points if p.flagged] == [
-        (5, "Whoever holds 51% of all compute writes the rules for everyone else.")
+        (6, "Whoever holds 51% of all compute writes the rules for everyone else.")
     ]
-    assert outline.cold_open is not None and outline.cold_open.turn != 5
-    assert "(turn 5) `panel:30-30`: Whoever holds 51% of all compute writes the rules" in md
+    assert outline.cold_open is not None and outline.cold_open.turn != 6
+    assert "(turn 6) `panel:30-30`: Whoever holds 51% of all compute writes the rules" in md
     assert "⚠ not supported by its lines: see the fact-check" in md
     html = outline_html(outline)
-    assert "⚠ turn 5 (Ren Kurosawa) `panel:30-30`" in html
+    assert "⚠ turn 6 (Ren Kurosawa) `panel:30-30`" in html
 
 
 def test_fact_check_says_which_turns_were_never_checked_and_when_all_pass():
     debate = sample_debate()
     unchecked = build_outline(debate)
-    assert unchecked.fact_checks == [] and unchecked.unchecked == [1, 2, 5, 6]
-    assert "Not checked against their lines: turns 1, 2, 5, 6" in outline_markdown(unchecked)
+    assert unchecked.fact_checks == [] and unchecked.unchecked == [2, 3, 6, 7]
+    assert "Not checked against their lines: turns 2, 3, 6, 7" in outline_markdown(unchecked)
     for t in debate.turns:
         t.attribution = PASSING if t.speaker_id != "host" else None
     passed = build_outline(debate)
@@ -207,7 +209,7 @@ def test_outline_command_without_a_model(tmp_path, indexed_data):
     assert "## Segment 1: Money or not" in result.stdout
     # the turn that drifted from its lines is checked and listed, with its lines
     section = result.stdout.split("## Fact-check", 1)[1]
-    assert "- ⚠ turn 5 (Ren Kurosawa) `panel:30-30`: does not argue" in section
+    assert "- ⚠ turn 6 (Ren Kurosawa) `panel:30-30`: does not argue" in section
 
 
 def test_a_title_copied_from_a_guest_is_not_taken():
@@ -257,7 +259,9 @@ def test_debate_exports_mark_a_failing_turn_with_its_reason():
     debate.turns[1].attribution = PASSING
     md = to_markdown(debate)
     assert md.count("⚠ not supported") == 1
-    turn5 = md.split("· #5", 1)[1].split("· #6", 1)[0]
-    assert f"> ⚠ not supported: {reason}" in turn5
+    # the sixth turn (index 5) is "#6", as replay numbers it
+    sixth = md.split("· #6", 1)[1].split("· #7", 1)[0]
+    assert f"> ⚠ not supported: {reason}" in sixth
+    assert "· #0" not in md and "· #1\n" in md
     page = to_html(debate)
     assert page.count("⚠ not supported") == 1 and "score 0.05 &lt; 0.30" in page

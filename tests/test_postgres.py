@@ -98,7 +98,7 @@ def test_fork_from_postgres(settings: Settings, pg_url: str):
         fork = fork_show(
             settings,
             parent.id,
-            4,
+            5,
             search=StubSearch(),
             checkpointer=saver,
             model=varied("Branch"),

@@ -39,6 +39,28 @@ def test_serve_rejects_a_bad_port(tmp_path):
     assert done.stderr.strip() == "debate: error: --port 70000: give a port between 1 and 65535"
 
 
+def test_serve_on_a_taken_port_says_so_in_one_line(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*CLI, "serve", "--port", str(port), "--data-dir", str(tmp_path / "d")],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == (
+        f"debate: error: --host 127.0.0.1 --port {port}: cannot listen there "
+        "(address already in use); give another --port"
+    )
+
+
 @pytest.fixture
 def served(tmp_path):
     out = tmp_path / "debates"

@@ -88,7 +88,7 @@ def test_fork_turns_limits_the_branch(settings, search, saver):
     fork = fork_show(
         settings,
         parent.id,
-        5,
+        6,
         search=search,
         checkpointer=saver,
         model=model,
@@ -100,7 +100,7 @@ def test_fork_turns_limits_the_branch(settings, search, saver):
     assert 1 <= len(new) <= 3 and new[-1].kind == "closing"  # the agenda may close sooner
     assert fork.debate.settings.max_turns == 6 + 3
     with pytest.raises(UserError, match="at least 1 turn"):
-        fork_show(settings, parent.id, 5, search=search, checkpointer=saver, turns=0)
+        fork_show(settings, parent.id, 6, search=search, checkpointer=saver, turns=0)
 
 
 @pytest.mark.parametrize(

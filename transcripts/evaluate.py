@@ -19,12 +19,13 @@ if TYPE_CHECKING:
     from agents.llm.base import ChatModel
 
 Embed = Callable[[Sequence[str]], np.ndarray]
+TURN_NUMBER = "The turn's number, from 1, as replay and the debate's export number turns."
 
 
 class TurnCheck(BaseModel):
     """One turn against its cited lines, as `debate eval` reports it."""
 
-    turn: int
+    turn: int = Field(ge=1, description=TURN_NUMBER)
     speaker_id: str
     kind: str
     anchors: list[str] = Field(description="The turn's citations, `source:start-end`.")
@@ -58,7 +59,7 @@ class Rating(BaseModel):
 
 
 class TurnRating(BaseModel):
-    turn: int
+    turn: int = Field(ge=1, description=TURN_NUMBER)
     rating: Rating | None = Field(description="None when the judge gave no usable answer.")
 
 
@@ -140,7 +141,7 @@ def turn_checks(debate: Debate, verdicts: Mapping[int, Verdict]) -> list[TurnChe
         judged = roles.get(t.speaker_id) == "panelist"
         out.append(
             TurnCheck(
-                turn=t.index,
+                turn=t.number,
                 speaker_id=t.speaker_id,
                 kind=t.kind,
                 anchors=[c.anchor for c in t.citations],
@@ -250,12 +251,12 @@ def judge_turns(
     where there is one). A turn whose reply never parses is kept with rating None."""
     from agents.llm.base import ModelError, Sampling
 
-    by_index = {t.index: t for t in debate.turns}
+    by_number = {t.number: t for t in debate.turns}
     ratings: list[TurnRating] = []
     for check in checks:
         if not check.judged:
             continue
-        turn = by_index[check.turn]
+        turn = by_number[check.turn]
         persona = debate.persona(turn.speaker_id)
         lines = attributor.cited_text(turn.citations, turn.passages, gloss_only=True) or "-"
         prompt = JUDGE_PROMPT.format(

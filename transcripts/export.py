@@ -1,4 +1,5 @@
-"""Renderers of a saved debate: Markdown (what a producer reads)."""
+"""Renderers of a saved debate: Markdown (what a producer reads) and HTML. Turns are
+numbered from 1 (`Turn.number`), as in replay."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ TEXT = {
         "unsupported": "unsupported: no draft passed its check",
         "claim": "claim",
         "stated": "stated from the template",
+        "fork": "fork of `{parent}` after turn {n}",
     },
     "ja": {
         "panel": "出演者",
@@ -56,6 +58,7 @@ TEXT = {
         "unsupported": "根拠なし: どの下書きも検査を通りませんでした",
         "claim": "論点",
         "stated": "テンプレートによる発言",
+        "fork": "`{parent}` のターン{n}からの分岐",
     },
 }
 
@@ -72,7 +75,7 @@ def _turn_md(debate: Debate, turn: Turn) -> str:
     kinds = KIND_LABEL[debate.language]
     t = TEXT[debate.language]
     cites = ", ".join(f"`{c.anchor}`" for c in turn.citations)
-    head = f"**{speaker_label(debate, turn.speaker_id)}** · {kinds[turn.kind]} · #{turn.index}"
+    head = f"**{speaker_label(debate, turn.speaker_id)}** · {kinds[turn.kind]} · #{turn.number}"
     if turn.unsupported:
         head += f" · ⚠ {t['unsupported']}"
     body = turn.text.replace("\n", "  \n")
@@ -100,7 +103,7 @@ def to_markdown(debate: Debate) -> str:
         f"`{debate.id}` · {debate.created_at:%Y-%m-%d %H:%M} UTC · {debate.settings.backend}"
         f" / {debate.settings.model} · {debate.settings.policy}"
         + (
-            f" · fork of `{debate.parent_id}` at turn {debate.forked_at}"
+            f" · {t['fork'].format(parent=debate.parent_id, n=debate.forked_after)}"
             if debate.parent_id
             else ""
         )
@@ -205,7 +208,7 @@ def to_html(debate: Debate) -> str:
         body.append(
             f'<div class="turn" style="border-color:{color}"><div class="who">'
             f"{escape(p.name if p else t.speaker_id)}{sim} "
-            f'<span class="meta">· {escape(kinds.get(t.kind, t.kind))} · #{t.index}</span>'
+            f'<span class="meta">· {escape(kinds.get(t.kind, t.kind))} · #{t.number}</span>'
             f"{flag}</div>"
             f'<p>{escape(t.text)}</p><div class="cites">{cites}</div>'
             + (f'<div class="cites">{escape(failed_note(t))}</div>' if failed_note(t) else "")

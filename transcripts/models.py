@@ -137,7 +137,7 @@ class Turn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, description="Position in the debate, from 0 (stored, never shown).")
     speaker_id: str
     kind: TurnKind
     text: str
@@ -170,6 +170,11 @@ class Turn(BaseModel):
     attribution: Verdict | None = Field(
         None, description="The turn judged against its cited lines; None if never judged."
     )
+
+    @property
+    def number(self) -> int:
+        """The turn's number as every front end and export shows it: `index + 1`."""
+        return self.index + 1
 
     def invalid_citations(self) -> list[Citation]:
         """Citations whose lines fall outside every passage retrieved for this turn."""
@@ -247,7 +252,11 @@ class Debate(BaseModel):
     schema_version: int = SCHEMA_VERSION
     id: str
     parent_id: str | None = None
-    forked_at: int | None = None
+    forked_at: int | None = Field(
+        None,
+        description="Index (from 0, like `Turn.index`) of the parent's last turn the fork "
+        "keeps; shown as turn `forked_at + 1` (`forked_after`).",
+    )
     topic: str
     language: Literal["en", "ja"] = "en"
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
@@ -257,6 +266,11 @@ class Debate(BaseModel):
     turns: list[Turn] = Field(default_factory=list)
     metrics: Metrics = Field(default_factory=Metrics)
     status: Literal["running", "finished", "stopped", "failed"] = "finished"
+
+    @property
+    def forked_after(self) -> int | None:
+        """The number (from 1, as shown) of the parent's turn a fork branches after."""
+        return None if self.forked_at is None else self.forked_at + 1
 
     def persona(self, persona_id: str) -> PersonaSnapshot | None:
         return next((p for p in self.personas if p.id == persona_id), None)

@@ -27,9 +27,12 @@ CHARS_PER_MINUTE = 300  # Japanese speech (the settings' default)
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]+")
 
 
+TURN_NUMBER = "The turn's number, from 1, as replay and the debate's export number turns."
+
+
 class Quote(BaseModel):
     speaker: str
-    turn: int
+    turn: int = Field(ge=1, description=TURN_NUMBER)
     text: str
     unsupported: bool = Field(False, description="Its turn failed the fact-check.")
 
@@ -40,7 +43,7 @@ class TalkingPoint(BaseModel):
     before turns made claims (its first sentence is then the point)."""
 
     speaker: str
-    turn: int
+    turn: int = Field(ge=1, description=TURN_NUMBER)
     claim: str | None
     anchor: str | None
     said: str
@@ -75,7 +78,7 @@ class SourceNote(BaseModel):
 class FactCheck(BaseModel):
     """A turn that failed the check against its cited lines (`transcripts.attribution`)."""
 
-    turn: int
+    turn: int = Field(ge=1, description=TURN_NUMBER)
     speaker: str
     claim: str
     anchor: str = Field(description="The turn's cited lines, `source:start-end`, comma-separated.")
@@ -95,7 +98,8 @@ class Outline(BaseModel):
     fact_checks: list[FactCheck]
     checked: int = Field(0, description="Panelist turns checked against their cited lines.")
     unchecked: list[int] = Field(
-        default_factory=list, description="Panelist turns never checked (no verdict saved)."
+        default_factory=list,
+        description="Numbers (from 1) of the panelist turns never checked (no verdict saved).",
     )
     simulated: list[str]
     written_by: str = "assembly"  # or the model that wrote the prose parts
@@ -127,7 +131,7 @@ def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> Talking
         anchor = turn.citations[0].anchor if turn.citations else None
         return TalkingPoint(
             speaker=speaker,
-            turn=turn.index,
+            turn=turn.number,
             claim=None,
             anchor=anchor,
             said=first,
@@ -136,7 +140,7 @@ def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> Talking
         )
     return TalkingPoint(
         speaker=speaker,
-        turn=turn.index,
+        turn=turn.number,
         claim=claim.text,
         anchor=claim.anchor,
         said=said,
@@ -151,7 +155,11 @@ def clash_of(points: list[TalkingPoint], turns: list[Turn]) -> Clash | None:
     """The segment's sharpest exchange: its last challenge that passed its check, set
     against the claim it answers (a debate without claims: none)."""
     by_turn = {p.turn: p for p in points}
-    answered = {t.index: t.claim.answers for t in turns if t.claim is not None}
+    answered = {  # by turn number, as the points are
+        t.number: t.claim.answers + 1
+        for t in turns
+        if t.claim is not None and t.claim.answers is not None
+    }
     for p in reversed(points):
         target = answered.get(p.turn)
         if p.move == "challenge" and target in by_turn and not p.unsupported:
@@ -175,7 +183,7 @@ UNSUPPORTED_MARK = "⚠"
 
 def _fact_check(turn: Turn, speaker: str, verdict: Verdict) -> FactCheck:
     return FactCheck(
-        turn=turn.index,
+        turn=turn.number,
         speaker=speaker,
         claim=(sentences(turn.text) or [""])[0][:160],
         anchor=", ".join(c.anchor for c in turn.citations) or "no lines cited",
@@ -210,7 +218,7 @@ def build_outline(
     }
     failing = {i for i, v in verdict.items() if not v.attributable}
     quotes = [
-        Quote(speaker=label[t.speaker_id], turn=t.index, text=q, unsupported=t.index in failing)
+        Quote(speaker=label[t.speaker_id], turn=t.number, text=q, unsupported=t.index in failing)
         for t in panel
         if not t.unsupported and (q := _quotable(t))
     ]
@@ -231,7 +239,7 @@ def build_outline(
                 minutes=round(sum(minutes(t.text, debate.language, wpm, cpm) for t in turns), 1),
                 talking_points=points,
                 clash=clash_of(points, mine),
-                quotes=[q for q in quotes if any(q.turn == t.index for t in turns)][:3],
+                quotes=[q for q in quotes if any(q.turn == t.number for t in turns)][:3],
             )
         )
     cited: dict[str, SourceNote] = {}
@@ -248,7 +256,7 @@ def build_outline(
     return Outline(
         debate_id=debate.id,
         title=debate.topic,
-        logline=f"{names} debate: {debate.topic}",
+        logline=labels(debate.language)["logline"].format(names=names, topic=debate.topic),
         language=debate.language,
         cold_open=cold,
         segments=segments,
@@ -260,7 +268,7 @@ def build_outline(
             if t.index in failing
         ],
         checked=sum(1 for t in panel if t.index in verdict),
-        unchecked=[t.index for t in panel if t.index not in verdict],
+        unchecked=[t.number for t in panel if t.index not in verdict],
         simulated=[label[p.id] for p in debate.personas if p.simulated],
     )
 
@@ -285,6 +293,18 @@ LABELS = {
         "written": "title, logline, working titles and open questions written by {model}; "
         "the rest assembled from the debate's turns.",
         "dropped": "Not used from the model: {why}.",
+        "logline": "{names} debate: {topic}",
+        "move_open": "claims",
+        "move_extend": "builds on it",
+        "move_challenge": "challenges",
+        "said": "said",
+        "against": "against {speaker}",
+        "stated": "stated from the template",
+        "unsupported": "unsupported: no draft passed its check",
+        "flagged": "not supported by its lines: see the fact-check",
+        "not_supported": "not supported by its lines",
+        "unchecked": "Not checked against their lines: turns {turns} (`debate eval` checks them).",
+        "all_pass": "All {n} panelist turns argue from their cited lines.",
     },
     "ja": {
         "simulated": "シミュレーションの人物: {names}。発言は言語モデルが生成したもので、"
@@ -305,6 +325,18 @@ LABELS = {
         "written": "タイトル・ログライン・仮題・問いは {model} が書き、"
         "その他は討論のターンから組み立てました。",
         "dropped": "モデルの出力のうち使わなかったもの: {why}。",
+        "logline": "{names}による討論: {topic}",
+        "move_open": "主張",
+        "move_extend": "補足",
+        "move_challenge": "反論",
+        "said": "発言",
+        "against": "{speaker}に対して",
+        "stated": "テンプレートによる発言",
+        "unsupported": "根拠なし: どの下書きも検査を通りませんでした",
+        "flagged": "引用箇所の裏付けなし: ファクトチェックを参照",
+        "not_supported": "引用箇所の裏付けなし",
+        "unchecked": "引用箇所と照合していないターン: {turns}(`debate eval` で照合できます)。",
+        "all_pass": "パネリストの{n}ターンすべてが引用箇所に基づいています。",
     },
 }
 
@@ -341,7 +373,7 @@ def outline_markdown(outline: Outline) -> str:
         out += [
             f"## {w['cold_open']}",
             "",
-            f"> “{m(q.text)}” — {m(q.speaker)} ({turn(q.turn)}){_mark(q)}",
+            f"> “{m(q.text)}” — {m(q.speaker)} ({turn(q.turn)}){_mark(q, w)}",
             "",
         ]
     for i, seg in enumerate(outline.segments, 1):
@@ -351,19 +383,19 @@ def outline_markdown(outline: Outline) -> str:
             f"**{w['question']}:** {m(seg.question)}",
             "",
         ]
-        out += [_point_md(p) for p in seg.talking_points]
+        out += [_point_md(p, w) for p in seg.talking_points]
         if seg.clash:
             c, a = seg.clash.challenge, seg.clash.against
             out += [
                 "",
                 f"**{w['clash']}:** {m(c.speaker)} ({turn(c.turn)}, `{c.anchor}`): "
-                f"“{m(c.claim or c.said)}” — against {m(a.speaker)} ({turn(a.turn)}, "
-                f"`{a.anchor}`): “{m(a.claim or a.said)}”",
+                f"“{m(c.claim or c.said)}” — {w['against'].format(speaker=m(a.speaker))} "
+                f"({turn(a.turn)}, `{a.anchor}`): “{m(a.claim or a.said)}”",
             ]
         if seg.quotes:
             out += ["", f"**{w['quotable']}:**"]
             out += [
-                f"- “{m(q.text)}” — {m(q.speaker)}, {turn(q.turn)}{_mark(q)}" for q in seg.quotes
+                f"- “{m(q.text)}” — {m(q.speaker)}, {turn(q.turn)}{_mark(q, w)}" for q in seg.quotes
             ]
         out.append("")
     if outline.sources:
@@ -392,56 +424,62 @@ def outline_markdown(outline: Outline) -> str:
     return "\n".join(out)
 
 
-def _mark(quote: Quote) -> str:
-    return f" {UNSUPPORTED_MARK} not supported by its lines" if quote.unsupported else ""
+def _mark(quote: Quote, w: Mapping[str, str]) -> str:
+    return f" {UNSUPPORTED_MARK} {w['not_supported']}" if quote.unsupported else ""
 
 
 def fact_check_notes(outline: Outline) -> list[str]:
-    """The fact-check's closing lines: which panelist turns were never checked, or, when
-    none was flagged, that all checked turns passed. Made of numbers alone (no escaping
-    needed)."""
+    """The fact-check's closing lines, in the outline's language: which panelist turns
+    (by number, from 1) were never checked, or, when none was flagged, that all checked
+    turns passed. Made of numbers alone (no escaping needed)."""
+    w = labels(outline.language)
     out = []
     if outline.unchecked:
-        turns = ", ".join(str(n) for n in outline.unchecked)
-        out.append(f"Not checked against their lines: turns {turns} (`debate eval` checks them).")
+        out.append(w["unchecked"].format(turns=", ".join(str(n) for n in outline.unchecked)))
     if not out and not outline.fact_checks:
-        out.append(f"All {outline.checked} panelist turns argue from their cited lines.")
+        out.append(w["all_pass"].format(n=outline.checked))
     return out
 
 
 def fact_check_lines(outline: Outline) -> list[str]:
     """The fact-check section as plain lines: each failing turn with its lines, the
     reason and its first sentence; then `fact_check_notes`."""
+    w = labels(outline.language)
     return [
-        f"{UNSUPPORTED_MARK} turn {f.turn} ({f.speaker}) `{f.anchor}`: {f.reason} — “{f.claim}”"
+        f"{UNSUPPORTED_MARK} {w['turn'].format(n=f.turn)} ({f.speaker}) `{f.anchor}`: "
+        f"{f.reason} — “{f.claim}”"
         for f in outline.fact_checks
     ] + fact_check_notes(outline)
 
 
-MOVES = {"open": "claims", "extend": "builds on it", "challenge": "challenges"}
+def move_word(move: str, w: Mapping[str, str]) -> str:
+    """How a talking point's claim stands to the one before it (claims, builds on it,
+    challenges), in the labels' language; an unknown move as it is."""
+    return w.get(f"move_{move}", move)
 
 
-def _marks(p: TalkingPoint) -> str:
+def _marks(p: TalkingPoint, w: Mapping[str, str]) -> str:
     marks = []
     if p.stated:
-        marks.append("stated from the template")
+        marks.append(w["stated"])
     if p.unsupported:
-        marks.append(f"{UNSUPPORTED_MARK} unsupported: no draft passed its check")
+        marks.append(f"{UNSUPPORTED_MARK} {w['unsupported']}")
     elif p.flagged:
-        marks.append(f"{UNSUPPORTED_MARK} not supported by its lines: see the fact-check")
+        marks.append(f"{UNSUPPORTED_MARK} {w['flagged']}")
     return f" ({'; '.join(marks)})" if marks else ""
 
 
-def _point_md(p: TalkingPoint) -> str:
-    """A talking point in Markdown: who, the claim with its lines, the turn's words (every
-    text escaped, see `markdown_text`)."""
+def _point_md(p: TalkingPoint, w: Mapping[str, str]) -> str:
+    """A talking point in Markdown, in the labels' language: who, the claim with its
+    lines, the turn's words (every text escaped, see `markdown_text`)."""
     m = markdown_text
+    turn = w["turn"].format(n=p.turn)
     if p.claim is None:
         where = f" `{p.anchor}`" if p.anchor else ""
-        return f"- **{m(p.speaker)}** (turn {p.turn}){where}: {m(p.said)}{_marks(p)}"
+        return f"- **{m(p.speaker)}** ({turn}){where}: {m(p.said)}{_marks(p, w)}"
     return (
-        f"- **{m(p.speaker)}** {MOVES.get(p.move, p.move)} (turn {p.turn}, `{p.anchor}`): "
-        f"“{m(p.claim)}”{_marks(p)}\n  - *said:* {m(p.said)}"
+        f"- **{m(p.speaker)}** {move_word(p.move, w)} ({turn}, `{p.anchor}`): "
+        f"“{m(p.claim)}”{_marks(p, w)}\n  - *{w['said']}:* {m(p.said)}"
     )
 
 
@@ -478,7 +516,7 @@ def outline_html(outline: Outline) -> str:
         q = outline.cold_open
         body.append(
             f"<h2>{e(w['cold_open'])}</h2><blockquote>“{e(q.text)}” — {e(q.speaker)} "
-            f"({turn(q.turn)}){e(_mark(q))}</blockquote>"
+            f"({turn(q.turn)}){e(_mark(q, w))}</blockquote>"
         )
     for i, seg in enumerate(outline.segments, 1):
         head = w["segment"].format(i=i, title=seg.title, minutes=seg.minutes)
@@ -486,12 +524,14 @@ def outline_html(outline: Outline) -> str:
         body.append(f"<p><b>{e(w['question'])}:</b> {e(seg.question)}</p><ul>")
         for p in seg.talking_points:
             where = f" <code>{e(p.anchor)}</code>" if p.anchor else ""
-            who = f"<b>{e(p.speaker)}</b> ({turn(p.turn)}){where}{e(_marks(p))}"
+            move = "" if p.claim is None else f" {e(move_word(p.move, w))}"
+            who = f"<b>{e(p.speaker)}</b>{move} ({turn(p.turn)}){where}{e(_marks(p, w))}"
             if p.claim is None:
                 body.append(f"<li>{who}: {e(p.said)}</li>")
             else:
                 body.append(
-                    f"<li>{who}: “{e(p.claim)}”<ul><li><i>said:</i> {e(p.said)}</li></ul></li>"
+                    f"<li>{who}: “{e(p.claim)}”<ul><li><i>{e(w['said'])}:</i> "
+                    f"{e(p.said)}</li></ul></li>"
                 )
         body.append("</ul>")
         if seg.clash:
@@ -499,11 +539,12 @@ def outline_html(outline: Outline) -> str:
             body.append(
                 f"<p><b>{e(w['clash'])}:</b> {e(c.speaker)} ({turn(c.turn)}): "
                 f"“{e(c.claim or c.said)}” "
-                f"— against {e(a.speaker)} ({turn(a.turn)}): “{e(a.claim or a.said)}”</p>"
+                f"— {e(w['against'].format(speaker=a.speaker))} ({turn(a.turn)}): "
+                f"“{e(a.claim or a.said)}”</p>"
             )
         for q in seg.quotes:
             body.append(
-                f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, {turn(q.turn)}{e(_mark(q))}"
+                f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, {turn(q.turn)}{e(_mark(q, w))}"
                 "</blockquote>"
             )
     if outline.sources:

@@ -231,8 +231,9 @@ class DebateApp(App[None]):
             self.push_screen(live)
 
     def start_fork(self, parent_id: str, at_turn: int, request: ForkRequest | None = None) -> None:
-        """Open a live screen on a new branch of `parent_id` after turn `at_turn` (0-based):
-        it replaces a live screen (the parent's), or opens over a replay."""
+        """Open a live screen on a new branch of `parent_id` after the turn at index `at_turn`
+        (from 0, `Turn.index`; shown as turn `at_turn + 1`): it replaces a live screen (the
+        parent's), or opens over a replay."""
         from tui.screens.live import LiveScreen
 
         steer = request.steer if request else None
@@ -246,7 +247,7 @@ class DebateApp(App[None]):
             return fork_show(
                 self.settings,
                 parent_id,
-                at_turn,
+                at_turn + 1,  # fork_show counts turns from 1, as they are shown
                 search=search,
                 checkpointer=saver,
                 model=model,
