@@ -34,6 +34,7 @@ from transcripts.models import Claim, Move, Passage
 # Weights of what makes a sentence this turn's claim (all counts of shared content words).
 QUESTION_WEIGHT = 1.0  # words it shares with the segment question
 THEME_WEIGHT = 1.5  # words of the speaker's themes and stance
+OTHERS_WEIGHT = 1.0  # words of another panelist's themes (the line is better theirs)
 LINK_WEIGHT = 0.8  # a reply: words it shares with the claim it answers
 SIDE_WEIGHT = 1.0  # a reply: the speaker's themes over the previous speaker's
 CONTRAST_WEIGHT = 1.0  # a reply: a word of contrast or negation (it can oppose the claim)
@@ -83,10 +84,11 @@ def candidates(
     """Every claimable sentence of the passages, in retrieval order, each once.
 
     With a `voice` that is a simulated persona of a real person: only the sentences that
-    report what that person said or did (`reports`), each in the first person
-    (`in_own_words`), so a simulated person says only what the source says they said.
-    With another voice: not those sentences about a simulated persona in `present` (they
-    are that persona's to say)."""
+    report what that person said or did (`reports`; `at_the_table` has it say them in the
+    first person), so a simulated person says only what the source says they said. With
+    another voice: no sentence that names or reports a simulated persona in `present`
+    (its reports are that persona's to say; what the show's speakers guessed about the
+    real person is not put to their simulated self at the table)."""
     book = book or ClaimBook()
     seen: set[tuple[str, int, str]] = set()
     out: list[Candidate] = []
@@ -100,11 +102,9 @@ def candidates(
                 if voice is not None and voice.simulated:
                     if language != "en" or not reports(text, voice, voice.id in before):
                         continue
-                    shown = in_own_words(text, voice)
-                elif any(reports(text, p, p.id in before) for p in simulated):
-                    continue
-                else:
-                    shown = text
+                elif any(_mentions(text, p) or reports(text, p, p.id in before) for p in simulated):
+                    continue  # their reports are theirs to say; guesses about them not ours
+                shown = text
                 if not claimable(shown, language, names):
                     continue
                 claim = sentence.claim(language)
@@ -216,6 +216,12 @@ def score(
     words = terms(claim.text)
     value = QUESTION_WEIGHT * len(words & terms(question))
     value += THEME_WEIGHT * len(words & theme_terms(persona, language))
+    others = [
+        len(words & theme_terms(p, language))
+        for p in panel
+        if p.id != persona.id and p.role == "panelist"
+    ]
+    value -= OTHERS_WEIGHT * max(others, default=0)
     value += RANK_WEIGHT / (1 + candidate.rank)
     if previous is not None:
         value += LINK_WEIGHT * min(3, len(words & terms(previous.claim.text)))
@@ -424,11 +430,15 @@ def at_the_table(
     """The claim as said at this table: in an English debate, a source sentence that
     speaks of another panelist by full name, surname or with a title ("Mr. Sam Altman
     was describing") names them as panelists name one another, by first name ("Sam was
-    describing"). The claim's key (its source sentence) is unchanged, so it is still the
-    same claim; the speaker's own name is left as it is (such claims score low)."""
+    describing"). A simulated persona says a report of what its person said in the first
+    person (`in_own_words`: "What I am saying this time is…"). The claim's key (its source
+    sentence) is unchanged, so it is still the same claim; what a turn stores as its claim
+    keeps the source's wording."""
     if claim is None or language != "en":
         return claim
     text = claim.text
+    if speaker.simulated and reports(text, speaker, True):
+        text = in_own_words(text, speaker)
     for p in panel:
         parts = p.name.split()
         if p.id == speaker.id or len(parts) < 2:

@@ -604,6 +604,10 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         )
         batcher.flush()
         turn = spoken.turn
+        said = state.get("claim")
+        if said is not None and turn.claim is not None and turn.claim.key == said.key:
+            # the claim as the source words it (the request's may be said at the table)
+            turn.claim = turn.claim.model_copy(update={"text": said.text})
     if persona.role == "panelist" and turn.addressed_to is None:
         turn.addressed_to = _addressee(turn.text, persona.id, ctx)
     _emit(events.TurnFinished(turn))

@@ -618,8 +618,14 @@ def test_a_panelist_speaks_of_another_at_the_table_by_first_name():
         "describing; Sam's view is that Sam knows it."
     )
     assert said.key == claim.key  # still the same claim of the source
-    # The speaker's own name, and Japanese debates, are left alone.
-    assert at_the_table(claim, PANEL["altman"], list(PANEL.values()), "en") == claim
+    # The simulated person says a report of themself in the first person; Japanese
+    # debates are left alone.
+    own = at_the_table(claim, PANEL["altman"], list(PANEL.values()), "en")
+    assert own is not None and own.key == claim.key
+    assert own.text == (
+        "Something like a compute-resource-ism replacing capitalism, as I was describing; "
+        "my view is that I know it."
+    )
     assert at_the_table(claim, PANEL["economist"], list(PANEL.values()), "ja") == claim
 
 
@@ -718,17 +724,22 @@ def test_the_simulated_persona_claims_only_reports_of_itself_and_others_leave_th
     altman = choose_claim(PANEL["altman"], found, language="en", question="Is compute money?",
                           panel=panel, book=book)  # fmt: skip
     assert altman is not None and altman.line_start == 8
-    assert altman.text.startswith("What I am saying this time is")
-    assert "Altman" not in altman.text
+    assert altman.text.startswith("What Sam Altman is saying this time is")  # the source's
+    said = at_the_table(altman, PANEL["altman"], panel, "en")  # and as he says it
+    assert said is not None and said.key == altman.key
+    assert said.text.startswith("What I am saying this time is") and "Altman" not in said.text
     # Every claim the simulated persona could make from these lines is a report of it.
     from agents.claims import candidates
 
     own = candidates(found, "en", book=book, voice=PANEL["altman"], present=panel)
     assert own and all(c.claim.line_start == 8 for c in own)
-    # The other panelists leave that report to him, and still have line 25.
+    # The other panelists leave that report to him, and put no guess about him to him at
+    # the table (line 25: "Sam Altman knows that, so I think he'll surely join hands…"),
+    # while the rest of line 25 is theirs.
     other = candidates(found, "en", book=book, voice=PANEL["economist"], present=panel)
     assert other and all(c.claim.line_start != 8 for c in other)
-    assert any(c.claim.line_start == 25 for c in other)
+    assert [c for c in other if c.claim.line_start == 25]
+    assert not [c for c in other if "Altman" in c.claim.text]
 
 
 def test_the_reports_of_a_person_are_found_in_the_whole_show(book):
