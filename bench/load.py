@@ -9,10 +9,15 @@ Sudachi) and real checkpoints (SQLite, or PostgreSQL with --checkpoint-url).
 Prints: the wall time of the batch over the time of the lone debate, where this
 process's CPU went in the batch (retrieval, of it query encoding; the model
 client's streaming and parsing; checkpoint writes; the rest: graph, events,
-saving), peak memory (RSS) of this process, checkpoint write latency (p50/p99), the faults the
+saving), how many query texts were encoded and how many came from the query
+caches, each debate's wall time in the batch (p50, p90, the slowest), peak
+memory (RSS) of this process, checkpoint write latency (p50/p99), the faults the
 servers injected (with --fault-rate) and what the debates made of them, and a
 check that every debate finished with every turn, none lost and none crossed
 into another debate (each debate's topic carries a tag its server echoes).
+What a process does once before its first debate (building the index in a fresh
+data folder, the BM25 side, loading the tokenizer and the e5 engine) is done
+before either run is timed.
 
     python -m bench.load --runs 16 --concurrency 16           # the batch figure
     python -m bench.load --runs 64 --concurrency 64 --servers 4
@@ -333,6 +338,11 @@ def main() -> None:
                 f"{q['encoded']} encoded, {q['asked'] - q['encoded'] - q['joined']} from the "
                 f"cache, {q['joined']} joined an encoding under way"
             )
+    walls = [r.wall_s for r in many["results"]]
+    print(
+        f"each debate of the batch: p50 {pct(walls, 0.5):.1f} s, p90 {pct(walls, 0.9):.1f} s, "
+        f"slowest {max(walls, default=0):.1f} s (the batch's wall time is its slowest debate's)"
+    )
     print(f"finished: {finished}/{args.runs}; problems: {len(many['problems'])}")
     for p in many["problems"][:10]:
         print(f"  {p}")
