@@ -627,6 +627,12 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(transcripts.index, "PassageIndex", FakeIndex)
     monkeypatch.setattr(transcripts.evaluate, "evaluate", reached)
     monkeypatch.setattr(tui.app, "main", reached)
+    try:  # `debate serve` past its checks would start a web server on a real port
+        from textual_serve.server import Server
+    except ImportError:  # the command then refuses with one line
+        pass
+    else:
+        monkeypatch.setattr(Server, "serve", reached)
     return tmp_path
 
 
