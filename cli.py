@@ -968,10 +968,10 @@ def _show(p: argparse.ArgumentParser, *, seed_help: str) -> None:
     )
     p.add_argument(
         "--reply-search",
-        choices=["auto", "tail", "question"],
-        help="what a reply's passages are searched with: the question and the end of the "
-        "turn it answers (tail), or the question alone (default: question on the bundled "
-        "model, tail otherwise)",
+        choices=["auto", "claim", "tail", "question"],
+        help="what a reply's passages are searched with: the question and the claim of the "
+        "turn it answers (claim), the question and the end of that turn (tail), or the "
+        "question alone (default: question on the bundled model, claim otherwise)",
     )
     p.add_argument("--personas", help="comma-separated persona ids (default: all)")
     p.add_argument("--personas-dir", type=Path, help="a folder of persona YAML files")

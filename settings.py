@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 Policy = Literal["round-robin", "host-directed", "bidding", "addressed-reply"]
 POLICIES: tuple[str, ...] = ("round-robin", "host-directed", "bidding", "addressed-reply")
 AgendaMode = Literal["auto", "model", "standard"]
-ReplySearch = Literal["auto", "tail", "question"]
+ReplySearch = Literal["auto", "claim", "tail", "question"]
 
 
 class Settings(BaseSettings):
@@ -37,8 +37,8 @@ class Settings(BaseSettings):
     reply_search: ReplySearch = Field(
         "auto",
         description="What a reply's passages are searched with: the segment question and the "
-        "end of the turn it answers (tail), the question alone, or auto (the question alone "
-        "on the bundled 135M model, whose turns make poor queries).",
+        "claim of the turn it answers (claim), the question and the end of that turn (tail), "
+        "the question alone, or auto (claim; the question alone on the bundled 135M model).",
     )
     turns: int = Field(12, ge=3, le=500, description="Most turns in a debate, host's included.")
     temperature: float = Field(0.7, ge=0.0, le=2.0)

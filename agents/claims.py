@@ -66,7 +66,7 @@ class Candidate:
     score: float = 0.0
 
 
-def theme_terms(persona: Persona, language: str) -> set[str]:
+def theme_terms(persona: Persona, language: str) -> frozenset[str]:
     """The content words a persona's claims lean to: its themes, stance and bio."""
     themes = " ".join(persona.themes.get(language, []) or persona.themes.get("en", []))
     return terms(f"{themes} {persona.stance}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -166,6 +167,13 @@ def load_persona(path: Path) -> Persona:
         raise UserError(f"{path}: cannot read the persona file ({exc.strerror})") from exc
     if big or len(data) > MAX_PERSONA_BYTES:
         raise UserError(f"{path}: over the {MAX_PERSONA_BYTES >> 10} KB limit of a persona file")
+    return _parse_persona(str(path), data)
+
+
+@lru_cache(maxsize=64)
+def _parse_persona(path: str, data: bytes) -> Persona:
+    """A persona from the bytes of its file (`path` names it in errors). Kept for the files
+    read most recently: every debate of a batch reads the same few (a Persona is frozen)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -9,10 +9,15 @@ Sudachi) and real checkpoints (SQLite, or PostgreSQL with --checkpoint-url).
 Prints: the wall time of the batch over the time of the lone debate, where this
 process's CPU went in the batch (retrieval, of it query encoding; the model
 client's streaming and parsing; checkpoint writes; the rest: graph, events,
-saving), peak memory (RSS) of this process, checkpoint write latency (p50/p99), the faults the
+saving), how many query texts were encoded and how many came from the query
+caches, each debate's wall time in the batch (p50, p90, the slowest), peak
+memory (RSS) of this process, checkpoint write latency (p50/p99), the faults the
 servers injected (with --fault-rate) and what the debates made of them, and a
 check that every debate finished with every turn, none lost and none crossed
 into another debate (each debate's topic carries a tag its server echoes).
+What a process does once before its first debate (building the index in a fresh
+data folder, the BM25 side, loading the tokenizer and the e5 engine) is done
+before either run is timed.
 
     python -m bench.load --runs 16 --concurrency 16           # the batch figure
     python -m bench.load --runs 64 --concurrency 64 --servers 4
@@ -168,11 +173,16 @@ def run(
         request_timeout_s=args.timeout,
     )
     index = PassageIndex(data, chroma_url=None)
+    # What a process does once, before its first debate, is not part of any debate: the
+    # BM25 side is built, the tokenizer and the e5 engine are loaded.
+    index.search(args.topic, 1)
     ledger = CpuLedger()
-    embedder = index.embedder
-    for name in ("query", "sparse"):
-        if hasattr(embedder, name):
-            setattr(embedder, name, ledger.wrap("query encoding", getattr(embedder, name)))
+    embedder = index.embedder  # the process's one embedder: both runs share its caches
+    originals = {n: getattr(embedder, n) for n in ("query", "sparse") if hasattr(embedder, n)}
+    for name, fn in originals.items():
+        setattr(embedder, name, ledger.wrap("query encoding", fn))
+    counted = getattr(embedder, "counts", dict)
+    counts_before = counted()
 
     def search(query, k, sources=None):
         with ledger.part("retrieval"):
@@ -198,7 +208,7 @@ def run(
                 file=sys.stderr,
             )
 
-    with open_checkpointer(data, settings.checkpoint_url) as saver:
+    with open_checkpointer(data, settings.checkpoint_url) as saver, restored(embedder, originals):
         timed = Timed(saver)
         for name in ("put", "put_writes"):
             setattr(saver, name, ledger.wrap("checkpoints", getattr(saver, name)))
@@ -218,6 +228,7 @@ def run(
         )
         wall = time.perf_counter() - began
         cpu = dict(ledger.spent, total=ledger.total())
+        queries = {k: v - counts_before.get(k, 0) for k, v in counted().items()}
     store = DebateStore(out)
     problems: list[str] = []
     for r in results:
@@ -238,7 +249,18 @@ def run(
         "problems": problems,
         "writes": timed.samples,
         "cpu": cpu,
+        "queries": queries,
     }
+
+
+@contextmanager
+def restored(obj: object, originals: dict[str, Callable]) -> Iterator[None]:
+    """Put back `obj`'s original methods (instance attributes) when the block ends."""
+    try:
+        yield
+    finally:
+        for name in originals:
+            obj.__dict__.pop(name, None)
 
 
 def cpu_line(cpu: dict[str, float], wall: float) -> str:
@@ -308,6 +330,19 @@ def main() -> None:
     )
     for label, got in (("one alone", lone), ("batch", many)):
         print(f"client CPU, {label}: {cpu_line(got['cpu'], got['wall'])}")
+    for label, got in (("one alone", lone), ("batch", many)):
+        q = got["queries"]
+        if q:
+            print(
+                f"query texts (dense and sparse), {label}: {q['asked']} asked, "
+                f"{q['encoded']} encoded, {q['asked'] - q['encoded'] - q['joined']} from the "
+                f"cache, {q['joined']} joined an encoding under way"
+            )
+    walls = [r.wall_s for r in many["results"]]
+    print(
+        f"each debate of the batch: p50 {pct(walls, 0.5):.1f} s, p90 {pct(walls, 0.9):.1f} s, "
+        f"slowest {max(walls, default=0):.1f} s (the batch's wall time is its slowest debate's)"
+    )
     print(f"finished: {finished}/{args.runs}; problems: {len(many['problems'])}")
     for p in many["problems"][:10]:
         print(f"  {p}")

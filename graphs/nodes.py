@@ -232,23 +232,39 @@ def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     }
 
 
-def _searches_with_tail(nxt: NextTurn, reply_search: str) -> bool:
-    """Whether this turn's passages are searched with the end of the turn it answers."""
-    return nxt.kind in ("rebuttal", "summary") and reply_search == "tail"
+def _searches_with_tail(state: ShowState, nxt: NextTurn, reply_search: str) -> bool:
+    """Whether this turn's passages are searched with the end of the turn it answers: in
+    `tail` mode, and in `claim` mode when that turn made no claim."""
+    if nxt.kind not in ("rebuttal", "summary"):
+        return False
+    if reply_search == "claim":
+        turns = state.get("turns", [])
+        return bool(turns) and turns[-1].claim is None
+    return reply_search == "tail"
 
 
-def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> str:
+def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> tuple[str, ...]:
+    """The parts of a turn's search (`PassageIndex.search` encodes each on its own): the
+    segment question (after a producer's question; after the topic for the opening and
+    closing), and for a reply in `claim` mode the claim of the turn it answers, in `tail`
+    mode that turn's last QUERY_TAIL characters. A claim is a sentence of the source, so
+    replies in many debates of one process search with the same few, and their
+    encodings are cached."""
     agenda = state.get("agenda") or []
     question = agenda[state.get("segment", 0)].question if agenda else state["topic"]
     parts = [question]
     if nxt.producer_question:
         parts.insert(0, nxt.producer_question)
     turns = state.get("turns", [])
-    if turns and _searches_with_tail(nxt, reply_search):
-        parts.append(_tail(turns[-1].text, QUERY_TAIL))
+    if turns and nxt.kind in ("rebuttal", "summary"):
+        claim = turns[-1].claim
+        if reply_search == "claim" and claim is not None:
+            parts.append(claim.text)
+        elif _searches_with_tail(state, nxt, reply_search):
+            parts.append(_tail(turns[-1].text, QUERY_TAIL))
     if nxt.kind in ("opening", "closing"):
         parts.insert(0, state["topic"])
-    return " ".join(parts)
+    return tuple(parts)
 
 
 def _tail(text: str, limit: int) -> str:
@@ -566,7 +582,8 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
     upcoming: ShowState = after  # type: ignore[assignment]
 
     def head() -> list[Message]:
-        notes = not _searches_with_tail(then, ctx.reply_search)  # known before this turn ends
+        # known before this turn ends, unless searched with its words
+        notes = not _searches_with_tail(upcoming, then, ctx.reply_search)
         passages, claim = _grounds(upcoming, ctx, then) if notes else ([], None)
         state_then = {**upcoming, "passages": passages, "claim": claim}
         req = _request(state_then, ctx, then)  # type: ignore[arg-type]

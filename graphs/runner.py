@@ -431,15 +431,17 @@ def agenda_mode(settings: Settings, model: ChatModel) -> Literal["model", "stand
     return settings.agenda
 
 
-def reply_search_mode(settings: Settings, model: ChatModel) -> Literal["tail", "question"]:
+def reply_search_mode(settings: Settings, model: ChatModel) -> Literal["claim", "tail", "question"]:
     """`auto` searches a reply's passages with the segment question alone on the bundled
     135M model. Its turns are rarely a usable query (half-sentences, stray names and
     numbers): with them, support and copy rate were the same as without, and each of
     the ~5 reply searches of a debate cost ~75 ms of e5 encoding, where the question's
-    own search is cached (docs/ARCHITECTURE.md). A model whose turns say something gets
-    passages that follow the turn it answers."""
+    own search is cached (docs/ARCHITECTURE.md). Other models search with the question
+    and the claim of the turn a reply answers: what that turn argues, in the source's
+    words. Claims come from one source, so in a batch most of their encodings are
+    cached, where the end of each turn was a new text to encode (docs/SCALING.md)."""
     if settings.reply_search == "auto":
-        return "question" if model.name == BUNDLED_NAME else "tail"
+        return "question" if model.name == BUNDLED_NAME else "claim"
     return settings.reply_search
 
 

@@ -111,8 +111,8 @@ class StubSearch:
         self.passages = PASSAGES if passages is None else passages
         self.queries: list[str] = []
 
-    def __call__(self, query: str, k: int, sources=None) -> list[Passage]:
-        self.queries.append(query)
+    def __call__(self, query: str | tuple[str, ...], k: int, sources=None) -> list[Passage]:
+        self.queries.append(query if isinstance(query, str) else " ".join(query))
         return self.passages[:k]
 
 

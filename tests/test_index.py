@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import subprocess
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -270,3 +273,150 @@ def test_chunks_of_an_older_index_layout_are_indexed_again(tmp_path: Path):
         metas = collection.get(include=["metadatas"])["metadatas"]
     assert all(m["format"] == 2 and "sparse" in m for m in metas)
     assert ix.ingest(path).status == "unchanged"
+
+
+# -- queries of several parts, and the process's query caches ------------------------------
+class _Directions:
+    """Dense vectors by what a text names: "east" [1, 0], "north" [0, 1], both (a chunk
+    about the two) their diagonal; no sparse head."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def _vector(self, text: str) -> list[float]:
+        east, north = "east" in text or "東" in text, "north" in text or "北" in text
+        if east and north:
+            return [0.7071, 0.7071]
+        return [1.0, 0.0] if east else [0.0, 1.0]
+
+    def query(self, texts):
+        self.asked += texts
+        return [self._vector(t) for t in texts]
+
+    def passage(self, texts):
+        return [self._vector(t) for t in texts]
+
+
+def test_a_query_of_two_parts_searches_for_both(tmp_path: Path, monkeypatch):
+    """Each part is encoded on its own and the query's dense vector is their mean: a
+    question about one thing and a claim about another find the passage about both."""
+    import transcripts.index as ti
+
+    path = tmp_path / "talk.txt"
+    lines = ["東の話をしよう" * 30 + "。", "北の話をしよう" * 30 + "。", "東と北の話だ" * 40 + "。"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    embedder = _Directions()
+    ix = PassageIndex(tmp_path / "data", embedder=embedder)
+    ix.ingest(path)
+    monkeypatch.setattr(ti, "LEXICAL_WEIGHT", 0.0)  # the dense side alone decides
+    assert ix.search("east", 3)[0].line_start == 1
+    assert ix.search(("north",), 3)[0].line_start == 2  # one part: the text itself
+    embedder.asked.clear()
+    assert ix.search(("east", " north ", "east"), 3)[0].line_start == 3
+    assert embedder.asked == ["east", "north"]  # stripped, each part once
+    with pytest.raises(UserError, match="empty"):
+        ix.search(("", "  "), 3)
+
+
+def test_the_sparse_terms_of_the_parts_are_pooled(tmp_path: Path, monkeypatch):
+    import transcripts.index as ti
+
+    path = tmp_path / "talk.txt"
+    lines = ["計算資源は通貨になる" * 20, "電力が足りない" * 25, "核融合が鍵だ" * 30]
+    path.write_text("".join(line + "。\n" for line in lines), encoding="utf-8")
+
+    class Weighted(_Vectors):
+        def sparse(self, texts, *, query=False):
+            if not query:
+                return super().sparse(texts)
+            return [{7: 1.0} if "key" in t else {9: 1.0} for t in texts]  # 9: in no chunk
+
+    ix = PassageIndex(tmp_path / "data", embedder=Weighted())
+    ix.ingest(path)
+    monkeypatch.setattr(ti, "LEXICAL_WEIGHT", 0.0)
+    assert ix.search("the price", 3)[0].line_start != 3
+    # only the second part names the key; its terms still reach the sparse ranking
+    assert ix.search(("the price", "the key"), 3)[0].line_start == 3
+
+
+def test_every_index_of_the_process_shares_one_embedder_and_its_cache(
+    index: PassageIndex, tmp_path: Path
+):
+    """Two debates (here, two indexes) that answer the same claim encode it once: a search
+    of the question of one and a claim, then of another question and the same claim,
+    encodes only the second question (dense and sparse)."""
+    other = PassageIndex(tmp_path / "other")
+    assert other.embedder is index.embedder
+    tag = secrets.token_hex(4)  # texts no other test asked for
+    claim = f"The price of a GPU hour is the real interest rate ({tag})."
+    index.search((f"Who should own compute? ({tag})", claim), 5)
+    before = index.embedder.counts()
+    other.ensure_bundled()
+    other.search((f"What would change for wages? ({tag})", claim), 5)
+    after = index.embedder.counts()
+    assert after["asked"] - before["asked"] == 4  # two parts, dense and sparse
+    assert after["encoded"] - before["encoded"] == 2  # the new question, dense and sparse
+
+
+def test_a_text_being_encoded_is_waited_for_not_encoded_again():
+    """Eight threads ask for one text at once: it is encoded once, and all get it."""
+    from transcripts.index import _QueryCache
+
+    cache = _QueryCache(16)
+    calls: list[list[str]] = []
+
+    def encode(texts: list[str]) -> list[str]:
+        calls.append(texts)
+        deadline = time.monotonic() + 10
+        while cache.counts["joined"] < 7 and time.monotonic() < deadline:
+            time.sleep(0.005)  # until the seven others are waiting for this encoding
+        return [f"vector of {t}" for t in texts]
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: cache.get(["claim"], encode), range(8)))
+    assert calls == [["claim"]]
+    assert got == [["vector of claim"]] * 8
+    assert cache.counts == {"asked": 8, "encoded": 1, "joined": 7}
+    assert cache.get(["claim"], encode) == ["vector of claim"] and len(calls) == 1  # cached
+
+
+def test_a_failed_encoding_fails_its_waiters_and_is_not_kept():
+    from transcripts.index import _QueryCache
+
+    cache = _QueryCache(16)
+    started, release = threading.Event(), threading.Event()
+
+    def broken(texts: list[str]) -> list[str]:
+        started.set()
+        release.wait(10)
+        raise RuntimeError("engine failed")
+
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(cache.get, ["q"], broken)
+        started.wait(10)
+        second = pool.submit(cache.get, ["q"], lambda texts: ["never"])
+        deadline = time.monotonic() + 10
+        while cache.counts["joined"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        release.set()
+        for future in (first, second):
+            with pytest.raises(RuntimeError, match="engine failed"):
+                future.result(10)
+    assert cache.get(["q"], lambda texts: ["again"]) == ["again"]  # tried anew
+
+
+def test_the_query_cache_keeps_the_most_recently_used():
+    from transcripts.index import _QueryCache
+
+    cache = _QueryCache(2)
+    encoded: list[str] = []
+
+    def encode(texts: list[str]) -> list[str]:
+        encoded.extend(texts)
+        return [t.upper() for t in texts]
+
+    assert cache.get(["a", "b", "a"], encode) == ["A", "B", "A"]
+    cache.get(["a"], encode)  # "a" used last: "b" goes first
+    cache.get(["c"], encode)
+    cache.get(["a", "b"], encode)
+    assert encoded == ["a", "b", "c", "b"]

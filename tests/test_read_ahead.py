@@ -10,7 +10,7 @@ import pytest
 
 from agents.llm.scripted import ScriptedModel
 from graphs.runner import new_show
-from tests.conftest import StubSearch
+from tests.conftest import StubSearch, varied
 from transcripts.models import Citation, Passage, Turn
 
 
@@ -73,12 +73,13 @@ def show(settings, saver, model, **changes):
     return runner
 
 
-@pytest.mark.parametrize("reply_search", ["question", "tail"])
+@pytest.mark.parametrize("reply_search", ["question", "claim", "tail"])
 def test_each_guess_is_the_beginning_of_the_prompt_that_follows(settings, saver, reply_search):
     """Round-robin: during every turn but the last, the next speaker's context is read up
     to the previous speaker's line: the prompt that turn then gets starts with exactly
     that text. Where the next turn's passages are searched with this turn's text (tail),
-    the guess stops after the question."""
+    the guess stops after the question; a reply searched with this turn's claim (claim)
+    is known in full, since the claim is chosen before the turn is spoken."""
     model = ReadingModel()
     runner = show(settings, saver, model, reply_search=reply_search)
     turns = runner.debate.turns
@@ -101,7 +102,7 @@ def test_each_guess_is_the_beginning_of_the_prompt_that_follows(settings, saver,
         rest = user[len(guessed) :]
         previous = spoken[made]
         speaker = next(p.name for p in runner.panel if p.id == previous.speaker_id)
-        if reply_search == "question" or spoken[made + 1].kind != "rebuttal":
+        if reply_search != "tail" or spoken[made + 1].kind != "rebuttal":
             # a panelist's claim is known before the turn it follows is spoken
             assert "Your point, from the show" in guessed and rest.startswith(f"{speaker} said:")
         else:
@@ -151,7 +152,7 @@ def test_reply_search_auto_leaves_the_turns_of_the_bundled_model_out(settings):
 
     small, other = ScriptedModel(name=BUNDLED_NAME), ScriptedModel(name="gpt-4o-mini")
     assert reply_search_mode(settings, small) == "question"
-    assert reply_search_mode(settings, other) == "tail"
+    assert reply_search_mode(settings, other) == "claim"
     assert reply_search_mode(settings.model_copy(update={"reply_search": "tail"}), small) == "tail"
 
 
@@ -174,6 +175,76 @@ def test_the_choice_is_saved_and_replies_search_with_the_question_alone(settings
     assert all(q.removeprefix(topic + " ") in questions for q in search.queries)
     # debates saved before the choice existed searched with the end of the turn answered
     assert RunSettings(backend="embedded", model="m").reply_search == "tail"
+
+
+class PartsSearch(StubSearch):
+    """A stub search that keeps each query as the graph handed it (text or parts)."""
+
+    def __init__(self, found: list[Passage]) -> None:
+        super().__init__(found)
+        self.given: list[str | tuple[str, ...]] = []
+
+    def __call__(self, query, k, sources=None):
+        self.given.append(query)
+        return super().__call__(query, k, sources)
+
+
+def test_a_reply_searches_with_the_question_and_the_claim_it_answers(settings, saver):
+    """`claim`: a rebuttal's search is two parts, the segment question and the claim of
+    the turn it answers, so replies in many debates that answer one claim share its
+    encoding; the opening's is the topic and the question; no search holds a turn's own
+    words, only questions and claims."""
+    search = PartsSearch(passages(8))
+    runner = new_show(
+        settings.model_copy(update={"reply_search": "claim", "agenda": "standard"}),
+        "Compute as the new currency",
+        search=search,
+        checkpointer=saver,
+        model=varied(),
+    )
+    list(runner.run())
+    turns = runner.debate.turns
+    agenda = runner.debate.agenda
+    replies = [
+        (agenda[t.segment].question, turns[t.index - 1].claim.text)
+        for t in turns
+        if t.kind == "rebuttal" and turns[t.index - 1].claim is not None
+    ]
+    assert replies  # the debate has replies to claims
+    assert all(reply in search.given for reply in replies)
+    assert ("Compute as the new currency", agenda[0].question) in search.given
+    questions = {s.question for s in agenda}
+    claims = {t.claim.text for t in turns if t.claim is not None}
+    for query in search.given:
+        assert query[0] in questions or query[1] in questions  # the opening: topic first
+        assert len(query) == 1 or query[-1] in claims or query[0] not in questions
+
+
+def test_a_reply_to_a_turn_without_a_claim_searches_with_its_end():
+    from graphs.nodes import QUERY_TAIL, _query
+    from graphs.state import NextTurn
+    from transcripts.models import Claim, Segment
+
+    claim = Claim(source_id="panel", line_start=10, line_end=10, text="Compute is money.")
+    said = "Well. " * 40 + "So the price of a GPU hour is the real interest rate."
+    turn = Turn(index=1, speaker_id="altman", kind="argument", text=said, claim=claim)
+    state = {
+        "topic": "Compute",
+        "agenda": [Segment(title="a", question="Who owns compute?", turns=2)],
+        "segment": 0,
+        "turns": [turn],
+    }
+    reply = NextTurn(speaker_id="economist", kind="rebuttal")
+    assert _query(state, reply, "claim") == ("Who owns compute?", "Compute is money.")
+    assert _query(state, reply, "question") == ("Who owns compute?",)
+    (question, tail) = _query(state, reply, "tail")
+    assert said.endswith(tail) and len(tail) <= QUERY_TAIL
+    # a turn that made no claim (the host's, or one with no claimable sentence): its end
+    state["turns"] = [turn.model_copy(update={"claim": None})]
+    assert _query(state, reply, "claim") == _query(state, reply, "tail")
+    # a turn that is not a reply searches with the question whatever the mode
+    argument = NextTurn(speaker_id="economist", kind="argument")
+    assert _query(state, argument, "claim") == ("Who owns compute?",)
 
 
 # -- the embedded model ---------------------------------------------------------------------

@@ -275,16 +275,19 @@ _TOKENIZER: Any = None
 _STEM_LOCK = threading.Lock()  # a snowball stemmer keeps its word in itself: one at a time
 
 
-def terms(text: str) -> set[str]:
+@lru_cache(maxsize=16384)
+def terms(text: str) -> frozenset[str]:
     """Content words of a text, for matching claims with questions and stances: stemmed
-    English words, and Japanese normalized forms (Sudachi) where the text is Japanese."""
+    English words, and Japanese normalized forms (Sudachi) where the text is Japanese.
+    Kept for the texts asked most recently: a turn's claim is scored against the same
+    question, stances and source sentences many times (in a batch, by every debate)."""
     global _STEMMER, _TOKENIZER
     if _JP.search(text):
         if _TOKENIZER is None:
             from transcripts.lexical import JapaneseTokenizer
 
             _TOKENIZER = JapaneseTokenizer()
-        return set(_TOKENIZER(text))
+        return frozenset(_TOKENIZER(text))
     if _STEMMER is None:
         import snowballstemmer
 
@@ -295,7 +298,7 @@ def terms(text: str) -> set[str]:
         if w not in _STOP and (len(w) > 2 or w == "ai" or w.isdigit())
     ]
     with _STEM_LOCK:
-        return set(_STEMMER.stemWords(found))
+        return frozenset(_STEMMER.stemWords(found))
 
 
 def claims_made(turns: Sequence[Turn]) -> list[tuple[Turn, Claim]]:

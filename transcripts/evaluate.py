@@ -297,4 +297,4 @@ def e5_embed(texts: Sequence[str]) -> np.ndarray:
     """Passage embeddings from the bundled multilingual-e5-small."""
     from transcripts.index import E5Embedder
 
-    return np.asarray(E5Embedder().passage(list(texts)))
+    return np.asarray(E5Embedder.shared().passage(list(texts)))

