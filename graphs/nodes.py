@@ -28,8 +28,8 @@ from transcripts.models import Claim, Passage, Turn
 Update = dict[str, Any]
 TOKEN_FLUSH_S = 0.05  # tokens are handed to front ends in batches at most this old
 RECENT = 3  # passages cited in this many last turns are offered again only if nothing else fits
-# A reply's search adds the end of the turn it answers. Query encoding costs grow with its
-# length (two e5 passes, ~95 ms for 300 characters on 2 cores, ~60 for 160), and the end of a
+# A reply's search adds the last QUERY_TAIL characters of the turn it answers: query encoding
+# costs grow with a query's length (docs/ARCHITECTURE.md has the figures), and the end of a
 # turn is where its point lands.
 QUERY_TAIL = 160
 
@@ -123,7 +123,9 @@ def open_show(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     first = pick_next(state, ctx)
     return {
-        "next": NextTurn(speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id),
+        "next_turn": NextTurn(
+            speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id
+        ),
         "tokens_used": first.tokens,
         "fallback_picks": 1 if first.fallback else 0,
         "model_picks": 1 if first.asked else 0,
@@ -159,26 +161,29 @@ def _decide(state: ShowState, ctx: ShowContext) -> Update:
     # A producer's question is answered even when the turn count is reached;
     # only a token or time budget overrules it.
     if state.get("pending") and reason in (None, "max_turns"):
-        return {"next": None}
+        return {"next_turn": None}
     if reason:
-        return {"next": None, "stop_reason": reason}
+        return {"next_turn": None, "stop_reason": reason}
     agenda = state["agenda"]
     seg = state.get("segment", 0)
     turns = state.get("turns", [])
     if state.get("seg_turns", 0) >= agenda[seg].turns:
         if seg + 1 >= len(agenda):
-            return {"next": None, "stop_reason": "agenda_done"}
+            return {"next_turn": None, "stop_reason": "agenda_done"}
         if spoken_turns(state) + 3 > ctx.max_turns:  # summary, question, closing
-            return {"next": None, "stop_reason": "max_turns"}
+            return {"next_turn": None, "stop_reason": "max_turns"}
         if not state.get("summarized"):
-            return {"next": NextTurn(speaker_id=ctx.host.id, kind="summary"), "summarized": True}
+            return {
+                "next_turn": NextTurn(speaker_id=ctx.host.id, kind="summary"),
+                "summarized": True,
+            }
         nxt = {**state, "segment": seg + 1}
         first = pick_next(nxt, ctx)  # type: ignore[arg-type]
         return {
             "segment": seg + 1,
             "seg_turns": 0,
             "summarized": False,
-            "next": NextTurn(
+            "next_turn": NextTurn(
                 speaker_id=ctx.host.id, kind="question", addressed_to=first.speaker_id
             ),
             "tokens_used": first.tokens,
@@ -187,7 +192,7 @@ def _decide(state: ShowState, ctx: ShowContext) -> Update:
     last = turns[-1] if turns else None
     kind = "rebuttal" if last is not None and last.speaker_id != ctx.host.id else "argument"
     return {
-        "next": NextTurn(speaker_id=pick.speaker_id, kind=kind),
+        "next_turn": NextTurn(speaker_id=pick.speaker_id, kind=kind),
         "tokens_used": pick.tokens,
         "fallback_picks": 1 if pick.fallback else 0,
         "model_picks": 1 if pick.asked else 0,
@@ -221,7 +226,7 @@ def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     return {
         "turns": [turn],
         "pending": None,
-        "next": NextTurn(speaker_id=speaker, kind="argument", producer_question=pending.text),
+        "next_turn": NextTurn(speaker_id=speaker, kind="argument", producer_question=pending.text),
     }
 
 
@@ -287,7 +292,7 @@ def _prefer_fresh(
 @timed
 def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
-    nxt = state["next"]
+    nxt = state["next_turn"]
     assert nxt is not None
     index = len(state.get("turns", []))
     _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
@@ -484,14 +489,14 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
     after: dict[str, Any] = {
         **state,
         "turns": [*turns, this],
-        "next": None,
+        "next_turn": None,
         "passages": [],
         "claim": None,
     }
     if ctx.persona(nxt.speaker_id).role == "panelist":
         after["seg_turns"] = state.get("seg_turns", 0) + 1
     decided = _decide(after, ctx)  # type: ignore[arg-type]
-    then = decided.get("next")
+    then = decided.get("next_turn")
     if then is None:
         if "stop_reason" not in decided:
             return
@@ -523,7 +528,7 @@ def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
 @timed
 def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
-    nxt = state["next"]
+    nxt = state["next_turn"]
     assert nxt is not None
     persona = ctx.persona(nxt.speaker_id)
     req = _request(state, ctx, nxt)
@@ -554,7 +559,7 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     _emit(events.TurnFinished(turn))
     update: Update = {
         "turns": [turn],
-        "next": None,
+        "next_turn": None,
         "passages": [],
         "claim": None,
         "tokens_used": turn.tokens_in + turn.tokens_out,
@@ -604,6 +609,6 @@ def _recap_turn(
 def close(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     return {
-        "next": NextTurn(speaker_id=ctx.host.id, kind="closing"),
+        "next_turn": NextTurn(speaker_id=ctx.host.id, kind="closing"),
         "stop_reason": state.get("stop_reason") or "agenda_done",
     }

