@@ -23,9 +23,9 @@ from typing import Any, get_args
 from agents.claims import lead, opening_words, stated
 from agents.labels import Label, Voices, read_label
 from agents.llm.base import (
-    LABEL_SPAN,
     ChatModel,
     Completion,
+    LabelCheck,
     Message,
     ModelError,
     Sampling,
@@ -47,7 +47,6 @@ STREAM_RETRIES = 3  # a reply that broke off mid-stream is asked for again this 
 NOTE_CHARS = {"en": 120, "ja": 90}
 PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
-_LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
 # Prompt scaffolding a small model copies into its reply ("BEGIN ANSWER: ... END ANSWER:").
 # What follows an end marker is not part of the answer.
 _SCAFFOLD_END = re.compile(
@@ -384,19 +383,17 @@ def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
 
     A small model often writes the next speaker's line itself ("REN: ...", "Sam Altman
     (screen): ...") or replays the prompt's "Name said:" form. Such a line and all after
-    it are dropped: no voice speaks for another (a simulated person least of all)."""
+    it are dropped: no voice speaks for another (a simulated person least of all). The
+    labels are judged by the same check as the stream (`StreamGate`, a `LabelCheck`);
+    prompt scaffolding, the `<<<`/`>>>` quotation marks and spacing are tidied, and a
+    reply the token limit cut off ends on its last finished sentence."""
     text = _SCAFFOLD_END.sub("", _SCAFFOLD.sub(" ", text))
     text = text.strip().strip('"“”').strip()
-    if _own_label(label_of(text), persona):
-        text = _LABEL_LINE.sub("", text, count=1)
-    foreign = other_voice(persona, others)
     kept: list[str] = []
-    for line in text.splitlines():
-        label = label_of(line)
-        if label is not None and foreign(label):
-            break
-        kept.append(line)
-    text = " ".join(" ".join(kept).split())
+    gate = StreamGate(kept.append, persona, other_voice(persona, others))
+    gate(text)
+    gate.flush()
+    text = " ".join("".join(kept).split())
     text = text.replace("<<<", "").replace(">>>", "")
     # End on a finished sentence when the token limit cut it off.
     if text and not text.endswith((".", "!", "?", "。", "！", "？", "…", '"', "”", "'")):
@@ -455,59 +452,17 @@ def check_citations(turn: Turn) -> Turn:
     return turn
 
 
-class StreamGate:
-    """Passes a reply's streamed text on as `clean_reply` will keep it, line by line: the
-    head of each line is held back until it is known whether it opens with a label (a
-    colon within `LABEL_SPAN` characters). The reply's own speaker label on its first
-    line is dropped; a line given to another voice and everything after it never reach
-    the screen. What the live stream shows is then what the saved turn says."""
+class StreamGate(LabelCheck):
+    """The label check (`LabelCheck`) of one speaker's reply: its own label on the first
+    line is dropped, another voice's line (as `foreign` judges) ends what passes. On the
+    stream it passes text on to `on_token` as soon as each line's label is judged; on the
+    finished text (`clean_reply`) it cuts the same way, so what the live stream shows is
+    what the saved turn says."""
 
     def __init__(
         self, on_token: Callable[[str], None], persona: Persona, foreign: Callable[[str], bool]
     ) -> None:
-        self.on_token, self.persona, self.foreign = on_token, persona, foreign
-        self.head = ""  # the current line's text not yet passed on
-        self.decided = False  # whether the current line's head has been judged
-        self.first = True  # still on the reply's first line
-        self.closed = False
-
-    def __call__(self, piece: str) -> None:
-        while piece and not self.closed:
-            line, newline, piece = piece.partition("\n")
-            self._add(line)
-            if newline and not self.closed:
-                self._decide(end=True)
-                self.on_token("\n")
-                self.head, self.decided, self.first = "", False, False
-
-    def flush(self) -> None:
-        """The reply is over: pass on what is held back."""
-        if not self.closed:
-            self._decide(end=True)
-
-    def _add(self, text: str) -> None:
-        if self.decided:
-            if text:
-                self.on_token(text)
-            return
-        self.head += text
-        self._decide(end=False)
-
-    def _decide(self, *, end: bool) -> None:
-        if self.decided:
-            return
-        label = label_of(self.head)
-        if label is None and len(self.head) < LABEL_SPAN and not end:
-            return  # a colon may still come
-        self.decided = True
-        text = self.head
-        if label is not None and self.foreign(label):
-            self.closed = True
-            return
-        if self.first and _own_label(label, self.persona):
-            text = _LABEL_LINE.sub("", text, count=1)
-        if text:
-            self.on_token(text)
+        super().__init__(foreign, own=lambda label: _own_label(label, persona), emit=on_token)
 
 
 def slot_of(persona: Persona, kind: TurnKind) -> str:

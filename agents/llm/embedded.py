@@ -50,7 +50,7 @@ from agents.errors import UserError
 from agents.llm import native
 from agents.llm.base import (
     Completion,
-    LineWatch,
+    LabelCheck,
     Message,
     ModelError,
     Sampling,
@@ -422,7 +422,7 @@ class EmbeddedModel:
         began = time.perf_counter()
         parts: list[str] = []
         produced = 0
-        watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
+        watch = LabelCheck(sampling.stop_label) if sampling.stop_label else None
         if sampling.prefix:
             prompt += sampling.prefix
             parts.append(sampling.prefix)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 from agents.errors import UserError
 from agents.llm.base import (
     Completion,
-    LineWatch,
+    LabelCheck,
     Message,
     ModelError,
     Sampling,
@@ -246,7 +246,7 @@ class OpenAIModel:
             raise self._translate(exc) from exc
         finished = cut = False
         timings: Any = None
-        watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
+        watch = LabelCheck(sampling.stop_label) if sampling.stop_label else None
         try:
             for data in sse_data(opened.iter_lines()):
                 if data.strip() == DONE:
