@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, get_args
+from dataclasses import dataclass, field
+from typing import Any
 
 from agents.claims import lead, opening_words, stated
 from agents.labels import Label, Voices, read_label
@@ -321,32 +321,10 @@ def turn_messages(
     return [system_message(persona, language), {"role": "user", "content": user}]
 
 
-_CUT = "\ue000"  # marks where a prompt's known beginning ends
-
-
 def card_head(persona: Persona, language: str) -> list[Message]:
     """The beginning every prompt of this speaker shares: its persona card, up to where the
     turn's own text begins (the last message is unfinished)."""
     return [system_message(persona, language), {"role": "user", "content": ""}]
-
-
-def turn_head(
-    persona: Persona,
-    req: TurnRequest,
-    *,
-    notes: bool = True,
-    budget: PromptBudget | None = None,
-) -> list[Message]:
-    """The beginning of a turn's prompt that is known before the turn it follows has
-    ended: up to the previous speaker's line, or, without `notes` (passages that will be
-    searched with that line), up to the end of the question. The last message is
-    unfinished."""
-    if notes:
-        probe = replace(req, previous=(_CUT, ""), history=())
-    else:
-        probe = replace(req, question=req.question + _CUT, previous=None, history=())
-    system, user = turn_messages(persona, probe, budget)
-    return [system, {"role": "user", "content": user["content"].split(_CUT, 1)[0]}]
 
 
 def _voice(label: str) -> Label | None:
@@ -463,20 +441,6 @@ class StreamGate(LabelCheck):
         self, on_token: Callable[[str], None], persona: Persona, foreign: Callable[[str], bool]
     ) -> None:
         super().__init__(foreign, own=lambda label: _own_label(label, persona), emit=on_token)
-
-
-def slot_of(persona: Persona, kind: TurnKind) -> str:
-    """The context (of a model that keeps one per speaker) a turn is generated in. The
-    host's questions get one of their own: a question follows the host's own summary,
-    and its prompt can be read into a context other than the one that summary is being
-    decoded in (`EmbeddedModel.read_ahead`)."""
-    asks = persona.role == "host" and kind in ("opening", "question")
-    return f"{persona.id}/ask" if asks else persona.id
-
-
-def slots_of(persona: Persona) -> list[str]:
-    """Every context this speaker's turns are generated in."""
-    return sorted({slot_of(persona, kind) for kind in get_args(TurnKind)})
 
 
 def _complete_retrying(
@@ -838,7 +802,7 @@ def speak(
             messages,
             sampling,
             persona,
-            slot_of(persona, req.kind),
+            persona.id,
             focus if focus is not None and on_token is not None else on_token,
             on_discard,
         )

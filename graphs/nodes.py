@@ -13,9 +13,8 @@ from langgraph.runtime import Runtime
 
 from agents.claims import Previous, at_the_table, choose_claim, own_words, recap
 from agents.host import plan_agenda, standard_agenda
-from agents.llm.base import Message
 from agents.personas import Persona
-from agents.speaker import TurnRequest, asks_model, budget_for, slot_of, turn_head
+from agents.speaker import TurnRequest
 from agents.speaker import speak as speak_turn
 from graphs import events
 from graphs.context import ShowContext
@@ -146,17 +145,6 @@ def _stop_reason(state: ShowState, ctx: ShowContext) -> str | None:
 def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     """Decide the next turn: a producer's question, a segment change, a panelist, or the end."""
     ctx = runtime.context
-    update = _decide(state, ctx)
-    if "segment" in update:
-        seg = update["segment"]
-        segment = state["agenda"][seg]
-        _emit(events.SegmentStarted(seg, segment.title, segment.question))
-    return update
-
-
-def _decide(state: ShowState, ctx: ShowContext) -> Update:
-    """`select`'s decision, without its event (it is also taken ahead of time, see
-    `_read_ahead`)."""
     reason = _stop_reason(state, ctx)
     # A producer's question is answered even when the turn count is reached;
     # only a token or time budget overrules it.
@@ -179,6 +167,8 @@ def _decide(state: ShowState, ctx: ShowContext) -> Update:
             }
         nxt = {**state, "segment": seg + 1}
         first = pick_next(nxt, ctx)  # type: ignore[arg-type]
+        segment = agenda[seg + 1]
+        _emit(events.SegmentStarted(seg + 1, segment.title, segment.question))
         return {
             "segment": seg + 1,
             "seg_turns": 0,
@@ -264,9 +254,7 @@ def _prefer_fresh(
     """The first `k` of `found`, passed over where another fits: the passages the last
     turn was given (so one voice does not hand the next the same note to echo) and those
     that hold lines cited in the last RECENT turns; the host's turns (`host`: its id)
-    take nothing from the panel. A turn's citations (a claim's line) are known before it
-    is spoken, so this choice is made before the last turn is finished, as `_read_ahead`
-    does."""
+    take nothing from the panel."""
     panel = [t for t in turns if t.speaker_id != host]
     cited = [c for t in panel[-RECENT:] for c in t.citations]
     given: list[Passage] = []
@@ -463,68 +451,6 @@ def _allowed(state: ShowState, ctx: ShowContext) -> list[str]:
     return [state["topic"], *(s.question for s in agenda), *card_texts(ctx.panel)]
 
 
-def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
-    """Have the next speaker's model read the beginning of its next prompt while this
-    turn is decoded, where the model can (`read_ahead`) and the next turn is known
-    before this one ends: round-robin (the other policies ask a model or read this
-    turn), no producer's question waiting. The guess takes `select`'s and `retrieve`'s
-    own decisions on the state this turn will leave: who speaks and how, the segment,
-    the question, and the passages unless they will be searched with this turn's text.
-    Only the previous line and the task are left to read when the turn starts."""
-    if ctx.policy != "round-robin" or state.get("pending") or nxt.kind == "closing":
-        return
-    if not any(hasattr(m, "read_ahead") for m in (ctx.model, *ctx.persona_models.values())):
-        return
-    turns = state.get("turns", [])
-    this = Turn(
-        index=len(turns),
-        speaker_id=nxt.speaker_id,
-        kind=nxt.kind,
-        text="",
-        passages=list(state.get("passages", [])),
-        segment=state.get("segment", 0),
-        regenerated=0,
-        claim=state.get("claim"),
-    )
-    after: dict[str, Any] = {
-        **state,
-        "turns": [*turns, this],
-        "next_turn": None,
-        "passages": [],
-        "claim": None,
-    }
-    if ctx.persona(nxt.speaker_id).role == "panelist":
-        after["seg_turns"] = state.get("seg_turns", 0) + 1
-    decided = _decide(after, ctx)  # type: ignore[arg-type]
-    then = decided.get("next_turn")
-    if then is None:
-        if "stop_reason" not in decided:
-            return
-        then = NextTurn(speaker_id=ctx.host.id, kind="closing")  # what `close` decides
-    persona = ctx.persona(then.speaker_id)
-    if _recapped(after, ctx, then) or not asks_model(  # type: ignore[arg-type]
-        persona, then.kind, budget_for(ctx.model_for(persona.id))
-    ):
-        return  # a recap of claims made, or a host's template: no model reads it
-    slot = slot_of(persona, then.kind)
-    if slot == slot_of(ctx.persona(nxt.speaker_id), nxt.kind):
-        return  # that context is the one decoding this turn
-    after.update(decided)
-    read = getattr(ctx.model_for(persona.id), "read_ahead", None)
-    if read is None:
-        return
-    upcoming: ShowState = after  # type: ignore[assignment]
-
-    def head() -> list[Message]:
-        notes = not _searches_with_tail(then, ctx.reply_search)  # known before this turn ends
-        passages, claim = _grounds(upcoming, ctx, then) if notes else ([], None)
-        state_then = {**upcoming, "passages": passages, "claim": claim}
-        req = _request(state_then, ctx, then)  # type: ignore[arg-type]
-        return turn_head(persona, req, notes=notes, budget=budget_for(ctx.model_for(persona.id)))
-
-    read(slot, head)
-
-
 @timed
 def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
@@ -538,8 +464,6 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         turn = _recap_turn(state, ctx, req, recapped)
         _emit(events.Token(index, turn.text))
     else:
-        if asks_model(persona, nxt.kind, budget_for(ctx.model_for(persona.id))):
-            _read_ahead(state, ctx, nxt)  # while this turn is decoded
         batcher = TokenBatcher(index)
         spoken = speak_turn(
             ctx.model_for(persona.id),

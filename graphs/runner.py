@@ -23,7 +23,7 @@ from agents.llm.base import ChatModel, ModelError
 from agents.llm.embedded import BUNDLED_NAME
 from agents.llm.factory import make_model, parse_override
 from agents.personas import Persona, load_personas, select_panel
-from agents.speaker import card_head, slots_of
+from agents.speaker import card_head
 from graphs import events
 from graphs.builder import compile_show
 from graphs.context import Search, ShowContext
@@ -189,7 +189,7 @@ class ShowRunner:
         self.store = DebateStore(self.settings.out_dir)
         # Each speaker's persona card is the fixed head of all its prompts: a model that
         # keeps per-speaker contexts evaluates it now, before the debate's clock starts.
-        cards = {s: card_head(p, self.debate.language) for p in self.panel for s in slots_of(p)}
+        cards = {p.id: card_head(p, self.debate.language) for p in self.panel}
         for model in {id(m): m for m in [self.model, *self.persona_models.values()]}.values():
             prepare = getattr(model, "prepare", None)
             if prepare is not None:

@@ -1,0 +1,156 @@
+"""What a turn starts from: the persona cards a model is prepared with, the passages a
+turn is given, and what a reply searches with."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from agents.llm.scripted import ScriptedModel
+from graphs.runner import new_show
+from tests.conftest import StubSearch
+from transcripts.models import Citation, Passage, Turn
+
+
+def passages(n: int) -> list[Passage]:
+    return [
+        Passage(
+            source_id="panel",
+            chunk_id=f"panel:{10 * i}-{10 * i + 1}:x",
+            line_start=10 * i,
+            line_end=10 * i + 1,
+            text=f"資料その{i}。",
+            score=1.0 - i / 100,
+            gloss=f"Note number {i} on chips and power.",
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+CLAIMED = re.compile(r'Your point, from the show \(line [\d-]+\): "(.*)"')
+
+
+class PreparedModel(ScriptedModel):
+    """A scripted model that keeps per-speaker contexts: it records the persona cards it
+    is prepared with. A panelist says its claim, as the bundled model mostly does."""
+
+    def __init__(self) -> None:
+        counter = {"n": 0}
+
+        def respond(messages) -> str:
+            counter["n"] += 1
+            n = counter["n"]
+            claimed = CLAIMED.search(messages[-1]["content"])
+            if claimed:
+                return claimed.group(1)
+            return f"Point {n}: chips factories {n * 7} energy fusion {n * 13} wages {n * 17}."
+
+        super().__init__(responder=respond)
+        self.cards: dict[str, list] = {}
+
+    def prepare(self, heads) -> None:
+        self.cards = dict(heads)
+
+
+def test_every_speaker_is_prepared_with_the_card_its_prompts_start_with(settings, saver):
+    model = PreparedModel()
+    runner = new_show(
+        settings.model_copy(update={"agenda": "standard"}),
+        "Compute as the new currency",
+        search=StubSearch(passages(8)),
+        checkpointer=saver,
+        model=model,
+    )
+    list(runner.run())
+    calls = [c for c in model.history if c.schema is None]
+    assert set(model.cards) == {"host", "altman", "economist", "futurist"}
+    assert calls and {c.slot for c in calls} <= set(model.cards)
+    for call in calls:
+        assert call.messages[0] == model.cards[call.slot][0]
+
+
+def test_a_turn_is_given_passages_the_last_turn_was_not():
+    from graphs.nodes import _prefer_fresh
+
+    found = passages(7)
+    last = Turn(index=2, speaker_id="altman", kind="argument", text="x", passages=found[:2])
+    before = Turn(
+        index=1,
+        speaker_id="economist",
+        kind="argument",
+        text="y",
+        passages=[found[2]],
+        citations=[Citation(source_id="panel", line_start=30, line_end=30)],
+    )
+    # given to the last turn, or holding a line cited in the turns before it: passed over
+    assert _prefer_fresh(found, [before, last], 2, "host") == [found[3], found[4]]
+    # nothing fresh left: the best of the rest fill in
+    assert _prefer_fresh(found[:3], [before, last], 2, "host") == [found[0], found[1]]
+    # the host's turns take nothing from the panel: what they were given or cited stays
+    opening = before.model_copy(update={"speaker_id": "host", "kind": "opening"})
+    question = last.model_copy(update={"speaker_id": "host", "kind": "question"})
+    assert _prefer_fresh(found, [opening, question], 2, "host") == found[:2]
+
+
+def test_reply_search_auto_leaves_the_turns_of_the_bundled_model_out(settings):
+    from agents.llm.embedded import BUNDLED_NAME
+    from graphs.runner import reply_search_mode
+
+    small, other = ScriptedModel(name=BUNDLED_NAME), ScriptedModel(name="gpt-4o-mini")
+    assert reply_search_mode(settings, small) == "question"
+    assert reply_search_mode(settings, other) == "tail"
+    assert reply_search_mode(settings.model_copy(update={"reply_search": "tail"}), small) == "tail"
+
+
+def test_the_choice_is_saved_and_replies_search_with_the_question_alone(settings, saver):
+    from transcripts.models import RunSettings
+
+    search = StubSearch(passages(8))
+    runner = new_show(
+        settings.model_copy(update={"reply_search": "question", "agenda": "standard"}),
+        "Compute as the new currency",
+        search=search,
+        checkpointer=saver,
+        model=PreparedModel(),
+    )
+    list(runner.run())
+    assert runner.debate.settings.reply_search == "question"
+    questions = {s.question for s in runner.debate.agenda}
+    topic = "Compute as the new currency"
+    # every search is a question of the agenda (the opening and closing put the topic first)
+    assert all(q.removeprefix(topic + " ") in questions for q in search.queries)
+    # debates saved before the choice existed searched with the end of the turn answered
+    assert RunSettings(backend="embedded", model="m").reply_search == "tail"
+
+
+# -- the embedded model ---------------------------------------------------------------------
+
+CARD = {"role": "system", "content": "You are Keiko Tanabe, a macroeconomist on a TV panel."}
+
+
+@pytest.mark.e2e
+def test_a_prepared_card_leaves_the_reply_as_it_was():
+    """A context prepared with a persona card holds exactly the card's tokens, and gives
+    the same greedy reply as a context read from scratch."""
+    from agents.llm.base import Sampling, complete
+    from agents.llm.embedded import EmbeddedModel
+
+    model = EmbeddedModel()
+    card = [CARD, {"role": "user", "content": ""}]
+    model.prepare({"prepared": card, "scratch": []})
+    held = model.call(lambda llm: list(llm._input_ids), slot="prepared")
+    assert held == model.call(lambda llm: model._head_tokens(llm, card), slot="prepared")
+    assert model.call(lambda llm: llm.n_tokens, slot="scratch") == 0
+    prompt = [
+        CARD,
+        {
+            "role": "user",
+            "content": 'Question: Is compute money?\nSam Altman said: "Compute is the currency '
+            'of the future."\nReply to Sam Altman: say where you disagree, and why.',
+        },
+    ]
+    greedy = Sampling(temperature=0.0, max_tokens=24)
+    reference = complete(model, prompt, greedy, slot="scratch").text
+    assert complete(model, prompt, greedy, slot="prepared").text == reference
+    model.close()
