@@ -15,10 +15,11 @@ for the turn; none outside them survives.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from agents.claims import lead, opening_words, stated
 from agents.labels import Label, Voices, read_label
@@ -455,22 +456,30 @@ def _complete_retrying(
     """One reply; one that broke off mid-stream is dropped (its text never reaches the
     turn) and asked for again after a jittered backoff, up to STREAM_RETRIES times. The
     stream reaches `on_token` through a `StreamGate`."""
-    attempt = 0
     foreign = sampling.stop_label or (lambda _label: False)
-    while True:
+
+    def once() -> Completion:
         gate = StreamGate(on_token, persona, foreign) if on_token is not None else None
-        try:
-            result = complete(model, messages, sampling, slot=slot, on_token=gate)
-            if gate is not None:
-                gate.flush()
-            return result
-        except TransientModelError as exc:
-            if attempt == STREAM_RETRIES:
-                raise ModelError(f"{exc}; gave up after {STREAM_RETRIES} retries") from exc
-            if on_discard is not None:
-                on_discard(f"the reply broke off, trying again ({exc})")
-            time.sleep(backoff_s(attempt))
-            attempt += 1
+        result = complete(model, messages, sampling, slot=slot, on_token=gate)
+        if gate is not None:
+            gate.flush()
+        return result
+
+    def dropped(state: RetryCallState) -> None:
+        if on_discard is not None and state.outcome is not None:
+            on_discard(f"the reply broke off, trying again ({state.outcome.exception()})")
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientModelError),
+        stop=stop_after_attempt(STREAM_RETRIES + 1),
+        wait=lambda state: backoff_s(state.attempt_number - 1),
+        before_sleep=dropped,
+        reraise=True,
+    )
+    try:
+        return retrying(once)
+    except TransientModelError as exc:
+        raise ModelError(f"{exc}; gave up after {STREAM_RETRIES} retries") from exc
 
 
 _SPEECH = (

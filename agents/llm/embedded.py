@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import platformdirs
 
 import workload
 from agents.errors import UserError
@@ -86,12 +87,13 @@ def bundled_model_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where derived model files are kept: $DEBATE_CACHE_DIR, else the user's cache."""
+    """Where derived model files are kept: $DEBATE_CACHE_DIR, else the user's cache folder
+    for `debate` as the platform names it (platformdirs: `$XDG_CACHE_HOME/debate` or
+    `~/.cache/debate` on Linux, `~/Library/Caches/debate` on macOS)."""
     explicit = os.environ.get("DEBATE_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "debate"
+    return Path(platformdirs.user_cache_dir("debate", appauthor=False))
 
 
 def _fingerprint(path: Path, edge: int = 1 << 20) -> str:
