@@ -3,9 +3,9 @@
 llama.cpp generating in this process, passage embedding and query embedding
 mark themselves busy while they run. The query embedder uses every core when
 nothing else is busy, and one core otherwise: two OpenMP teams on the same
-cores spin against each other. Measured on two cores, a query that takes
-25 ms on both cores alone took 27 to 224 ms beside a generating model (and
-slowed it), against a steady ~56 ms on one core.
+cores spin against each other, and a query on both cores beside a generating
+model took several times as long as on one core, and slowed the model
+(docs/ARCHITECTURE.md has the figures).
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ class Bid(BaseModel):
     point: str = Field(max_length=100)
 
 
-FALLBACK_AGENDA = {
+STANDARD_AGENDA = {
     "en": [
         ("What it means", "What would \u201c{topic}\u201d mean for ordinary people?"),
         ("Who holds the power", "Who gains power, and who loses it, under \u201c{topic}\u201d?"),
@@ -78,7 +78,7 @@ FALLBACK_AGENDA = {
 
 # When the topic is itself a question ("Should a basic income be paid in compute?"), the
 # show asks it first and the standard questions follow on from it, without quoting it.
-ASKED_AGENDA = {
+STANDARD_AGENDA_ASKED = {
     "en": [
         ("What it would mean", "If the answer were yes, what would it mean for ordinary people?"),
         ("Who holds the power", "Who would gain power, and who would lose it?"),
@@ -115,20 +115,21 @@ def panel_turn_budget(max_turns: int, segments: int) -> int:
 _THEMED = re.compile(r"^(?P<theme>.{4,}?)\s*[:：]\s*(?P<asked>.+[?？])$", re.DOTALL)
 
 
-def fallback_agenda(topic: str, language: str, count: int) -> list[tuple[str, str]]:
-    """The standard segments. A topic made of a theme and a question ("Compute as the
-    new currency: what happens if one AI holds 51% of all compute?") opens on its own
-    question, and the standard questions name the theme alone. A topic that is a
-    question and nothing else opens on it, and the standard questions follow on from
-    it (`ASKED_AGENDA`) instead of quoting it ("What would “Should a basic income be
-    paid in compute” mean…" read as nonsense)."""
+def standard_agenda_rows(topic: str, language: str, count: int) -> list[tuple[str, str]]:
+    """The standard agenda's first `count` (title, question) rows for `topic`: the
+    templates of `STANDARD_AGENDA` over it. A topic made of a theme and a question
+    ("Compute as the new currency: what happens if one AI holds 51% of all compute?")
+    opens on its own question, and the standard questions name the theme alone. A topic
+    that is a question and nothing else opens on it, and the standard questions follow on
+    from it (`STANDARD_AGENDA_ASKED`) instead of quoting it ("What would “Should a basic
+    income be paid in compute” mean…" read as nonsense)."""
     text = topic.strip()
     rows: list[tuple[str, str]] = []
     themed = _THEMED.match(text)
     if not themed and text.endswith(("?", "？")):
         asked = text[:1].upper() + text[1:]
         rows.append((title_of(asked, language), asked))
-        rows += ASKED_AGENDA[language]
+        rows += STANDARD_AGENDA_ASKED[language]
         return rows[:count]
     if themed:
         text = themed["theme"].strip()
@@ -136,7 +137,7 @@ def fallback_agenda(topic: str, language: str, count: int) -> list[tuple[str, st
         asked = asked[:1].upper() + asked[1:]
         rows.append((title_of(asked, language), asked))
     theme = text.rstrip("?？。.")
-    rows += [(title, question.format(topic=theme)) for title, question in FALLBACK_AGENDA[language]]
+    rows += [(title, q.format(topic=theme)) for title, q in STANDARD_AGENDA[language]]
     return rows[:count]
 
 
@@ -195,7 +196,8 @@ def plan_agenda(
     max_turns: int,
     seed: int = 0,
 ) -> tuple[list[Segment], bool, int]:
-    """The show's agenda: (segments, used_fallback, tokens)."""
+    """The show's agenda: (segments, whether any segment came from the standard agenda,
+    tokens the model used)."""
     count = segment_count(max_turns)
     wanted = max(2, count)
     shown = [quoted((p.gloss if language == "en" and p.gloss else p.text)[:200]) for p in passages]
@@ -232,13 +234,14 @@ def plan_agenda(
     if fallback:
         log.info("agenda: %d of %d segments from the standard agenda", count - len(rows), count)
         used = {q.lower() for _, q in rows}
-        rows += [r for r in fallback_agenda(topic, language, 5) if r[1].lower() not in used]
+        rows += [r for r in standard_agenda_rows(topic, language, 5) if r[1].lower() not in used]
     return _segments(rows[:count], max_turns), fallback, tokens
 
 
 def standard_agenda(topic: str, language: str, max_turns: int) -> list[Segment]:
-    """The standard segments for `topic`, as many as fit `max_turns` (no model asked)."""
-    return _segments(fallback_agenda(topic, language, segment_count(max_turns)), max_turns)
+    """The standard agenda for `topic`: its segments, as many as fit `max_turns`, with
+    their panel turns (no model asked)."""
+    return _segments(standard_agenda_rows(topic, language, segment_count(max_turns)), max_turns)
 
 
 def _segments(rows: list[tuple[str, str]], max_turns: int) -> list[Segment]:

@@ -15,17 +15,18 @@ for the turn; none outside them survives.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, get_args
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from agents.claims import lead, opening_words, stated
 from agents.labels import Label, Voices, read_label
 from agents.llm.base import (
-    LABEL_SPAN,
     ChatModel,
     Completion,
+    LabelCheck,
     Message,
     ModelError,
     Sampling,
@@ -47,7 +48,6 @@ STREAM_RETRIES = 3  # a reply that broke off mid-stream is asked for again this 
 NOTE_CHARS = {"en": 120, "ja": 90}
 PREVIOUS_CHARS = {"en": 90, "ja": 70}
 _MARKER = re.compile(r"\[(?:L|lines?\s*)?(\d{1,6})(?:\s*[-–]\s*(\d{1,6}))?\]", re.I)
-_LABEL_LINE = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
 # Prompt scaffolding a small model copies into its reply ("BEGIN ANSWER: ... END ANSWER:").
 # What follows an end marker is not part of the answer.
 _SCAFFOLD_END = re.compile(
@@ -322,32 +322,10 @@ def turn_messages(
     return [system_message(persona, language), {"role": "user", "content": user}]
 
 
-_CUT = "\ue000"  # marks where a prompt's known beginning ends
-
-
 def card_head(persona: Persona, language: str) -> list[Message]:
     """The beginning every prompt of this speaker shares: its persona card, up to where the
     turn's own text begins (the last message is unfinished)."""
     return [system_message(persona, language), {"role": "user", "content": ""}]
-
-
-def turn_head(
-    persona: Persona,
-    req: TurnRequest,
-    *,
-    notes: bool = True,
-    budget: PromptBudget | None = None,
-) -> list[Message]:
-    """The beginning of a turn's prompt that is known before the turn it follows has
-    ended: up to the previous speaker's line, or, without `notes` (passages that will be
-    searched with that line), up to the end of the question. The last message is
-    unfinished."""
-    if notes:
-        probe = replace(req, previous=(_CUT, ""), history=())
-    else:
-        probe = replace(req, question=req.question + _CUT, previous=None, history=())
-    system, user = turn_messages(persona, probe, budget)
-    return [system, {"role": "user", "content": user["content"].split(_CUT, 1)[0]}]
 
 
 def _voice(label: str) -> Label | None:
@@ -384,19 +362,17 @@ def clean_reply(text: str, persona: Persona, others: Sequence[str]) -> str:
 
     A small model often writes the next speaker's line itself ("REN: ...", "Sam Altman
     (screen): ...") or replays the prompt's "Name said:" form. Such a line and all after
-    it are dropped: no voice speaks for another (a simulated person least of all)."""
+    it are dropped: no voice speaks for another (a simulated person least of all). The
+    labels are judged by the same check as the stream (`StreamGate`, a `LabelCheck`);
+    prompt scaffolding, the `<<<`/`>>>` quotation marks and spacing are tidied, and a
+    reply the token limit cut off ends on its last finished sentence."""
     text = _SCAFFOLD_END.sub("", _SCAFFOLD.sub(" ", text))
     text = text.strip().strip('"“”').strip()
-    if _own_label(label_of(text), persona):
-        text = _LABEL_LINE.sub("", text, count=1)
-    foreign = other_voice(persona, others)
     kept: list[str] = []
-    for line in text.splitlines():
-        label = label_of(line)
-        if label is not None and foreign(label):
-            break
-        kept.append(line)
-    text = " ".join(" ".join(kept).split())
+    gate = StreamGate(kept.append, persona, other_voice(persona, others))
+    gate(text)
+    gate.flush()
+    text = " ".join("".join(kept).split())
     text = text.replace("<<<", "").replace(">>>", "")
     # End on a finished sentence when the token limit cut it off.
     if text and not text.endswith((".", "!", "?", "。", "！", "？", "…", '"', "”", "'")):
@@ -455,73 +431,17 @@ def check_citations(turn: Turn) -> Turn:
     return turn
 
 
-class StreamGate:
-    """Passes a reply's streamed text on as `clean_reply` will keep it, line by line: the
-    head of each line is held back until it is known whether it opens with a label (a
-    colon within `LABEL_SPAN` characters). The reply's own speaker label on its first
-    line is dropped; a line given to another voice and everything after it never reach
-    the screen. What the live stream shows is then what the saved turn says."""
+class StreamGate(LabelCheck):
+    """The label check (`LabelCheck`) of one speaker's reply: its own label on the first
+    line is dropped, another voice's line (as `foreign` judges) ends what passes. On the
+    stream it passes text on to `on_token` as soon as each line's label is judged; on the
+    finished text (`clean_reply`) it cuts the same way, so what the live stream shows is
+    what the saved turn says."""
 
     def __init__(
         self, on_token: Callable[[str], None], persona: Persona, foreign: Callable[[str], bool]
     ) -> None:
-        self.on_token, self.persona, self.foreign = on_token, persona, foreign
-        self.head = ""  # the current line's text not yet passed on
-        self.decided = False  # whether the current line's head has been judged
-        self.first = True  # still on the reply's first line
-        self.closed = False
-
-    def __call__(self, piece: str) -> None:
-        while piece and not self.closed:
-            line, newline, piece = piece.partition("\n")
-            self._add(line)
-            if newline and not self.closed:
-                self._decide(end=True)
-                self.on_token("\n")
-                self.head, self.decided, self.first = "", False, False
-
-    def flush(self) -> None:
-        """The reply is over: pass on what is held back."""
-        if not self.closed:
-            self._decide(end=True)
-
-    def _add(self, text: str) -> None:
-        if self.decided:
-            if text:
-                self.on_token(text)
-            return
-        self.head += text
-        self._decide(end=False)
-
-    def _decide(self, *, end: bool) -> None:
-        if self.decided:
-            return
-        label = label_of(self.head)
-        if label is None and len(self.head) < LABEL_SPAN and not end:
-            return  # a colon may still come
-        self.decided = True
-        text = self.head
-        if label is not None and self.foreign(label):
-            self.closed = True
-            return
-        if self.first and _own_label(label, self.persona):
-            text = _LABEL_LINE.sub("", text, count=1)
-        if text:
-            self.on_token(text)
-
-
-def slot_of(persona: Persona, kind: TurnKind) -> str:
-    """The context (of a model that keeps one per speaker) a turn is generated in. The
-    host's questions get one of their own: a question follows the host's own summary,
-    and its prompt can be read into a context other than the one that summary is being
-    decoded in (`EmbeddedModel.read_ahead`)."""
-    asks = persona.role == "host" and kind in ("opening", "question")
-    return f"{persona.id}/ask" if asks else persona.id
-
-
-def slots_of(persona: Persona) -> list[str]:
-    """Every context this speaker's turns are generated in."""
-    return sorted({slot_of(persona, kind) for kind in get_args(TurnKind)})
+        super().__init__(foreign, own=lambda label: _own_label(label, persona), emit=on_token)
 
 
 def _complete_retrying(
@@ -536,22 +456,30 @@ def _complete_retrying(
     """One reply; one that broke off mid-stream is dropped (its text never reaches the
     turn) and asked for again after a jittered backoff, up to STREAM_RETRIES times. The
     stream reaches `on_token` through a `StreamGate`."""
-    attempt = 0
     foreign = sampling.stop_label or (lambda _label: False)
-    while True:
+
+    def once() -> Completion:
         gate = StreamGate(on_token, persona, foreign) if on_token is not None else None
-        try:
-            result = complete(model, messages, sampling, slot=slot, on_token=gate)
-            if gate is not None:
-                gate.flush()
-            return result
-        except TransientModelError as exc:
-            if attempt == STREAM_RETRIES:
-                raise ModelError(f"{exc}; gave up after {STREAM_RETRIES} retries") from exc
-            if on_discard is not None:
-                on_discard(f"the reply broke off, trying again ({exc})")
-            time.sleep(backoff_s(attempt))
-            attempt += 1
+        result = complete(model, messages, sampling, slot=slot, on_token=gate)
+        if gate is not None:
+            gate.flush()
+        return result
+
+    def dropped(state: RetryCallState) -> None:
+        if on_discard is not None and state.outcome is not None:
+            on_discard(f"the reply broke off, trying again ({state.outcome.exception()})")
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(TransientModelError),
+        stop=stop_after_attempt(STREAM_RETRIES + 1),
+        wait=lambda state: backoff_s(state.attempt_number - 1),
+        before_sleep=dropped,
+        reraise=True,
+    )
+    try:
+        return retrying(once)
+    except TransientModelError as exc:
+        raise ModelError(f"{exc}; gave up after {STREAM_RETRIES} retries") from exc
 
 
 _SPEECH = (
@@ -883,7 +811,7 @@ def speak(
             messages,
             sampling,
             persona,
-            slot_of(persona, req.kind),
+            persona.id,
             focus if focus is not None and on_token is not None else on_token,
             on_discard,
         )

@@ -7,9 +7,11 @@ end reaches into graph state. All events are frozen dataclasses with a `kind`.
 Order for a normal run: DebateStarted, AgendaPlanned, SegmentStarted, then per
 turn TurnStarted, PassagesRetrieved, Token..., (TurnDiscarded, Token...)*,
 TurnFinished; a SegmentStarted before each new segment; DebateFinished last.
-Interrupted is emitted when the show pauses for the producer (interactive
-runs) or a model fault; Resumed when it continues. Error carries a one-line
-message and ends the stream.
+Interrupted is emitted when the show waits for the producer (a pause, or a
+question put to the panel in a steerable run); Resumed when it continues, and
+at the start of a resumed debate. A model fault that survives its retries, or a
+user error, ends the stream with Error (a one-line message; the debate is saved
+as stopped and can be resumed), not with DebateFinished.
 """
 
 from __future__ import annotations
@@ -71,7 +73,15 @@ class Token:
 
 @dataclass(frozen=True)
 class TurnDiscarded:
-    """A draft was thrown away (it echoed earlier turns); its tokens do not count."""
+    """What streamed of turn `index` so far is thrown away; the turn streams again.
+
+    `reason` says why: a draft that failed its checks (an echo of earlier turns, a
+    stray from its claim, no finished sentence, a failed attribution check) and is
+    redrafted or cut back to its first sentences, a reply that broke off mid-stream,
+    or a turn cut by the producer. The tokens of a draft that was generated to its end
+    count in the turn's `tokens_in`/`tokens_out` (and the token budget) although its
+    text is not kept; a reply that broke off or was cut reported no usage and counts
+    nothing."""
 
     index: int
     reason: str

@@ -20,9 +20,8 @@ from agents.claims import (
     reported_in,
 )
 from agents.host import plan_agenda, standard_agenda
-from agents.llm.base import Message
 from agents.personas import Persona
-from agents.speaker import TurnRequest, asks_model, budget_for, slot_of, turn_head
+from agents.speaker import TurnRequest
 from agents.speaker import speak as speak_turn
 from graphs import events
 from graphs.context import ShowContext
@@ -35,8 +34,8 @@ from transcripts.models import Claim, Passage, Turn
 Update = dict[str, Any]
 TOKEN_FLUSH_S = 0.05  # tokens are handed to front ends in batches at most this old
 RECENT = 3  # passages cited in this many last turns are offered again only if nothing else fits
-# A reply's search adds the end of the turn it answers. Query encoding costs grow with its
-# length (two e5 passes, ~95 ms for 300 characters on 2 cores, ~60 for 160), and the end of a
+# A reply's search adds the last QUERY_TAIL characters of the turn it answers: query encoding
+# costs grow with a query's length (docs/ARCHITECTURE.md has the figures), and the end of a
 # turn is where its point lands.
 QUERY_TAIL = 160
 
@@ -130,7 +129,9 @@ def open_show(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     first = pick_next(state, ctx)
     return {
-        "next": NextTurn(speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id),
+        "next_turn": NextTurn(
+            speaker_id=ctx.host.id, kind="opening", addressed_to=first.speaker_id
+        ),
         "tokens_used": first.tokens,
         "fallback_picks": 1 if first.fallback else 0,
         "model_picks": 1 if first.asked else 0,
@@ -151,41 +152,35 @@ def _stop_reason(state: ShowState, ctx: ShowContext) -> str | None:
 def select(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     """Decide the next turn: a producer's question, a segment change, a panelist, or the end."""
     ctx = runtime.context
-    update = _decide(state, ctx)
-    if "segment" in update:
-        seg = update["segment"]
-        segment = state["agenda"][seg]
-        _emit(events.SegmentStarted(seg, segment.title, segment.question))
-    return update
-
-
-def _decide(state: ShowState, ctx: ShowContext) -> Update:
-    """`select`'s decision, without its event (it is also taken ahead of time, see
-    `_read_ahead`)."""
     reason = _stop_reason(state, ctx)
     # A producer's question is answered even when the turn count is reached;
     # only a token or time budget overrules it.
     if state.get("pending") and reason in (None, "max_turns"):
-        return {"next": None}
+        return {"next_turn": None}
     if reason:
-        return {"next": None, "stop_reason": reason}
+        return {"next_turn": None, "stop_reason": reason}
     agenda = state["agenda"]
     seg = state.get("segment", 0)
     turns = state.get("turns", [])
     if state.get("seg_turns", 0) >= agenda[seg].turns:
         if seg + 1 >= len(agenda):
-            return {"next": None, "stop_reason": "agenda_done"}
+            return {"next_turn": None, "stop_reason": "agenda_done"}
         if spoken_turns(state) + 3 > ctx.max_turns:  # summary, question, closing
-            return {"next": None, "stop_reason": "max_turns"}
+            return {"next_turn": None, "stop_reason": "max_turns"}
         if not state.get("summarized"):
-            return {"next": NextTurn(speaker_id=ctx.host.id, kind="summary"), "summarized": True}
+            return {
+                "next_turn": NextTurn(speaker_id=ctx.host.id, kind="summary"),
+                "summarized": True,
+            }
         nxt = {**state, "segment": seg + 1}
         first = pick_next(nxt, ctx)  # type: ignore[arg-type]
+        segment = agenda[seg + 1]
+        _emit(events.SegmentStarted(seg + 1, segment.title, segment.question))
         return {
             "segment": seg + 1,
             "seg_turns": 0,
             "summarized": False,
-            "next": NextTurn(
+            "next_turn": NextTurn(
                 speaker_id=ctx.host.id, kind="question", addressed_to=first.speaker_id
             ),
             "tokens_used": first.tokens,
@@ -194,7 +189,7 @@ def _decide(state: ShowState, ctx: ShowContext) -> Update:
     last = turns[-1] if turns else None
     kind = "rebuttal" if last is not None and last.speaker_id != ctx.host.id else "argument"
     return {
-        "next": NextTurn(speaker_id=pick.speaker_id, kind=kind),
+        "next_turn": NextTurn(speaker_id=pick.speaker_id, kind=kind),
         "tokens_used": pick.tokens,
         "fallback_picks": 1 if pick.fallback else 0,
         "model_picks": 1 if pick.asked else 0,
@@ -228,7 +223,7 @@ def moderate(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     return {
         "turns": [turn],
         "pending": None,
-        "next": NextTurn(speaker_id=speaker, kind="argument", producer_question=pending.text),
+        "next_turn": NextTurn(speaker_id=speaker, kind="argument", producer_question=pending.text),
     }
 
 
@@ -282,9 +277,7 @@ def _prefer_fresh(
     """The first `k` of `found`, passed over where another fits: the passages the last
     turn was given (so one voice does not hand the next the same note to echo) and those
     that hold lines cited in the last RECENT turns; the host's turns (`host`: its id)
-    take nothing from the panel. A turn's citations (a claim's line) are known before it
-    is spoken, so this choice is made before the last turn is finished, as `_read_ahead`
-    does."""
+    take nothing from the panel."""
     panel = [t for t in turns if t.speaker_id != host]
     cited = [c for t in panel[-RECENT:] for c in t.citations]
     given: list[Passage] = []
@@ -310,7 +303,7 @@ def _prefer_fresh(
 @timed
 def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
-    nxt = state["next"]
+    nxt = state["next_turn"]
     assert nxt is not None
     index = len(state.get("turns", []))
     passages, claim = _grounds(state, ctx, nxt)
@@ -326,7 +319,7 @@ def retrieve(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
             found, chosen = _grounds(state, ctx, instead)
             if chosen is not None:
                 nxt, passages, claim = instead, found, chosen
-                update["next"] = instead
+                update["next_turn"] = instead
                 break
     _emit(events.TurnStarted(index, nxt.speaker_id, nxt.kind, state.get("segment", 0)))
     _emit(events.PassagesRetrieved(index, passages))
@@ -529,73 +522,10 @@ def _allowed(state: ShowState, ctx: ShowContext) -> list[str]:
     return [state["topic"], *(s.question for s in agenda), *card_texts(ctx.panel)]
 
 
-def _read_ahead(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> None:
-    """Have the next speaker's model read the beginning of its next prompt while this
-    turn is decoded, where the model can (`read_ahead`) and the next turn is known
-    before this one ends: round-robin (the other policies ask a model or read this
-    turn), no producer's question waiting. The guess takes `select`'s and `retrieve`'s
-    own decisions on the state this turn will leave: who speaks and how, the segment,
-    the question, and the passages unless they will be searched with this turn's text.
-    Only the previous line and the task are left to read when the turn starts."""
-    if ctx.policy != "round-robin" or state.get("pending") or nxt.kind == "closing":
-        return
-    if not any(hasattr(m, "read_ahead") for m in (ctx.model, *ctx.persona_models.values())):
-        return
-    turns = state.get("turns", [])
-    this = Turn(
-        index=len(turns),
-        speaker_id=nxt.speaker_id,
-        kind=nxt.kind,
-        text="",
-        passages=list(state.get("passages", [])),
-        segment=state.get("segment", 0),
-        regenerated=0,
-        claim=state.get("claim"),
-    )
-    after: dict[str, Any] = {
-        **state,
-        "turns": [*turns, this],
-        "next": None,
-        "passages": [],
-        "claim": None,
-    }
-    if ctx.persona(nxt.speaker_id).role == "panelist":
-        after["seg_turns"] = state.get("seg_turns", 0) + 1
-    decided = _decide(after, ctx)  # type: ignore[arg-type]
-    then = decided.get("next")
-    if then is None:
-        if "stop_reason" not in decided:
-            return
-        then = NextTurn(speaker_id=ctx.host.id, kind="closing")  # what `close` decides
-    persona = ctx.persona(then.speaker_id)
-    if _recapped(after, ctx, then) or not asks_model(  # type: ignore[arg-type]
-        persona, then.kind, budget_for(ctx.model_for(persona.id))
-    ):
-        return  # a recap of claims made, or a host's template: no model reads it
-    slot = slot_of(persona, then.kind)
-    if slot == slot_of(ctx.persona(nxt.speaker_id), nxt.kind):
-        return  # that context is the one decoding this turn
-    after.update(decided)
-    read = getattr(ctx.model_for(persona.id), "read_ahead", None)
-    if read is None:
-        return
-    upcoming: ShowState = after  # type: ignore[assignment]
-
-    def head() -> list[Message]:
-        # known before this turn ends, unless searched with its words
-        notes = not _searches_with_tail(upcoming, then, ctx.reply_search)
-        passages, claim = _grounds(upcoming, ctx, then) if notes else ([], None)
-        state_then = {**upcoming, "passages": passages, "claim": claim}
-        req = _request(state_then, ctx, then)  # type: ignore[arg-type]
-        return turn_head(persona, req, notes=notes, budget=budget_for(ctx.model_for(persona.id)))
-
-    read(slot, head)
-
-
 @timed
 def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
-    nxt = state["next"]
+    nxt = state["next_turn"]
     assert nxt is not None
     persona = ctx.persona(nxt.speaker_id)
     req = _request(state, ctx, nxt)
@@ -605,8 +535,6 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
         turn = _recap_turn(state, ctx, req, recapped)
         _emit(events.Token(index, turn.text))
     else:
-        if asks_model(persona, nxt.kind, budget_for(ctx.model_for(persona.id))):
-            _read_ahead(state, ctx, nxt)  # while this turn is decoded
         batcher = TokenBatcher(index)
         spoken = speak_turn(
             ctx.model_for(persona.id),
@@ -630,7 +558,7 @@ def speak(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     _emit(events.TurnFinished(turn))
     update: Update = {
         "turns": [turn],
-        "next": None,
+        "next_turn": None,
         "passages": [],
         "claim": None,
         "tokens_used": turn.tokens_in + turn.tokens_out,
@@ -680,6 +608,6 @@ def _recap_turn(
 def close(state: ShowState, runtime: Runtime[ShowContext]) -> Update:
     ctx = runtime.context
     return {
-        "next": NextTurn(speaker_id=ctx.host.id, kind="closing"),
+        "next_turn": NextTurn(speaker_id=ctx.host.id, kind="closing"),
         "stop_reason": state.get("stop_reason") or "agenda_done",
     }

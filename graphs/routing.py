@@ -8,7 +8,7 @@ from graphs.state import ShowState
 
 
 def after_select(state: ShowState) -> Literal["retrieve", "moderate", "close"]:
-    if state.get("next") is not None:
+    if state.get("next_turn") is not None:
         return "retrieve"
     if state.get("stop_reason"):
         return "close"
@@ -25,6 +25,6 @@ def after_speak(state: ShowState) -> Literal["select", "__end__"]:
 
 
 def after_moderate(state: ShowState) -> Literal["retrieve"]:
-    if state.get("next") is None:
+    if state.get("next_turn") is None:
         raise ValueError("moderate left no one to answer the producer's question")
     return "retrieve"

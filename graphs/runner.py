@@ -23,11 +23,11 @@ from agents.llm.base import ChatModel, ModelError
 from agents.llm.embedded import BUNDLED_NAME
 from agents.llm.factory import make_model, parse_override
 from agents.personas import Persona, load_personas, select_panel
-from agents.speaker import card_head, slots_of
+from agents.speaker import card_head
 from graphs import events
 from graphs.builder import compile_show
 from graphs.context import Search, ShowContext
-from graphs.state import Interjection
+from graphs.state import Interjection, NextTurn
 from settings import Settings
 from transcripts.export import to_markdown
 from transcripts.models import Debate, Metrics, RunSettings, Turn
@@ -189,7 +189,7 @@ class ShowRunner:
         self.store = DebateStore(self.settings.out_dir)
         # Each speaker's persona card is the fixed head of all its prompts: a model that
         # keeps per-speaker contexts evaluates it now, before the debate's clock starts.
-        cards = {s: card_head(p, self.debate.language) for p in self.panel for s in slots_of(p)}
+        cards = {p.id: card_head(p, self.debate.language) for p in self.panel}
         for model in {id(m): m for m in [self.model, *self.persona_models.values()]}.values():
             prepare = getattr(model, "prepare", None)
             if prepare is not None:
@@ -425,7 +425,8 @@ def run_settings(
 def agenda_mode(settings: Settings, model: ChatModel) -> Literal["model", "standard"]:
     """`auto` keeps the bundled 135M model off the agenda: asked for three segments it
     repeats one question or copies the notes, and most plans end up replaced by the
-    standard agenda anyway (docs/ARCHITECTURE.md), after ~0.8 s of decoding."""
+    standard agenda anyway, after the decoding of a plan (docs/ARCHITECTURE.md has the
+    figures)."""
     if settings.agenda == "auto":
         return "standard" if model.name == BUNDLED_NAME else "model"
     return settings.agenda
@@ -434,12 +435,12 @@ def agenda_mode(settings: Settings, model: ChatModel) -> Literal["model", "stand
 def reply_search_mode(settings: Settings, model: ChatModel) -> Literal["claim", "tail", "question"]:
     """`auto` searches a reply's passages with the segment question alone on the bundled
     135M model. Its turns are rarely a usable query (half-sentences, stray names and
-    numbers): with them, support and copy rate were the same as without, and each of
-    the ~5 reply searches of a debate cost ~75 ms of e5 encoding, where the question's
-    own search is cached (docs/ARCHITECTURE.md). Other models search with the question
+    numbers): with them, support and copy rate were the same as without, and each reply
+    search of a debate cost an e5 encoding of its own, where the question's own search is
+    cached (docs/ARCHITECTURE.md has the figures). Other models search with the question
     and the claim of the turn a reply answers: what that turn argues, in the source's
-    words. Claims come from one source, so in a batch most of their encodings are
-    cached, where the end of each turn was a new text to encode (docs/SCALING.md)."""
+    words; claims come from one source, so in a batch most of their encodings are cached
+    (docs/SCALING.md)."""
     if settings.reply_search == "auto":
         return "question" if model.name == BUNDLED_NAME else "claim"
     return settings.reply_search
@@ -515,6 +516,31 @@ def continuing(
     )
 
 
+def _old_next_turn(checkpointer: Any, config: dict[str, Any]) -> NextTurn | None:
+    """The next turn a checkpoint holds under the state's former key, `next` (checkpoints
+    written before it was named `next_turn`); None when it holds none there."""
+    saved = checkpointer.get_tuple(config)
+    if saved is None:
+        return None
+    values = saved.checkpoint.get("channel_values", {})
+    old = values.get("next") if "next_turn" not in values else None
+    return old if isinstance(old, NextTurn) else None
+
+
+def _carry_old_next_turn(runner: ShowRunner) -> None:
+    """A debate whose last checkpoint was written before the state's next turn was named
+    `next_turn` resumes with that turn under its new name, written as the node before
+    the one that reads it wrote it (`select` before `retrieve`, `retrieve` before
+    `speak`)."""
+    old = _old_next_turn(runner.checkpointer, runner.config)
+    if old is None:
+        return
+    after = {"retrieve": "select", "speak": "retrieve"}
+    waiting = [after[n] for n in runner.graph.get_state(runner.config).next if n in after]
+    if waiting:
+        runner.graph.update_state(runner.config, {"next_turn": old}, as_node=waiting[0])
+
+
 def resume_show(
     settings: Settings,
     ref: str,
@@ -532,6 +558,7 @@ def resume_show(
     runner = continuing(settings, debate, model, search, checkpointer, steerable)
     if not runner.graph.get_state(runner.config).values:
         raise UserError(f"debate {debate.id} has no checkpoint in {settings.data_dir}")
+    _carry_old_next_turn(runner)
     return runner
 
 
@@ -600,6 +627,8 @@ def fork_show(
     )
     runner = continuing(settings, debate, model, search, checkpointer, steerable)
     values = dict(source.values)
+    if "next_turn" not in values and (old := _old_next_turn(checkpointer, source.config)):
+        values["next_turn"] = old  # a checkpoint from before the key was renamed
     runner.graph.update_state(runner.config, values, as_node=after)
     if steer:
         runner.graph.update_state(

@@ -55,7 +55,9 @@ def test_validity_grounding_and_support_on_a_constructed_debate():
     result = evaluate(debate, keyword_embed, stub_attributor())
     cites = sum(len(t.citations) for t in debate.turns)
     assert result.citation_validity == (cites - 1) / cites
-    assert result.grounding_rate == 1.0
+    # that turn also cites valid lines, but a grounded turn's citations are all valid
+    spoken = [t for t in debate.turns if t.kind != "interjection"]
+    assert result.grounding_rate == (len(spoken) - 1) / len(spoken)
     assert result.agenda_coverage == 1.0
     assert abs(sum(result.speaker_share.values()) - 1.0) < 1e-9
     assert result.tokens_out == 20 * len(debate.turns)
@@ -245,3 +247,42 @@ def test_a_judge_that_stops_answering_fails_within_the_request_timeout(
     )
     assert waited < 20  # the server would have answered after 30 s
     assert DebateStore(out).load(debate.id).metrics.model_extra.get("evaluation") is None
+
+
+def test_the_library_and_eval_give_one_grounding_figure(capsys, eval_dirs):
+    """Grounding is one figure (`transcripts.models.grounding`): the share of spoken turns
+    that cite lines, all of them inside their passages. The library's column and
+    `debate eval` print it alike for the same debate."""
+    from transcripts.models import Passage, grounding
+
+    data, out = eval_dirs
+    debate = labelled_debate(["f03", "u01", "u13"])
+
+    def holding(c: Citation) -> Passage:
+        return Passage(
+            source_id=c.source_id,
+            chunk_id=f"{c.source_id}:{c.line_start}",
+            line_start=c.line_start,
+            line_end=c.line_end,
+            text="…",
+            score=1.0,
+        )
+
+    t1, t2, t3 = debate.turns[1:4]
+    t1.passages = [holding(c) for c in t1.citations]  # every citation valid: grounded
+    t2.passages = [holding(t2.citations[0])]  # one valid, one not: not grounded
+    t2.citations = [t2.citations[0], Citation(source_id="elsewhere", line_start=1, line_end=1)]
+    t3.passages = []  # no citation valid: not grounded
+    asked = Turn(index=4, speaker_id="host", kind="interjection", text="And energy?")
+    debate = debate.model_copy(update={"turns": [*debate.turns, asked]})
+    assert debate.turns[0].citations and not debate.turns[0].invalid_citations()
+    assert grounding(debate.turns) == 0.5  # turns 0 and 1 of the four spoken
+
+    DebateStore(out).save(debate)
+    (summary,) = DebateStore(out).summaries()
+    assert summary.grounding == 0.5
+    code, text, _ = run_eval(capsys, data, out, debate.id)
+    assert code == 0
+    assert "grounding rate            0.50" in text
+    code, text, _ = run_eval(capsys, data, out, debate.id, "--json")
+    assert json.loads(text)["grounding_rate"] == summary.grounding

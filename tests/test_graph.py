@@ -154,9 +154,9 @@ def test_standard_agenda_asks_no_model(settings, search, saver):
 
 def test_a_topic_with_its_own_question_opens_on_it():
     """ "Theme: question?" opens on its question; the standard questions name the theme."""
-    from agents.host import fallback_agenda
+    from agents.host import standard_agenda_rows
 
-    rows = fallback_agenda(
+    rows = standard_agenda_rows(
         "Compute as the new currency: what happens if one AI holds 51% of all compute?", "en", 3
     )
     assert rows[0][1] == "What happens if one AI holds 51% of all compute?"
@@ -164,22 +164,22 @@ def test_a_topic_with_its_own_question_opens_on_it():
         rows[1][1] == "What would \u201cCompute as the new currency\u201d mean for ordinary people?"
     )
     assert len(rows) == 3 and len({q for _, q in rows}) == 3
-    assert fallback_agenda("計算機資源主義：一つのAIが51%を握ったら？", "ja", 2)[0][1] == (
+    assert standard_agenda_rows("計算機資源主義：一つのAIが51%を握ったら？", "ja", 2)[0][1] == (
         "一つのAIが51%を握ったら？"
     )
-    plain = fallback_agenda("Note: a primer", "en", 1)  # no question after the colon
+    plain = standard_agenda_rows("Note: a primer", "en", 1)  # no question after the colon
     assert plain[0][1] == "What would \u201cNote: a primer\u201d mean for ordinary people?"
 
 
 def test_a_topic_that_is_a_question_is_asked_first_and_never_quoted_into_another():
-    from agents.host import fallback_agenda
+    from agents.host import standard_agenda_rows
 
-    rows = fallback_agenda("should a basic income be paid in compute?", "en", 4)
+    rows = standard_agenda_rows("should a basic income be paid in compute?", "en", 4)
     assert rows[0][1] == "Should a basic income be paid in compute?"
     assert len(rows) == 4 and len({q for _, q in rows}) == 4
     assert not any("basic income be paid" in q for _, q in rows[1:])
     assert all(q.endswith("?") and "\u201c" not in q for _, q in rows)
-    ja = fallback_agenda("計算資源でベーシックインカムを払うべきか？", "ja", 3)
+    ja = standard_agenda_rows("計算資源でベーシックインカムを払うべきか？", "ja", 3)
     assert ja[0][1] == "計算資源でベーシックインカムを払うべきか？"
     assert not any("「" in q for _, q in ja)
 
@@ -437,3 +437,54 @@ def test_time_budget_stops_early_with_a_closing(tmp_path, search, saver):
     turns = runner.debate.turns
     assert 3 <= len(turns) < 12 and turns[-1].kind == "closing"
     assert got[-1].stop_reason == "time_budget"
+
+
+def _rename_channel(saver, config, old: str, new: str) -> None:
+    """Write the thread's last checkpoint again with channel `old` named `new`, as the
+    latest checkpoint (what a checkpoint of an older state layout looks like)."""
+    from langgraph.checkpoint.base.id import uuid6
+
+    saved = saver.get_tuple(config)
+    ck = saved.checkpoint
+
+    def renamed(d: dict) -> dict:
+        return {(new if k == old else k): v for k, v in d.items()}
+
+    copy = {
+        **ck,
+        "id": str(uuid6(clock_seq=-2)),
+        "channel_values": renamed(ck["channel_values"]),
+        "channel_versions": renamed(ck["channel_versions"]),
+        "versions_seen": {n: renamed(v) for n, v in ck["versions_seen"].items()},
+    }
+    saver.put(saved.config, copy, saved.metadata, copy["channel_versions"])
+
+
+def test_a_checkpoint_that_holds_the_next_turn_as_next_resumes(settings, search, saver):
+    """Checkpoints written before the state's `next` was named `next_turn` still resume."""
+    model = varied()
+    original = model.responder
+
+    def respond(messages):
+        if len(model.history) == 6:
+            raise ModelError("server said 503")
+        return original(messages)
+
+    model.responder = respond
+    runner = new_show(settings, "Compute", search=search, checkpointer=saver, model=model)
+    list(runner.run())
+    state = runner.graph.get_state(runner.config)
+    assert state.next == ("speak",) and state.values["next_turn"] is not None
+    _rename_channel(saver, runner.config, "next_turn", "next")
+    assert "next_turn" not in runner.graph.get_state(runner.config).values
+    model.responder = original
+    stopped = DebateStore(settings.out_dir).load(runner.debate.id)
+    resumed = resume_show(
+        settings, runner.debate.id, search=search, checkpointer=saver, model=model
+    )
+    list(resumed.run())
+    final = resumed.debate
+    assert final.status == "finished" and len(final.turns) == 12
+    assert [t.index for t in final.turns] == list(range(12))
+    assert [t.text for t in final.turns[: len(stopped.turns)]] == [t.text for t in stopped.turns]
+    assert final.turns[len(stopped.turns)].speaker_id == state.values["next_turn"].speaker_id

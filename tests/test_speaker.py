@@ -66,7 +66,7 @@ def test_clean_reply_cuts_voices_however_the_model_labels_them():
 
 
 def test_a_line_watch_judges_each_line_once_when_its_label_is_out():
-    from agents.llm.base import LineWatch
+    from agents.llm.base import LabelCheck
 
     seen: list[str] = []
 
@@ -74,12 +74,41 @@ def test_a_line_watch_judges_each_line_once_when_its_label_is_out():
         seen.append(label)
         return label.strip() == "Ren"
 
-    watch = LineWatch(refuse)
+    watch = LabelCheck(refuse)
     long = "\nA sentence that runs well past the label span: then a colon."
     pieces = ["Sam", ": compute", " is money: yes.", "\nKe", "iko: no.", long, "\nRe", "n:"]
     stops = [watch.feed(p) for p in pieces]
     assert stops == [False, False, False, False, False, False, False, True]
     assert seen == ["Sam", "Keiko", "Ren"]  # one look a line; a far colon makes no label
+
+
+def test_one_label_check_cuts_the_stream_and_the_text_alike():
+    """The check the backends stop with, the stream's gate and `clean_reply` are one: a
+    reply cut into pieces anywhere passes the same text as the reply whole, and stops at
+    the same place, also when a label's colon arrives with the next line."""
+    from agents.llm.base import LabelCheck
+    from agents.speaker import StreamGate, other_voice
+
+    host = load_personas()["host"]
+    guests = ["Sam Altman", "Ren Kurosawa"]
+    reply = "Mika Aoyama: Welcome.\nNote: compute is money.\nRen Kurosawa: It is not.\nNo."
+
+    def passed(pieces: list[str]) -> str:
+        out: list[str] = []
+        gate = StreamGate(out.append, host, other_voice(host, guests))
+        for piece in pieces:
+            gate(piece)
+        gate.flush()
+        return "".join(out)
+
+    whole = passed([reply])
+    assert whole == "Welcome.\nNote: compute is money.\n"
+    for size in (1, 2, 3, 5, 8, 13):
+        assert passed([reply[i : i + size] for i in range(0, len(reply), size)]) == whole
+    assert clean_reply(reply, host, guests) == " ".join(whole.split())
+    watch = LabelCheck(other_voice(host, guests))
+    assert not watch("Fine.\nRen Kuro")
+    assert watch("sawa: no.\nMore")  # the colon and the next line in one piece
 
 
 def test_the_stream_shows_what_the_turn_keeps():

@@ -12,10 +12,11 @@ from graphs import events as ev
 from settings import Settings
 from tests.conftest import StubSearch, varied
 from tests.tui_fixtures import sample_debate
+from transcripts.models import grounding
 from transcripts.store import DebateStore
 from tui.app import make_app
 from tui.messages import ShowEvent
-from tui.screens.library import LibraryScreen, grounding_rate, library_rows
+from tui.screens.library import LibraryScreen, library_rows
 from tui.screens.live import LiveScreen
 from tui.screens.new_debate import NewDebateScreen, parse_form
 from tui.screens.outline import OutlineScreen
@@ -104,7 +105,7 @@ def test_library_rows_filter_and_branches():
     summaries = [DebateSummary.of(json.loads(d.model_dump_json())) for d in (parent, child)]
     rows = dict(library_rows(summaries))
     assert rows[parent.id][6] == 1 and rows["x2"][0].startswith("↳ ")
-    assert rows[parent.id][5] == "100%" and summaries[0].grounding == grounding_rate(parent)
+    assert rows[parent.id][5] == "100%" and summaries[0].grounding == grounding(parent.turns)
     assert [r[0] for r in library_rows(summaries, "x2")] == ["x2"]
 
 

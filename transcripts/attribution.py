@@ -399,7 +399,7 @@ class Attributor:
     `index` is a `PassageIndex` (or anything with its `search(query, k, sources=)`), or a
     bare function `(query, k, sources) -> list[Passage]`. `lines` maps a source id to its
     lines; by default the index's source files are read (the bundled sources always).
-    Judging a turn costs one search of the index (~30-60 ms on two cores with e5).
+    Judging a turn costs one search of the index.
     """
 
     def __init__(

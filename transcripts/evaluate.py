@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from transcripts.attribution import Attributor, judge_debate
 from transcripts.metrics import copy_rate, distinct_n
-from transcripts.models import Debate, Turn, Verdict
+from transcripts.models import Debate, Turn, Verdict, grounding
 
 if TYPE_CHECKING:
     from agents.llm.base import ChatModel
@@ -88,7 +88,10 @@ class Evaluation(BaseModel):
     k: int = Field(description="How deep the index is searched for the cited lines.")
     turns: list[TurnCheck]
     citation_validity: float = Field(description="Citations inside their turn's passages.")
-    grounding_rate: float = Field(description="Turns with at least one valid citation.")
+    grounding_rate: float = Field(
+        description="Spoken turns that cite lines, all inside their passages "
+        "(`transcripts.models.grounding`)."
+    )
     speaker_share: dict[str, float]
     copy_rate: float
     distinct_2: float
@@ -192,7 +195,6 @@ def evaluate(
     spoken = [t for t in debate.turns if t.kind != "interjection"]
     cites = [(t, c) for t in spoken for c in t.citations]
     valid = [(t, c) for t, c in cites if c not in t.invalid_citations()]
-    grounded = [t for t in spoken if any(c not in t.invalid_citations() for c in t.citations)]
     if verdicts is None:
         verdicts = judge_debate(debate, attributor)
     checks = turn_checks(debate, verdicts)
@@ -211,7 +213,7 @@ def evaluate(
         k=attributor.k,
         turns=checks,
         citation_validity=len(valid) / len(cites) if cites else 0.0,
-        grounding_rate=len(grounded) / len(spoken) if spoken else 0.0,
+        grounding_rate=grounding(debate.turns),
         speaker_share={k: counts[k] / len(panel) for k in sorted(counts)} if panel else {},
         copy_rate=copy_rate(texts),
         distinct_2=distinct_n(texts, 2),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -160,7 +161,8 @@ class Turn(BaseModel):
     unsupported: bool = Field(
         False,
         description="Every draft failed its check (attribution to the cited lines, no "
-        "invented names or figures, no words put in a panelist's mouth); kept, not grounded.",
+        "invented names or figures, no words put in a panelist's mouth); kept and marked, "
+        "never passed off as supported.",
     )
     voiced_by: Literal["model", "template"] = Field(
         "model",
@@ -183,6 +185,45 @@ class Turn(BaseModel):
             for c in self.citations
             if not any(p.covers(c.source_id, c.line_start, c.line_end) for p in self.passages)
         ]
+
+
+# A saved turn as read from its JSON file, without validation (`DebateStore.summaries`).
+SavedTurn = Mapping[str, Any]
+
+
+def _get(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name)
+
+
+def _lines(item: Any) -> tuple[str, int, int]:
+    """(source id, first line, last line) of a citation or passage, model or saved dict."""
+    return (_get(item, "source_id"), _get(item, "line_start"), _get(item, "line_end"))
+
+
+def grounding(turns: Iterable[Turn | SavedTurn]) -> float:
+    """The grounding of a debate's turns, in [0, 1]: the share of its spoken turns (a
+    producer's interjection is not one) that cite at least one line and whose every
+    citation lies inside a passage retrieved for that turn (as `Turn.invalid_citations`
+    judges). A turn with one citation outside its passages is not grounded, whatever else
+    it cites; a turn that cites nothing is not grounded. 0.0 when no turn was spoken.
+
+    `turns` are `Turn`s or saved turns as read from a debate's JSON (the library reads
+    those, without validating every field of a long debate). This is the one definition
+    the library's column, `debate eval` and the benchmarks print. Raises AttributeError or
+    TypeError for a saved turn whose fields do not have these shapes."""
+    spoken = [t for t in turns if _get(t, "kind") != "interjection"]
+    if not spoken:
+        return 0.0
+    grounded = 0
+    for turn in spoken:
+        held = [_lines(p) for p in _get(turn, "passages") or ()]
+        cited = [_lines(c) for c in _get(turn, "citations") or ()]
+        if cited and all(
+            any(s == source and a <= first and last <= b for s, a, b in held)
+            for source, first, last in cited
+        ):
+            grounded += 1
+    return grounded / len(spoken)
 
 
 class Segment(BaseModel):

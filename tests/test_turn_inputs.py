@@ -1,10 +1,9 @@
-"""Reading the next prompt ahead: what the graph guesses, what a wrong guess costs, the
-passages a turn is given, and what a reply searches with."""
+"""What a turn starts from: the persona cards a model is prepared with, the passages a
+turn is given, and what a reply searches with."""
 
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -35,9 +34,9 @@ def passages(n: int) -> list[Passage]:
 CLAIMED = re.compile(r'Your point, from the show \(line [\d-]+\): "(.*)"')
 
 
-class ReadingModel(ScriptedModel):
+class PreparedModel(ScriptedModel):
     """A scripted model that keeps per-speaker contexts: it records the persona cards it
-    is prepared with and every read-ahead guess, taken at once."""
+    is prepared with. A panelist says its claim, as the bundled model mostly does."""
 
     def __init__(self) -> None:
         counter = {"n": 0}
@@ -46,81 +45,32 @@ class ReadingModel(ScriptedModel):
             counter["n"] += 1
             n = counter["n"]
             claimed = CLAIMED.search(messages[-1]["content"])
-            if claimed:  # a panelist says its claim, as the bundled model mostly does
+            if claimed:
                 return claimed.group(1)
             return f"Point {n}: chips factories {n * 7} energy fusion {n * 13} wages {n * 17}."
 
         super().__init__(responder=respond)
         self.cards: dict[str, list] = {}
-        self.guesses: list[tuple[int, str, list]] = []  # (calls before it, slot, head)
 
     def prepare(self, heads) -> None:
         self.cards = dict(heads)
 
-    def read_ahead(self, slot, head) -> None:
-        self.guesses.append((len(self.history), slot, head()))
 
-
-def show(settings, saver, model, **changes):
+def test_every_speaker_is_prepared_with_the_card_its_prompts_start_with(settings, saver):
+    model = PreparedModel()
     runner = new_show(
-        settings.model_copy(update={"agenda": "standard", **changes}),
+        settings.model_copy(update={"agenda": "standard"}),
         "Compute as the new currency",
         search=StubSearch(passages(8)),
         checkpointer=saver,
         model=model,
     )
     list(runner.run())
-    return runner
-
-
-@pytest.mark.parametrize("reply_search", ["question", "claim", "tail"])
-def test_each_guess_is_the_beginning_of_the_prompt_that_follows(settings, saver, reply_search):
-    """Round-robin: during every turn but the last, the next speaker's context is read up
-    to the previous speaker's line: the prompt that turn then gets starts with exactly
-    that text. Where the next turn's passages are searched with this turn's text (tail),
-    the guess stops after the question; a reply searched with this turn's claim (claim)
-    is known in full, since the claim is chosen before the turn is spoken."""
-    model = ReadingModel()
-    runner = show(settings, saver, model, reply_search=reply_search)
-    turns = runner.debate.turns
     calls = [c for c in model.history if c.schema is None]
-    # the host's turns come from its templates (opening, questions) and recap the claims
-    # made (summaries, closing): on this small budget only the panel's turns ask the model
-    spoken = [t for t in turns if t.voiced_by == "model"]
-    assert len(calls) == len(spoken) == 6
-    assert all(t.speaker_id != "host" for t in spoken)
-    assert {slot for _, slot, _ in model.guesses} == {"economist", "altman", "futurist"}
-    followed = sum(1 for a, b in zip(turns, turns[1:], strict=False) if a in spoken and b in spoken)
-    assert len(model.guesses) == followed
-    for made, slot, head in model.guesses:
-        # made during call `made` (the turn being decoded), for the call after it
-        then = calls[made + 1]
-        assert then.slot == slot
-        assert then.messages[0] == head[0]
-        user, guessed = then.messages[1]["content"], head[1]["content"]
-        assert user.startswith(guessed) and len(guessed) > 40
-        rest = user[len(guessed) :]
-        previous = spoken[made]
-        speaker = next(p.name for p in runner.panel if p.id == previous.speaker_id)
-        if reply_search != "tail" or spoken[made + 1].kind != "rebuttal":
-            # a panelist's claim is known before the turn it follows is spoken
-            assert "Your point, from the show" in guessed and rest.startswith(f"{speaker} said:")
-        else:
-            assert "Your point" not in guessed and rest.startswith("\nYour point")
-    # every speaker's card was read when the model was prepared
-    assert set(model.cards) == {"host", "host/ask", "altman", "economist", "futurist"}
+    assert set(model.cards) == {"host", "altman", "economist", "futurist"}
+    assert calls and {c.slot for c in calls} <= set(model.cards)
     for call in calls:
         assert call.messages[0] == model.cards[call.slot][0]
-
-
-def test_other_policies_are_not_guessed(tmp_path, saver):
-    """host-directed asks a model who speaks next: nothing is read ahead."""
-    from settings import Settings
-
-    model = ReadingModel()
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=8)
-    show(settings, saver, model, policy="host-directed")
-    assert model.guesses == []
 
 
 def test_a_turn_is_given_passages_the_last_turn_was_not():
@@ -165,7 +115,7 @@ def test_the_choice_is_saved_and_replies_search_with_the_question_alone(settings
         "Compute as the new currency",
         search=search,
         checkpointer=saver,
-        model=ReadingModel(),
+        model=PreparedModel(),
     )
     list(runner.run())
     assert runner.debate.settings.reply_search == "question"
@@ -175,6 +125,38 @@ def test_the_choice_is_saved_and_replies_search_with_the_question_alone(settings
     assert all(q.removeprefix(topic + " ") in questions for q in search.queries)
     # debates saved before the choice existed searched with the end of the turn answered
     assert RunSettings(backend="embedded", model="m").reply_search == "tail"
+
+
+# -- the embedded model ---------------------------------------------------------------------
+
+CARD = {"role": "system", "content": "You are Keiko Tanabe, a macroeconomist on a TV panel."}
+
+
+@pytest.mark.e2e
+def test_a_prepared_card_leaves_the_reply_as_it_was():
+    """A context prepared with a persona card holds exactly the card's tokens, and gives
+    the same greedy reply as a context read from scratch."""
+    from agents.llm.base import Sampling, complete
+    from agents.llm.embedded import EmbeddedModel
+
+    model = EmbeddedModel()
+    card = [CARD, {"role": "user", "content": ""}]
+    model.prepare({"prepared": card, "scratch": []})
+    held = model.call(lambda llm: list(llm._input_ids), slot="prepared")
+    assert held == model.call(lambda llm: model._head_tokens(llm, card), slot="prepared")
+    assert model.call(lambda llm: llm.n_tokens, slot="scratch") == 0
+    prompt = [
+        CARD,
+        {
+            "role": "user",
+            "content": 'Question: Is compute money?\nSam Altman said: "Compute is the currency '
+            'of the future."\nReply to Sam Altman: say where you disagree, and why.',
+        },
+    ]
+    greedy = Sampling(temperature=0.0, max_tokens=24)
+    reference = complete(model, prompt, greedy, slot="scratch").text
+    assert complete(model, prompt, greedy, slot="prepared").text == reference
+    model.close()
 
 
 class PartsSearch(StubSearch):
@@ -245,77 +227,3 @@ def test_a_reply_to_a_turn_without_a_claim_searches_with_its_end():
     # a turn that is not a reply searches with the question whatever the mode
     argument = NextTurn(speaker_id="economist", kind="argument")
     assert _query(state, argument, "claim") == ("Who owns compute?",)
-
-
-# -- the embedded model ---------------------------------------------------------------------
-
-CARD = {"role": "system", "content": "You are Keiko Tanabe, a macroeconomist on a TV panel."}
-
-
-def turn(note: str) -> list:
-    return [
-        CARD,
-        {
-            "role": "user",
-            "content": f'Question: Is compute money?\nSource (lines 3-4): "{note}"\n'
-            'Sam Altman said: "Compute is the currency of the future."\n'
-            "Reply to Sam Altman: say where you disagree, and why.",
-        },
-    ]
-
-
-@pytest.mark.e2e
-def test_a_guess_right_or_wrong_leaves_the_reply_as_it_was(monkeypatch):
-    """A slot read ahead with the right beginning, or with a wrong one, gives the same
-    greedy reply as a slot read from scratch; the right guess is held in the slot."""
-    import workload
-    from agents.llm.base import Sampling, complete
-    from agents.llm.embedded import EmbeddedModel
-
-    # Reads ahead whatever else runs on the machine (a busy machine skips them).
-    monkeypatch.setattr(workload.machine, "threads", lambda most: most)
-
-    model = EmbeddedModel()
-    if model.decode_threads >= model.n_threads:
-        pytest.skip("no core to spare for reading ahead")
-    card = [CARD, {"role": "user", "content": ""}]  # a persona card, read when prepared
-    model.prepare({"scratch": card, "right": [], "wrong": [], "busy": []})
-    held = model.call(lambda llm: list(llm._input_ids), slot="scratch")
-    assert held == model.call(lambda llm: model._head_tokens(llm, card), slot="scratch")
-    assert model.call(lambda llm: llm.n_tokens, slot="right") == 0
-    greedy = Sampling(temperature=0.0, max_tokens=24)
-    prompt = turn("Compute resources will become the new currency.")
-    reference = complete(model, prompt, greedy, slot="scratch").text
-
-    def head(note: str):
-        messages = turn(note)
-        content = messages[1]["content"]
-        return [
-            messages[0],
-            {"role": "user", "content": content[: content.index("Sam Altman said")]},
-        ]
-
-    for slot, note in (
-        ("right", "Compute resources will become the new currency."),
-        ("wrong", "Better to be ruled by a benevolent dictator."),
-    ):
-        before = model.read_ahead_tokens
-        model.read_ahead(slot, lambda n=note: head(n))
-        # the guess is read while another reply is decoded
-        complete(
-            model,
-            [{"role": "user", "content": "Say something long."}],
-            Sampling(temperature=0.0, max_tokens=60),
-            slot="busy",
-        )
-        deadline = time.monotonic() + 30
-        while model.read_ahead_tokens == before and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert model.read_ahead_tokens > before
-        if slot == "right":
-            held = model.call(lambda llm: list(llm._input_ids), slot="right")
-            guessed = head(note)
-            want = model.call(lambda llm, g=guessed: model._head_tokens(llm, g), slot="right")
-            assert held == want
-        assert complete(model, prompt, greedy, slot=slot).text == reference
-    model.close()
