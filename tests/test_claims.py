@@ -115,6 +115,10 @@ def test_what_can_stand_as_a_claim():
     assert tidy("Well, yes — the question is who gets hold of it.") == (
         "The question is who gets hold of it."
     )
+    # "Rather," answered a question the claim no longer follows
+    assert tidy("No, rather, in the same way money is used, people all over need it.") == (
+        "In the same way money is used, people all over need it."
+    )
 
 
 def test_a_sentence_too_long_for_a_turn_gives_its_parts_between_semicolons():

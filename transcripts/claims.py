@@ -35,7 +35,7 @@ _STOP = frozenset(
 )
 # Conversational openings of a spoken sentence that carry nothing of its argument.
 _FILLER = re.compile(
-    r"^(?:(?:well|yes|yeah|so|and|but|mm|mm-hm|right|ah|oh|no|now|then|actually|"
+    r"^(?:(?:well|yes|yeah|so|and|but|mm|mm-hm|right|ah|oh|no|now|then|actually|rather|"
     r"because|um|uh|that's right|i see|the other is that|the thing is)\b[\s,;:.—–-]*)+",
     re.I,
 )
