@@ -443,10 +443,7 @@ def at_the_table(
         parts = p.name.split()
         if p.id == speaker.id or len(parts) < 2:
             continue
-        first, last = parts[0], parts[-1]
-        title = r"(?:(?:Mr|Mrs|Ms|Dr|Professor)\.?\s+)?"
-        named = rf"\b{title}(?:{re.escape(first)}\s+{re.escape(last)}|{re.escape(last)})\b"
-        text = re.sub(named, first, text)
+        text = re.sub(_name_pattern(p), parts[0], text)
     if text == claim.text:
         return claim
     return claim.model_copy(update={"text": text, "source_text": claim.source_text or claim.text})

@@ -369,14 +369,9 @@ def _grounds(
     claim = _claim_for(state, ctx, nxt, passages)
     if claim is None or not stands_alone(claim.text):
         fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
-        rest = [p for p in fresh if p not in passages]
-        other = _claim_for(state, ctx, nxt, rest)
+        other, holder = _claim_in(state, ctx, nxt, [p for p in fresh if p not in passages])
         if other is not None and (claim is None or stands_alone(other.text)):
-            claim = other
-            holder = next(
-                p for p in rest if p.covers(claim.source_id, claim.line_start, claim.line_end)
-            )
-            passages = [*passages, holder]
+            claim, passages = other, [*passages, holder]
     persona = ctx.persona(nxt.speaker_id)
     if claim is None and persona.simulated and ctx.book is not None:
         # A simulated person says only what the source reports them saying: when the
@@ -389,13 +384,22 @@ def _grounds(
                     if p not in passages and p not in more:
                         more.append(p)
                     break
-        claim = _claim_for(state, ctx, nxt, more)
+        claim, holder = _claim_in(state, ctx, nxt, more)
         if claim is not None:
-            holder = next(
-                p for p in more if p.covers(claim.source_id, claim.line_start, claim.line_end)
-            )
             passages = [*passages, holder]
     return passages, claim
+
+
+def _claim_in(
+    state: ShowState, ctx: ShowContext, nxt: NextTurn, pool: list[Passage]
+) -> tuple[Claim | None, Passage | None]:
+    """A claim chosen from `pool` (`_claim_for`) and the passage of the pool that holds
+    it; (None, None) when the pool holds none."""
+    claim = _claim_for(state, ctx, nxt, pool)
+    if claim is None:
+        return None, None
+    holder = next(p for p in pool if p.covers(claim.source_id, claim.line_start, claim.line_end))
+    return claim, holder
 
 
 def _found(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:

@@ -96,10 +96,11 @@ def test_progress_on_a_terminal_draws_a_bar(monkeypatch):
     assert "Indexing x.srt: done 50/100" in term.getvalue()  # the bar goes, a summary stays
 
 
-def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
+def forkable(tmp_path, monkeypatch):
+    """A finished 12-turn debate to fork on the command line (scripted models and a stub
+    search in place of the index): its settings, its runner and the CLI's folder options."""
     from graphs.checkpoint import open_checkpointer
     from settings import Settings
-    from transcripts.store import DebateStore
 
     settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=12)
     with open_checkpointer(settings.data_dir, None) as saver:
@@ -109,6 +110,13 @@ def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "searcher", lambda index: index)
     monkeypatch.setattr("graphs.runner.saved_model", lambda *a, **k: varied("Fork"))
     common = ["--data-dir", str(settings.data_dir), "--out", str(settings.out_dir)]
+    return settings, parent, common
+
+
+def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
+    from transcripts.store import DebateStore
+
+    settings, parent, common = forkable(tmp_path, monkeypatch)
     pid = parent.debate.id
     assert cli.main(["fork", pid, "--at-turn", "6", "--turns", "3", *common]) == 0
     forks = [d for d in DebateStore(settings.out_dir).list() if d.parent_id == pid]
@@ -124,19 +132,10 @@ def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
 def test_fork_counts_turns_from_1_as_replay_and_exports_do(tmp_path, monkeypatch, capsys):
     """`--at-turn N` is turn N as replay and the Markdown export number it: the branch keeps
     turns 1-N, and the listing, the export and every error count the same way."""
-    from graphs.checkpoint import open_checkpointer
-    from settings import Settings
     from transcripts.export import to_markdown
     from transcripts.store import DebateStore
 
-    settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=12)
-    with open_checkpointer(settings.data_dir, None) as saver:
-        parent = run_show(settings, saver)
-        list(parent.run())
-    monkeypatch.setattr(cli, "open_index", lambda *a, **k: StubSearch())
-    monkeypatch.setattr(cli, "searcher", lambda index: index)
-    monkeypatch.setattr("graphs.runner.saved_model", lambda *a, **k: varied("Fork"))
-    common = ["--data-dir", str(settings.data_dir), "--out", str(settings.out_dir)]
+    settings, parent, common = forkable(tmp_path, monkeypatch)
     pid = parent.debate.id
     shown = to_markdown(parent.debate)
     assert "· #1" in shown and "· #12" in shown and "· #0" not in shown

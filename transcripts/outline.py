@@ -17,6 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
+from transcripts.claims import terms
 from transcripts.export import speaker_label
 from transcripts.metrics import copied_share
 from transcripts.models import Debate, Turn, Verdict
@@ -615,16 +616,6 @@ def _clean(text: str, limit: int) -> str:
 _CHATTY = re.compile(
     r"\b(?:I|I'm|I've|I'd|I'll|me|my|you|your|you're|awesome|glad|thanks?|sure)\b", re.I
 )
-_STOPWORDS = frozenset(
-    "a an the of to in on for and or with by is are be as at it its this that what who how "
-    "why when will would can could should new".split()
-)
-
-
-def _content(text: str) -> set[str]:
-    """Lower-cased words of four letters or more, stop words out, a final s dropped."""
-    found = re.findall(r"[a-z][a-z'-]{3,}", text.lower())
-    return {w.rstrip("s") for w in found if w not in _STOPWORDS}
 
 
 def _trails(title: str) -> str | None:
@@ -678,7 +669,7 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
     update: dict = {}
     dropped: list[str] = []
 
-    about = _content(" ".join([topic, *said]))
+    about = terms(" ".join([topic, *said]))
 
     def why(text: str, shortest: int, *, sentence: bool = False) -> str | None:
         """Why a written part is not used, or None when it is. A title must share a word
@@ -690,7 +681,7 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
         shown = text if len(text) <= 60 else text[:57] + "…"
         if _CHATTY.search(text):
             return f"it talks to the reader instead of naming the episode (“{shown}”)"
-        if not sentence and not _content(text) & about:
+        if not sentence and not terms(text) & about:
             return f"it shares no word with the debate (“{shown}”)"
         if sentence and not text.rstrip().endswith((".", "!", "?", "。", "！", "？", "”", '"')):
             return f"it breaks off mid-sentence (“{shown}”)"
