@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transcripts.index import E5Embedder, PassageIndex, bundled_sources
+from transcripts.embedder import E5Embedder
+from transcripts.index import PassageIndex, bundled_sources
 from transcripts.ingest import read_source, split_sentences
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

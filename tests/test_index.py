@@ -138,7 +138,7 @@ def test_a_query_uses_every_core_only_when_nothing_else_runs(index: PassageIndex
     """Alone, a query embedding takes the whole machine; beside a generating model it
     keeps to one thread, so two OpenMP teams do not spin against each other."""
     import workload
-    from transcripts.index import E5Embedder
+    from transcripts.embedder import E5Embedder
 
     threads: list[int] = []
     real = E5Embedder._engine
@@ -360,7 +360,7 @@ def test_every_index_of_the_process_shares_one_embedder_and_its_cache(
 
 def test_a_text_being_encoded_is_waited_for_not_encoded_again():
     """Eight threads ask for one text at once: it is encoded once, and all get it."""
-    from transcripts.index import _QueryCache
+    from transcripts.embedder import _QueryCache
 
     cache = _QueryCache(16)
     calls: list[list[str]] = []
@@ -381,7 +381,7 @@ def test_a_text_being_encoded_is_waited_for_not_encoded_again():
 
 
 def test_a_failed_encoding_fails_its_waiters_and_is_not_kept():
-    from transcripts.index import _QueryCache
+    from transcripts.embedder import _QueryCache
 
     cache = _QueryCache(16)
     started, release = threading.Event(), threading.Event()
@@ -406,7 +406,7 @@ def test_a_failed_encoding_fails_its_waiters_and_is_not_kept():
 
 
 def test_the_query_cache_keeps_the_most_recently_used():
-    from transcripts.index import _QueryCache
+    from transcripts.embedder import _QueryCache
 
     cache = _QueryCache(2)
     encoded: list[str] = []

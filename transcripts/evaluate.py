@@ -297,6 +297,6 @@ def judge_turns(
 
 def e5_embed(texts: Sequence[str]) -> np.ndarray:
     """Passage embeddings from the bundled multilingual-e5-small."""
-    from transcripts.index import E5Embedder
+    from transcripts.embedder import E5Embedder
 
     return np.asarray(E5Embedder.shared().passage(list(texts)))
