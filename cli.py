@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agents.errors import UserError
+from core.errors import UserError
 
 DEFAULT_TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
 DEFAULT_TOPIC_JA = (
@@ -140,7 +140,7 @@ def _warn(text: str) -> None:
 
 # -- settings and shared parts --------------------------------------------------------------------
 def make_settings(args: argparse.Namespace):
-    from settings import Settings
+    from core.settings import Settings
 
     fields = Settings.model_fields
     overrides = {
@@ -445,8 +445,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
+    from episodes.store import DebateStore
     from graphs.runner import resume_show
-    from transcripts.store import DebateStore
 
     settings = make_settings(args)
     DebateStore(settings.out_dir).load(args.id)  # an unknown id fails before any loading
@@ -457,8 +457,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
+    from episodes.store import DebateStore
     from graphs.runner import fork_show
-    from transcripts.store import DebateStore
 
     settings = make_settings(args)
     DebateStore(settings.out_dir).load(args.id)  # an unknown id fails before any loading
@@ -477,7 +477,7 @@ def cmd_fork(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from transcripts.store import DebateStore
+    from episodes.store import DebateStore
 
     settings = make_settings(args)
     debates = DebateStore(settings.out_dir).list()
@@ -559,14 +559,14 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_topics(args: argparse.Namespace) -> int:
     """Claims of the sources that no saved debate has made yet: seeds for the next episode."""
     from agents.personas import load_personas
-    from transcripts.claims import ClaimBook, fresh_topics
-    from transcripts.store import DebateStore
+    from episodes.store import DebateStore
+    from transcripts.claims import book_of, fresh_topics
 
     if args.limit < 1:
         raise UserError(f"--limit {args.limit}: give 1 or more")
     settings = make_settings(args)
     index = open_index(settings, quiet=args.json)
-    book = ClaimBook.from_index(index)
+    book = book_of(index)
     if args.source:
         unknown = [s for s in args.source if s not in book.sources]
         if unknown:
@@ -653,9 +653,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_outline(args: argparse.Namespace) -> int:
-    from transcripts.export import to_html
-    from transcripts.outline import build_outline, outline_html, outline_markdown, write_notes
-    from transcripts.store import DebateStore
+    from episodes.export import to_html
+    from episodes.outline import build_outline, outline_html, outline_markdown, write_notes
+    from episodes.store import DebateStore
 
     settings = make_settings(args)
     store = DebateStore(settings.out_dir)
@@ -710,7 +710,7 @@ def _rendered(fmt: str, value: Any, html: Any, markdown: Any) -> str:
 
 def _deliver(output: Path | None, text: str) -> int:
     """Write to `output` (atomically) or to standard output."""
-    from transcripts.store import atomic_write
+    from core.files import atomic_write
 
     if output:
         atomic_write(output, text)
@@ -722,7 +722,7 @@ def _deliver(output: Path | None, text: str) -> int:
 
 def _outline_writer(settings, debate):
     """The model the debate ran with, to write the outline's prose; none if it cannot be had."""
-    from agents.llm.base import ModelError
+    from core.errors import ModelError
     from graphs.runner import saved_model
 
     try:
@@ -733,8 +733,8 @@ def _outline_writer(settings, debate):
 
 
 def _merged_outline(args: argparse.Namespace, store) -> int:
-    from transcripts.evaluate import e5_embed
-    from transcripts.merge import merge_debates, merged_html, merged_markdown
+    from episodes.evaluate import e5_embed
+    from episodes.merge import merge_debates, merged_html, merged_markdown
 
     if args.format == "debate-html":
         raise UserError("--merge writes an outline: use --format md, json or html")
@@ -744,9 +744,9 @@ def _merged_outline(args: argparse.Namespace, store) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from episodes.evaluate import e5_embed, evaluate, judge_turns
+    from episodes.store import DebateStore
     from transcripts.attribution import Attributor, judge_debate, with_verdicts
-    from transcripts.evaluate import e5_embed, evaluate, judge_turns
-    from transcripts.store import DebateStore
 
     if bool(args.judge_base_url) != bool(args.judge_model):
         raise UserError("--judge-base-url and --judge-model go together: give both or neither")
@@ -857,7 +857,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from transcripts.store import DebateStore, load_debate
+    from episodes.store import DebateStore, load_debate
     from tui.app import main as tui_main
 
     settings = make_settings(args)
@@ -954,7 +954,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def _show(p: argparse.ArgumentParser, *, seed_help: str) -> None:
     """What a show is about and who is on it: the options `run` and `batch` share."""
-    from settings import POLICIES
+    from core.settings import POLICIES
 
     p.add_argument("--topic", help="what the panel debates (default: the show's question)")
     p.add_argument("--turns", type=int, help="most turns, host's included (default 12)")

@@ -19,17 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.personas import Persona
+from core.claims import ClaimBook, SourceSentence, claimable, pieces, stands_alone, words_of
+from core.models import Claim, Move, Passage
+from core.text import terms
 from prompts import render, template_text
-from transcripts.claims import (
-    ClaimBook,
-    SourceSentence,
-    claimable,
-    pieces,
-    stands_alone,
-    terms,
-    words_of,
-)
-from transcripts.models import Claim, Move, Passage
 
 # Weights of what makes a sentence this turn's claim (all counts of shared content words).
 QUESTION_WEIGHT = 1.0  # words it shares with the segment question

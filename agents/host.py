@@ -14,12 +14,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from agents.llm.base import ChatModel, ModelError, Sampling
+from agents.llm.base import ChatModel, Sampling
 from agents.personas import Persona
 from agents.speaker import quoted
+from core.errors import ModelError
+from core.models import Passage, Segment
+from core.text import copied_share
 from prompts import render
-from transcripts.metrics import copied_share
-from transcripts.models import Passage, Segment
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -12,9 +11,10 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.files import read_bounded
+from core.models import PersonaSnapshot
 from prompts import personas_dir
-from transcripts.models import PersonaSnapshot
 
 # A persona is a few short fields; anything this big is not one (and is not parsed).
 MAX_PERSONA_BYTES = 256 * 1024
@@ -157,15 +157,12 @@ def _comment_eaten(text: str) -> tuple[int, str, str] | None:
 def load_persona(path: Path) -> Persona:
     """Read and validate one persona file; any problem is a one-line UserError."""
     try:
-        with path.open("rb") as fh:
-            # Bounded: a huge file is refused by its size, not read into memory.
-            big = os.fstat(fh.fileno()).st_size > MAX_PERSONA_BYTES
-            data = b"" if big else fh.read(MAX_PERSONA_BYTES + 1)
+        data = read_bounded(path, MAX_PERSONA_BYTES)
     except FileNotFoundError as exc:
         raise UserError(f"{path}: no such persona file") from exc
     except OSError as exc:
         raise UserError(f"{path}: cannot read the persona file ({exc.strerror})") from exc
-    if big or len(data) > MAX_PERSONA_BYTES:
+    if data is None:
         raise UserError(f"{path}: over the {MAX_PERSONA_BYTES >> 10} KB limit of a persona file")
     return _parse_persona(str(path), data)
 

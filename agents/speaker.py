@@ -28,18 +28,16 @@ from agents.llm.base import (
     Completion,
     LabelCheck,
     Message,
-    ModelError,
     Sampling,
-    TransientModelError,
     backoff_s,
     complete,
     label_of,
 )
 from agents.personas import Persona
+from core.errors import ModelError, TransientModelError
+from core.models import Citation, Claim, Passage, Turn, TurnKind
+from core.text import copied_share, terms
 from prompts import name_list, render
-from transcripts.claims import terms
-from transcripts.metrics import copied_share
-from transcripts.models import Citation, Claim, Passage, Turn, TurnKind
 
 ECHO_THRESHOLD = 0.5
 CLAIM_TEMPERATURE = 0.3  # a small model's first draft of a claim (later drafts warmer)

@@ -24,10 +24,10 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.overhead import PASSAGES, zero_latency_model
+from core.settings import Settings
 from graphs import events
 from graphs.checkpoint import mask_url, open_checkpointer
 from graphs.runner import new_show, resume_show
-from settings import Settings
 
 
 class Timed:

@@ -32,10 +32,10 @@ import time
 from io import BytesIO
 from pathlib import Path
 
+from core.models import Debate
+from core.text import copy_rate, distinct_n
 from transcripts.attribution import Attributor, judge_debate
 from transcripts.index import PassageIndex
-from transcripts.metrics import copy_rate, distinct_n
-from transcripts.models import Debate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
@@ -50,7 +50,7 @@ from pathlib import Path
 import cli
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import default_model, new_show
-from settings import Settings
+from core.settings import Settings
 
 data, out, topic, seed, turns = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
 settings = Settings(data_dir=Path(data), out_dir=Path(out), seed=seed, turns=turns)

@@ -57,8 +57,9 @@ def kernel(extra: bool, prompt_tokens: int = 256, decode_tokens: int = 128) -> d
     """Prompt and decode tokens/s, two threads, with or without extra buffer types."""
     from agents.llm import native
     from agents.llm.embedded import bundled_model_path, runtime_copy
+    from core.workload import tune_openmp
 
-    native.tune_openmp()
+    tune_openmp()
     llm = native.load_llama(
         runtime_copy(bundled_model_path()),
         extra_buffers=extra,
@@ -88,11 +89,11 @@ def kernel(extra: bool, prompt_tokens: int = 256, decode_tokens: int = 128) -> d
 
 def debate(data: Path, turns: int, seed: int, fixed: bool) -> dict:
     """One round-robin debate on the embedded model; completion tokens per wall second."""
-    import workload
     from agents.llm.embedded import EmbeddedModel
+    from core import workload
+    from core.settings import Settings
     from graphs.checkpoint import open_checkpointer
     from graphs.runner import new_show
-    from settings import Settings
     from transcripts.index import PassageIndex
 
     if fixed:  # the settings before: every thread whatever the machine's load

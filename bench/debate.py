@@ -22,13 +22,13 @@ import time
 from pathlib import Path
 
 from agents.llm.embedded import EmbeddedModel
+from core.settings import Settings
+from core.text import copy_rate, distinct_n
 from graphs import events
 from graphs.checkpoint import open_checkpointer
 from graphs.context import SourceSearch
 from graphs.runner import new_show
-from settings import Settings
 from transcripts.index import PassageIndex
-from transcripts.metrics import copy_rate, distinct_n
 
 
 def raw_decode_rate(model: EmbeddedModel, tokens: int = 200) -> float:

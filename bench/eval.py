@@ -29,10 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.models import Debate
+from episodes.evaluate import distinctiveness, e5_embed, evaluate
 from transcripts.attribution import Attributor, load_labelled, persona_texts
-from transcripts.evaluate import distinctiveness, e5_embed, evaluate
 from transcripts.index import PassageIndex
-from transcripts.models import Debate
 
 LABELLED = Path(__file__).resolve().parent.parent / "tests" / "data" / "attribution_turns.jsonl"
 OLD_SUPPORT_THRESHOLD = 0.80  # the former `debate eval` flag
@@ -159,10 +159,10 @@ def debates(debates_: list[Debate], index: PassageIndex) -> None:
 def run_debates(work: Path, index: PassageIndex, runs: int, turns: int, topic: str | None):
     from agents.llm.embedded import EmbeddedModel
     from cli import DEFAULT_TOPIC
+    from core.settings import Settings
+    from episodes.store import DebateStore
     from graphs.checkpoint import open_checkpointer
     from graphs.runner import new_show
-    from settings import Settings
-    from transcripts.store import DebateStore
 
     model = EmbeddedModel()
     out = []
@@ -201,7 +201,7 @@ def main() -> None:
     if args.labelled_only:
         return
     if args.saved:
-        from transcripts.store import DebateStore
+        from episodes.store import DebateStore
 
         store = DebateStore(args.saved)
         found = [store.load(str(p)) for p in sorted(args.saved.glob("*.json"))]

@@ -46,11 +46,11 @@ from pathlib import Path
 
 from agents.llm.openai_backend import OpenAIModel
 from bench.checkpoint import Timed
+from core.settings import Settings
+from episodes.store import DebateStore
 from graphs.batch import BatchProgress, run_batch
 from graphs.checkpoint import mask_url, open_checkpointer
-from settings import Settings
 from transcripts.index import PassageIndex
-from transcripts.store import DebateStore
 
 TAG = re.compile(r"\(run-(\d+)\)")
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.llm.scripted import ScriptedModel
+from core.models import Passage
+from core.settings import Settings
 from graphs.checkpoint import open_checkpointer, serializer
 from graphs.runner import new_show
-from settings import Settings
-from transcripts.models import Passage
 
 PASSAGES = [
     Passage(

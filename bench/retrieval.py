@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from core.paths import bundled_sources
+from core.text import split_sentences
 from transcripts.embedder import E5Embedder
-from transcripts.index import PassageIndex, bundled_sources
-from transcripts.ingest import read_source, split_sentences
+from transcripts.index import PassageIndex
+from transcripts.ingest import read_source
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"
 QUESTIONS = DATA / "retrieval_questions.jsonl"
@@ -113,10 +115,10 @@ def parts_figures(index: PassageIndex, k: int, seed: int = 0) -> None:
     question, seeded), scored on the claim's own line and on the question's gold."""
     import random
 
-    from transcripts.claims import ClaimBook
+    from transcripts.claims import book_of
 
     questions = load_questions(QUESTIONS) + load_questions(HELD_OUT)
-    book = ClaimBook.from_index(index)
+    book = book_of(index)
     rng = random.Random(seed)
 
     def spans(query: str | tuple[str, ...]) -> list[tuple[int, int]]:

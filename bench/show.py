@@ -15,11 +15,11 @@ from collections import Counter
 from pathlib import Path
 
 from agents.llm.embedded import EmbeddedModel
+from core.settings import Settings
+from core.text import copy_rate, distinct_n
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import new_show
-from settings import Settings
 from transcripts.index import PassageIndex
-from transcripts.metrics import copy_rate, distinct_n
 
 
 def main() -> None:

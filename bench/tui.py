@@ -20,10 +20,10 @@ from pathlib import Path
 
 from agents.llm.scripted import ScriptedModel
 from agents.personas import load_personas
+from core.models import Citation, Debate, Passage, RunSettings, Segment, Turn
+from core.settings import Settings
+from episodes.store import DebateStore
 from graphs.checkpoint import serializer
-from settings import Settings
-from transcripts.models import Citation, Debate, Passage, RunSettings, Segment, Turn
-from transcripts.store import DebateStore
 
 SPEAKERS = ["host", "altman", "economist", "futurist"]
 

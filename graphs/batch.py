@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.errors import UserError
 from agents.llm.base import ChatModel
+from core.errors import UserError
+from core.settings import Settings
 from graphs import events
 from graphs.context import Search
 from graphs.runner import new_show
-from settings import Settings
 
 MAX_CONCURRENCY = 512  # worker threads of one process
 

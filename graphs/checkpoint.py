@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from functools import cache
 from pathlib import Path
@@ -13,19 +14,23 @@ from urllib.parse import unquote, urlsplit
 
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
-from agents.errors import UserError
+from core.errors import UserError
 
 # Types the show keeps in its state; only these are revived from a checkpoint.
 STATE_TYPES = [
-    ("transcripts.models", "Turn"),
-    ("transcripts.models", "Segment"),
-    ("transcripts.models", "Passage"),
-    ("transcripts.models", "Citation"),
-    ("transcripts.models", "Claim"),
-    ("transcripts.models", "Verdict"),
+    ("core.models", "Turn"),
+    ("core.models", "Segment"),
+    ("core.models", "Passage"),
+    ("core.models", "Citation"),
+    ("core.models", "Claim"),
+    ("core.models", "Verdict"),
     ("graphs.state", "NextTurn"),
     ("graphs.state", "Interjection"),
 ]
+# Where those types lived when older checkpoints were written: a checkpoint names each
+# object's class by its module, so a debate checkpointed before the models moved to
+# `core` names them `transcripts.models.Turn` and so on.
+MOVED = {"transcripts.models": "core.models"}
 
 # PostgreSQL: connections the pool keeps open at least / at most, and how long a
 # connection attempt (or a wait for a free pooled connection) may take, in seconds.
@@ -35,7 +40,39 @@ CONNECT_TIMEOUT_S = 10
 
 
 def serializer() -> JsonPlusSerializer:
-    return JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
+    """The checkpoint serializer: revives the types of `STATE_TYPES` and no others, also
+    from checkpoints that name them by a former module (`MOVED`)."""
+    allowed = JsonPlusSerializer(allowed_msgpack_modules=STATE_TYPES)
+    return JsonPlusSerializer(
+        allowed_msgpack_modules=STATE_TYPES,
+        __unpack_ext_hook__=_reviving_moved(allowed._unpack_ext_hook),
+    )
+
+
+_OLD_NAMES = tuple(old.encode() for old in MOVED)
+
+
+def _reviving_moved(hook: Callable[[int, bytes], Any]) -> Callable[[int, bytes], Any]:
+    """`hook` (the serializer's own reader of a checkpoint's objects), that also revives an
+    object of `STATE_TYPES` whose checkpoint names its class by a module in `MOVED`. Every
+    other object goes to `hook` as it is."""
+    import ormsgpack
+    from langgraph.checkpoint.serde.jsonplus import EXT_CONSTRUCTOR_KW_ARGS, EXT_PYDANTIC_V2
+
+    known = set(STATE_TYPES)
+
+    def read(code: int, data: bytes) -> Any:
+        if code in (EXT_PYDANTIC_V2, EXT_CONSTRUCTOR_KW_ARGS) and any(
+            old in data for old in _OLD_NAMES
+        ):
+            module, name, fields, *_ = ormsgpack.unpackb(
+                data, ext_hook=read, option=ormsgpack.OPT_NON_STR_KEYS
+            )
+            if (moved := MOVED.get(module)) is not None and (moved, name) in known:
+                return getattr(importlib.import_module(moved), name)(**fields)
+        return hook(code, data)
+
+    return read
 
 
 def _passwords(url: str) -> list[str]:

@@ -14,8 +14,9 @@ from typing import Any
 from agents.llm.base import ChatModel
 from agents.personas import Persona
 from agents.speaker import Check, attribution_check
-from transcripts.claims import ClaimBook
-from transcripts.models import Passage
+from core.claims import ClaimBook
+from core.models import Passage
+from transcripts.claims import book_of
 
 # A search's query: one text, or its parts (PassageIndex.search encodes each on its own).
 Query = str | tuple[str, ...]
@@ -43,7 +44,7 @@ class SourceSearch:
     def book(self) -> ClaimBook:
         with self._lock:
             if self._book is None:
-                self._book = ClaimBook.from_index(self.index)
+                self._book = book_of(self.index)
             return self._book
 
     @property

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from transcripts.models import Passage, PersonaSnapshot, Segment, Turn, TurnKind
+from core.models import Passage, PersonaSnapshot, Segment, Turn, TurnKind
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from agents.host import plan_agenda, standard_agenda
 from agents.personas import Persona
 from agents.speaker import TurnRequest
 from agents.speaker import speak as speak_turn
+from core.claims import claims_made, stands_alone, used_keys
+from core.models import Claim, Passage, Turn
 from graphs import events
 from graphs.context import ShowContext
 from graphs.policies import pick_next
 from graphs.state import NextTurn, ShowState
 from prompts import name_list, render
-from transcripts.claims import claims_made, stands_alone, used_keys
-from transcripts.models import Claim, Passage, Turn
 
 Update = dict[str, Any]
 TOKEN_FLUSH_S = 0.05  # tokens are handed to front ends in batches at most this old

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agents.host import collect_bids, host_pick, least_spoken
+from core.models import Turn
 from graphs.context import ShowContext
 from graphs.state import ShowState
-from transcripts.models import Turn
 
 
 @dataclass(frozen=True)

@@ -18,20 +18,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agents.errors import UserError
-from agents.llm.base import ChatModel, ModelError
+from agents.llm.base import ChatModel
 from agents.llm.embedded import BUNDLED_NAME
 from agents.llm.factory import make_model, parse_override
 from agents.personas import Persona, load_personas, select_panel
 from agents.speaker import card_head
+from core.errors import ModelError, UserError
+from core.files import atomic_write
+from core.models import Debate, Metrics, RunSettings, Turn
+from core.settings import Settings
+from episodes.export import to_markdown
+from episodes.store import DebateStore, new_debate_id
 from graphs import events
 from graphs.builder import compile_show
 from graphs.context import Search, ShowContext
 from graphs.state import Interjection, NextTurn
-from settings import Settings
-from transcripts.export import to_markdown
-from transcripts.models import Debate, Metrics, RunSettings, Turn
-from transcripts.store import DebateStore, atomic_write, new_debate_id
 
 log = logging.getLogger(__name__)
 MAX_TOPIC = 500

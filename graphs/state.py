@@ -7,7 +7,7 @@ from typing import Annotated, Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict
 
-from transcripts.models import Claim, Passage, Segment, Turn, TurnKind
+from core.models import Claim, Passage, Segment, Turn, TurnKind
 
 
 class NextTurn(BaseModel):

@@ -11,10 +11,10 @@ import pytest
 from langgraph.checkpoint.memory import InMemorySaver
 
 from agents.llm.scripted import ScriptedModel
+from core.models import Passage
+from core.settings import Settings
 from graphs.checkpoint import serializer
-from settings import Settings
 from tests.pg import pg_url, postgres_url  # noqa: F401  (PostgreSQL fixtures)
-from transcripts.models import Passage
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "transcripts" / "sources" / "compute_resource_ism_panel.ja.txt"
@@ -58,7 +58,7 @@ def check_fork(parent, child, out_dir: Path) -> None:  # noqa: ANN001  (two Deba
     """A branch forked from `parent` after turn 5 (numbered from 1) with the steer "What
     about energy?": it keeps the first five turns, puts the steer to the panel next,
     closes, and leaves the parent as it was saved."""
-    from transcripts.store import DebateStore
+    from episodes.store import DebateStore
 
     assert child.parent_id == parent.id and child.forked_at == 4 and child.forked_after == 5
     assert [t.text for t in child.turns[:5]] == [t.text for t in parent.turns[:5]]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.personas import load_personas
+from core.models import Citation, Passage
 from transcripts.attribution import (
     Attributor,
     figures,
@@ -18,7 +19,6 @@ from transcripts.attribution import (
     persona_texts,
 )
 from transcripts.index import PassageIndex
-from transcripts.models import Citation, Passage
 
 LABELLED = Path(__file__).parent / "data" / "attribution_turns.jsonl"
 SOURCE_ID = "compute_resource_ism_panel"

@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import UserError
 from agents.llm.openai_backend import OpenAIModel
 from bench.fake_openai import FakeOpenAI, FaultPlan
+from core.errors import UserError
+from core.models import Turn
+from episodes.evaluate import e5_embed
+from episodes.merge import merge_debates, merged_html, merged_markdown
+from episodes.store import DebateStore
 from graphs.batch import run_batch
 from graphs.checkpoint import open_checkpointer
 from tests.conftest import DEBATE
 from tests.tui_fixtures import sample_debate
-from transcripts.evaluate import e5_embed
-from transcripts.merge import merge_debates, merged_html, merged_markdown
-from transcripts.models import Turn
-from transcripts.store import DebateStore
 
 TAG = re.compile(r"\(run-\d+\)")
 

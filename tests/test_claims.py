@@ -29,9 +29,10 @@ from agents.speaker import (
     speak,
     words_in_mouth,
 )
+from core.claims import ClaimBook, claimable, pieces, stands_alone, tidy
+from core.models import Claim, Passage, Turn
 from tests.conftest import SOURCE
-from transcripts.claims import ClaimBook, claimable, fresh_topics, pieces, stands_alone, tidy
-from transcripts.models import Claim, Passage, Turn
+from transcripts.claims import fresh_topics, read_book
 
 SID = "compute_resource_ism_panel"
 PANEL = load_personas()
@@ -50,7 +51,7 @@ RACE = Passage(
 
 @pytest.fixture(scope="module")
 def book() -> ClaimBook:
-    return ClaimBook.from_paths({SID: SOURCE})
+    return read_book({SID: SOURCE})
 
 
 def passage(book: ClaimBook, start: int, end: int | None = None) -> Passage:
@@ -389,7 +390,7 @@ def test_host_summaries_and_closing_recap_the_claims_made(settings, saver):
     from graphs.runner import new_show
     from tests.conftest import StubSearch, varied
 
-    book = ClaimBook.from_paths({SID: SOURCE})
+    book = read_book({SID: SOURCE})
     found = [passage(book, n) for n in (25, 31, 18, 43, 44, 20, 51, 52)]
 
     class Source(StubSearch):
@@ -507,9 +508,9 @@ def test_the_openai_backend_records_the_prompt_tokens_the_server_reports(setting
     finished sentence."""
     from agents.llm.openai_backend import OpenAIModel
     from bench.fake_openai import FakeOpenAI
+    from core.claims import ClaimBook
     from graphs.runner import new_show
     from tests.conftest import StubSearch
-    from transcripts.claims import ClaimBook
 
     with FakeOpenAI(reply_tokens=30, **reports) as server:
         model = OpenAIModel("fake", base_url=server.base_url, timeout=5, max_retries=0)
@@ -551,7 +552,7 @@ def test_claim_terms_are_the_same_from_many_threads():
     their words (it once failed with IndexError deep inside the stemmer)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from transcripts.claims import terms
+    from core.text import terms
 
     texts = [
         f"Governments nationalising computational infrastructure {i} reorganisation "

@@ -119,13 +119,13 @@ def test_japanese_on_the_bundled_model_is_refused_before_any_work(tmp_path: Path
 def test_topics_lists_claims_no_saved_debate_has_made(tmp_path: Path, indexed_data: Path):
     import shutil
 
+    from core.models import Claim
+    from episodes.store import DebateStore
     from tests.tui_fixtures import claimed_debate
-    from transcripts.claims import ClaimBook
-    from transcripts.models import Claim
-    from transcripts.store import DebateStore
+    from transcripts.claims import read_book
 
     shutil.copytree(indexed_data, tmp_path / ".debate")
-    book = ClaimBook.from_paths({"compute_resource_ism_panel": ROOT_SOURCE})
+    book = read_book({"compute_resource_ism_panel": ROOT_SOURCE})
     sentence = next(s for s in book.of_source("compute_resource_ism_panel") if s.line == 31)
     made = Claim(
         source_id=sentence.source_id,

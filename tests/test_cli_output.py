@@ -99,8 +99,8 @@ def test_progress_on_a_terminal_draws_a_bar(monkeypatch):
 def forkable(tmp_path, monkeypatch):
     """A finished 12-turn debate to fork on the command line (scripted models and a stub
     search in place of the index): its settings, its runner and the CLI's folder options."""
+    from core.settings import Settings
     from graphs.checkpoint import open_checkpointer
-    from settings import Settings
 
     settings = Settings(data_dir=tmp_path / "d", out_dir=tmp_path / "o", turns=12)
     with open_checkpointer(settings.data_dir, None) as saver:
@@ -114,7 +114,7 @@ def forkable(tmp_path, monkeypatch):
 
 
 def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
-    from transcripts.store import DebateStore
+    from episodes.store import DebateStore
 
     settings, parent, common = forkable(tmp_path, monkeypatch)
     pid = parent.debate.id
@@ -132,8 +132,8 @@ def test_fork_turns_on_the_command_line(tmp_path, monkeypatch, capsys):
 def test_fork_counts_turns_from_1_as_replay_and_exports_do(tmp_path, monkeypatch, capsys):
     """`--at-turn N` is turn N as replay and the Markdown export number it: the branch keeps
     turns 1-N, and the listing, the export and every error count the same way."""
-    from transcripts.export import to_markdown
-    from transcripts.store import DebateStore
+    from episodes.export import to_markdown
+    from episodes.store import DebateStore
 
     settings, parent, common = forkable(tmp_path, monkeypatch)
     pid = parent.debate.id

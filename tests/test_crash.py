@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.files import atomic_write
+from episodes.store import DebateStore, load_debate
 from tests.conftest import DEBATE, ROOT
 from tests.tui_fixtures import sample_debate
-from transcripts.store import DebateStore, atomic_write, load_debate
 
 DEBATE_ID = "20261128-120000-abcd"
 BIG_TURNS = 1500  # about 1.5 MB of JSON: a save takes long enough to be hit half-way
@@ -49,7 +50,7 @@ def finish(proc: subprocess.Popen, timeout: float = 120) -> str:
 SAVER = """
 import sys
 from pathlib import Path
-from transcripts.store import DebateStore, load_debate
+from episodes.store import DebateStore, load_debate
 
 store = DebateStore(Path(sys.argv[1]))
 a, b = load_debate(Path(sys.argv[2])), load_debate(Path(sys.argv[3]))
@@ -250,7 +251,7 @@ import sys, time
 from pathlib import Path
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import new_show
-from settings import Settings
+from core.settings import Settings
 from tests.conftest import StubSearch, varied
 
 data, out, go, prefix = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
@@ -299,7 +300,7 @@ def test_a_save_sweeps_the_temporary_files_a_killed_writer_left(tmp_path):
     import os
     import time
 
-    from transcripts.store import STALE_TMP_S, atomic_write
+    from core.files import STALE_TMP_S, atomic_write
 
     target = tmp_path / "d.json"
     stale = tmp_path / ".d.json.abc123.tmp"

@@ -146,7 +146,7 @@ def test_a_value_the_model_would_never_pick_is_still_decoded():
 
 
 def test_generation_marks_the_cpu_busy_until_the_reply_is_handed_over():
-    import workload
+    from core import workload
 
     model = EmbeddedModel()
     seen = [

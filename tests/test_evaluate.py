@@ -12,12 +12,12 @@ import pytest
 
 import cli
 from bench.fake_openai import FakeOpenAI
+from core.models import Citation, Debate, Turn
+from episodes.evaluate import distinctiveness, evaluate
+from episodes.store import DebateStore
 from tests.conftest import StubSearch
 from tests.tui_fixtures import sample_debate
 from transcripts.attribution import Attributor, load_labelled
-from transcripts.evaluate import distinctiveness, evaluate
-from transcripts.models import Citation, Debate, Turn
-from transcripts.store import DebateStore
 
 LABELLED = Path(__file__).parent / "data" / "attribution_turns.jsonl"
 
@@ -250,10 +250,10 @@ def test_a_judge_that_stops_answering_fails_within_the_request_timeout(
 
 
 def test_the_library_and_eval_give_one_grounding_figure(capsys, eval_dirs):
-    """Grounding is one figure (`transcripts.models.grounding`): the share of spoken turns
+    """Grounding is one figure (`core.models.grounding`): the share of spoken turns
     that cite lines, all of them inside their passages. The library's column and
     `debate eval` print it alike for the same debate."""
-    from transcripts.models import Passage, grounding
+    from core.models import Passage, grounding
 
     data, out = eval_dirs
     debate = labelled_debate(["f03", "u01", "u13"])

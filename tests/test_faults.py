@@ -8,14 +8,15 @@ import time
 
 import pytest
 
-from agents.llm.base import ModelError, Sampling, StructuredOutputError
+from agents.llm.base import Sampling
 from agents.llm.openai_backend import OpenAIModel
 from bench.fake_openai import FakeOpenAI, FaultPlan
+from core.errors import ModelError, StructuredOutputError
+from core.settings import Settings
+from episodes.store import DebateStore
 from graphs import events
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import new_show, resume_show
-from settings import Settings
-from transcripts.store import DebateStore
 
 BROKEN = ("CUT-HERE", "broken")  # what the server sends just before a reply breaks off
 

@@ -26,15 +26,15 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 import cli
-from agents.errors import UserError
 from agents.personas import MAX_PERSONA_BYTES, Persona, load_persona
+from core.errors import UserError
+from core.models import Debate
+from episodes.store import MAX_DEBATE_BYTES, DebateStore, load_debate
 from graphs.runner import MAX_TOPIC, check_topic
 from tests.conftest import DEBATE, GOOD_PERSONA
 from tests.tui_fixtures import sample_debate
 from transcripts.index import IngestResult
 from transcripts.ingest import MAX_BYTES, SUFFIXES, chunk, read_source
-from transcripts.models import Debate
-from transcripts.store import MAX_DEBATE_BYTES, DebateStore, load_debate
 
 FUZZ = hsettings(
     max_examples=100,
@@ -590,7 +590,7 @@ class NoProse:
     name = "assembly"
 
     def structured(self, *_: Any, **__: Any) -> Any:
-        from agents.llm.base import ModelError
+        from core.errors import ModelError
 
         raise ModelError("no model in this test")
 
@@ -605,7 +605,6 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import textual_serve.server
 
     import graphs.runner
-    import transcripts.evaluate
     import transcripts.index
     import tui.app
 

@@ -7,14 +7,14 @@ import json
 import pytest
 
 from agents.host import AgendaPlan, SegmentPlan
-from agents.llm.base import ModelError
 from agents.llm.scripted import ScriptedModel
+from core.errors import ModelError
+from core.settings import Settings
+from episodes.store import DebateStore
 from graphs import events as ev
 from graphs.builder import build_graph
 from graphs.runner import fork_show, new_show, resume_show
-from settings import Settings
 from tests.conftest import check_fork, varied
-from transcripts.store import DebateStore
 
 
 def run(settings, model, search, saver, **kw):
@@ -399,7 +399,7 @@ def test_fork_continues_as_a_new_branch(settings, model, search, saver):
 
 
 def test_fork_out_of_range(settings, model, search, saver):
-    from agents.errors import UserError
+    from core.errors import UserError
 
     runner, _ = run(settings, model, search, saver)
     for outside in (0, 13, 40):  # turns are numbered 1-12, as replay and exports show them

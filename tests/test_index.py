@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.text import JapaneseTokenizer
 from tests.conftest import DEBATE, SOURCE, free_port
 from transcripts.index import PassageIndex
-from transcripts.lexical import BM25, JapaneseTokenizer
+from transcripts.lexical import BM25
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_ingest_and_search_against_a_chroma_server(tmp_path: Path, chroma_server
 def test_a_query_uses_every_core_only_when_nothing_else_runs(index: PassageIndex, monkeypatch):
     """Alone, a query embedding takes the whole machine; beside a generating model it
     keeps to one thread, so two OpenMP teams do not spin against each other."""
-    import workload
+    from core import workload
     from transcripts.embedder import E5Embedder
 
     threads: list[int] = []
@@ -178,8 +179,8 @@ def test_results_never_list_the_same_lines_twice(index: PassageIndex):
 
 
 def test_two_overlapping_chunks_read_as_one_passage():
+    from core.models import Passage
     from transcripts.index import _merged
-    from transcripts.models import Passage
 
     first = Passage(
         source_id="s", chunk_id="s:19", line_start=19, line_end=20,

@@ -2,15 +2,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import UserError
-from transcripts.ingest import (
-    chunk,
-    join_text,
-    load_gloss,
-    read_source,
-    skipped_note,
-    split_sentences,
-)
+from core.errors import UserError
+from core.text import split_sentences
+from transcripts.ingest import chunk, join_text, load_gloss, read_source, skipped_note
 
 
 def test_sentences_keep_every_character():

@@ -3,9 +3,9 @@ clash (a claim and the rebuttal to it, each with who said it)."""
 
 from __future__ import annotations
 
+from episodes.evaluate import e5_embed
+from episodes.merge import merge_debates, merged_markdown, substantive
 from tests.test_batch import constructed
-from transcripts.evaluate import e5_embed
-from transcripts.merge import merge_debates, merged_markdown, substantive
 
 CLAIM = "A single company holding half of all compute would set the price of intelligence."
 REPLY = "Prices are set by many buyers, so one owner of compute cannot dictate the price."

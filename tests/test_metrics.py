@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from transcripts.metrics import copied_share, copy_rate, distinct_n, unquoted
+from core.text import copied_share, copy_rate, distinct_n, unquoted
 
 SAID = "Compute resources themselves become money and become the new currency of the world."
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import workload
-from agents.errors import UserError
 from agents.llm import native
 from agents.llm.embedded import EmbeddedModel, bundled_model_path, runtime_copy
+from core import workload
+from core.errors import UserError
 from tests.conftest import ROOT
 
 AMX = frozenset({"fpu", "avx2", "avx512f", "amx_tile", "amx_int8", "amx_bf16"})

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from agents.errors import UserError
-from agents.llm.base import Sampling, TransientModelError, complete
+from agents.llm.base import Sampling, complete
 from agents.llm.openai_backend import OpenAIModel, sse_data
+from core.errors import TransientModelError, UserError
 
 WORDS = ["Grids ", "price ", "compute."]
 

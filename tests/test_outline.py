@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from core.models import Verdict
+from episodes.export import to_html, to_markdown
+from episodes.outline import build_outline, outline_html, outline_markdown
 from tests.conftest import PASSAGES
 from tests.tui_fixtures import claimed_debate, sample_debate
-from transcripts.export import to_html, to_markdown
-from transcripts.models import Verdict
-from transcripts.outline import build_outline, outline_html, outline_markdown
 
 
 def test_outline_sections():
@@ -117,7 +117,7 @@ def test_outline_json_round_trip():
 
 def test_model_writes_the_prose_and_assembly_keeps_the_rest():
     from agents.llm.scripted import ScriptedModel
-    from transcripts.outline import write_notes
+    from episodes.outline import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)
@@ -151,9 +151,9 @@ def test_model_writes_the_prose_and_assembly_keeps_the_rest():
 
 
 def test_a_model_that_fails_leaves_a_valid_assembled_outline():
-    from agents.llm.base import ModelError
     from agents.llm.scripted import ScriptedModel
-    from transcripts.outline import write_notes
+    from core.errors import ModelError
+    from episodes.outline import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)
@@ -179,8 +179,8 @@ def test_outline_command_without_a_model(tmp_path, indexed_data):
     import shutil
     import subprocess
 
+    from episodes.store import DebateStore
     from tests.conftest import DEBATE, ROOT
-    from transcripts.store import DebateStore
 
     data = tmp_path / "data"
     shutil.copytree(indexed_data, data)
@@ -214,7 +214,7 @@ def test_outline_command_without_a_model(tmp_path, indexed_data):
 
 def test_a_title_copied_from_a_guest_is_not_taken():
     from agents.llm.scripted import ScriptedModel
-    from transcripts.outline import write_notes
+    from episodes.outline import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)
@@ -229,7 +229,7 @@ def test_a_title_copied_from_a_guest_is_not_taken():
 
 def test_chatter_off_topic_and_cut_off_parts_are_not_taken_and_the_outline_says_why():
     from agents.llm.scripted import ScriptedModel
-    from transcripts.outline import write_notes
+    from episodes.outline import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)

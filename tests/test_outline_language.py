@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 
 from agents.llm.scripted import ScriptedModel
+from core.models import Segment, Verdict
+from episodes.export import to_html, to_markdown
+from episodes.outline import build_outline, outline_html, outline_markdown, write_notes
 from tests.conftest import PASSAGES
 from tests.tui_fixtures import claimed_debate, sample_debate
-from transcripts.export import to_html, to_markdown
-from transcripts.models import Segment, Verdict
-from transcripts.outline import build_outline, outline_html, outline_markdown, write_notes
 
 
 def japanese():
@@ -128,7 +128,7 @@ def test_a_japanese_outline_names_moves_marks_and_turns_in_japanese():
 def test_a_japanese_merged_outline_is_japanese():
     import numpy as np
 
-    from transcripts.merge import merge_debates, merged_html, merged_markdown
+    from episodes.merge import merge_debates, merged_html, merged_markdown
 
     a = japanese_claims()
     b = a.model_copy(update={"id": "20261128-160000-jc"})

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from agents.errors import UserError
 from agents.personas import load_persona, load_personas, select_panel
+from core.errors import UserError
 from tests.conftest import GOOD_PERSONA
 
 HOST_PERSONA = GOOD_PERSONA.replace("id: guest", "id: host").replace("role: panelist", "role: host")

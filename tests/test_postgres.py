@@ -10,14 +10,14 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.settings import Settings
+from episodes.store import DebateStore
 from graphs import events as ev
 from graphs.builder import compile_show
 from graphs.checkpoint import open_checkpointer
 from graphs.runner import fork_show, new_show, resume_show
-from settings import Settings
 from tests.conftest import DEBATE, StubSearch, check_fork, free_port, varied
-from transcripts.store import DebateStore
 
 
 def checkpoints_of(url: str, thread_id: str) -> int:
@@ -217,8 +217,8 @@ def test_wrong_password_is_one_line_without_the_password(settings: Settings, pos
 
 
 def test_cli_bad_checkpoint_url_exits_2_with_one_line(tmp_path: Path):
+    from episodes.store import DebateStore
     from tests.tui_fixtures import sample_debate
-    from transcripts.store import DebateStore
 
     saved = sample_debate().model_copy(update={"status": "stopped"})
     DebateStore(tmp_path / "transcripts" / "debates").save(saved)

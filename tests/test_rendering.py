@@ -16,15 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Claim, Verdict
+from core.models import Verdict
 from episodes.export import to_html, to_markdown
-from episodes.merge import ContestedPoint, MergedOutline, MergedPoint, Trace, merged_html
-from episodes.merge import merged_markdown
+from episodes.merge import (
+    ContestedPoint,
+    MergedOutline,
+    MergedPoint,
+    Trace,
+    merged_html,
+    merged_markdown,
+)
 from episodes.outline import build_outline, outline_html, outline_markdown
 from tests.tui_fixtures import claimed_debate, sample_debate
 
 HERE = Path(__file__).parent / "data" / "rendered"
-HOSTILE = '<script>alert("x")</script> & \'quoted\' *bold* _it_ [link](http://x) `tick` | # ~'
+HOSTILE = "<script>alert(\"x\")</script> & 'quoted' *bold* _it_ [link](http://x) `tick` | # ~"
 
 
 def hostile_debate():

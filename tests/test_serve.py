@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from episodes.store import DebateStore
 from tests.conftest import free_port
 from tests.tui_fixtures import sample_debate
-from transcripts.store import DebateStore
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, str(ROOT / "cli.py")]

@@ -1,8 +1,8 @@
 from agents.llm.scripted import ScriptedModel
 from agents.personas import load_personas
 from agents.speaker import TurnRequest, cite, clean_reply, speak, turn_messages
+from core.models import Citation, Turn
 from tests.conftest import PASSAGES
-from transcripts.models import Citation, Turn
 
 
 def request(**kw) -> TurnRequest:

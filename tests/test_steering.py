@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from agents.errors import UserError
 from agents.llm.scripted import ScriptedModel
+from core.errors import UserError
 from graphs import events as ev
 from graphs.runner import fork_show, new_show
 from tests.conftest import varied

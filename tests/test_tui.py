@@ -8,12 +8,12 @@ import pytest
 from textual.widgets import DataTable, Input, SelectionList
 
 from agents.llm.scripted import ScriptedModel
+from core.models import grounding
+from core.settings import Settings
+from episodes.store import DebateStore
 from graphs import events as ev
-from settings import Settings
 from tests.conftest import StubSearch, varied
 from tests.tui_fixtures import sample_debate
-from transcripts.models import grounding
-from transcripts.store import DebateStore
 from tui.app import make_app
 from tui.messages import ShowEvent
 from tui.screens.library import LibraryScreen, library_rows
@@ -100,7 +100,7 @@ def test_library_rows_filter_and_branches():
     child = sample_debate("x2", turns=3).model_copy(update={"parent_id": parent.id})
     import json
 
-    from transcripts.store import DebateSummary
+    from episodes.store import DebateSummary
 
     summaries = [DebateSummary.of(json.loads(d.model_dump_json())) for d in (parent, child)]
     rows = dict(library_rows(summaries))
@@ -187,7 +187,7 @@ async def test_library_keys_open_screens(tui_settings, library):
 def summaries_of(*debates):
     import json
 
-    from transcripts.store import DebateSummary
+    from episodes.store import DebateSummary
 
     return [DebateSummary.of(json.loads(d.model_dump_json())) for d in debates]
 
@@ -340,7 +340,7 @@ async def test_replay_bindings(tui_settings, library):
 
 
 async def test_replay_marks_a_turn_that_fails_its_check_with_the_reason(tui_settings):
-    from transcripts.models import Verdict
+    from core.models import Verdict
 
     debate = sample_debate("20261128-140000-f00d")
     reason = "does not argue from its lines (score 0.05 < 0.30: overlap 0.05, rank 7)"
@@ -431,7 +431,7 @@ async def test_search_highlights_and_counts_matches(tui_settings, library):
 
 
 async def test_sources_panel_cited_first_numbered_and_scrolls(tui_settings, tmp_path):
-    from transcripts.models import Passage
+    from core.models import Passage
 
     debate = sample_debate()
     extra = [

@@ -8,9 +8,9 @@ import re
 import pytest
 
 from agents.llm.scripted import ScriptedModel
+from core.models import Citation, Passage, Turn
 from graphs.runner import new_show
 from tests.conftest import StubSearch, varied
-from transcripts.models import Citation, Passage, Turn
 
 
 def passages(n: int) -> list[Passage]:
@@ -107,7 +107,7 @@ def test_reply_search_auto_leaves_the_turns_of_the_bundled_model_out(settings):
 
 
 def test_the_choice_is_saved_and_replies_search_with_the_question_alone(settings, saver):
-    from transcripts.models import RunSettings
+    from core.models import RunSettings
 
     search = StubSearch(passages(8))
     runner = new_show(
@@ -203,9 +203,9 @@ def test_a_reply_searches_with_the_question_and_the_claim_it_answers(settings, s
 
 
 def test_a_reply_to_a_turn_without_a_claim_searches_with_its_end():
+    from core.models import Claim, Segment
     from graphs.nodes import QUERY_TAIL, _query
     from graphs.state import NextTurn
-    from transcripts.models import Claim, Segment
 
     claim = Claim(source_id="panel", line_start=10, line_end=10, text="Compute is money.")
     said = "Well. " * 40 + "So the price of a GPU hour is the real interest rate."

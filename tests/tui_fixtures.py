@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from agents.personas import load_personas
+from core.models import Citation, Debate, RunSettings, Segment, Turn
 from tests.conftest import PASSAGES
-from transcripts.models import Citation, Debate, RunSettings, Segment, Turn
 
 TEXTS = [
     "Welcome to the show. Sam, is compute the new money?",
@@ -82,7 +82,7 @@ def claimed_debate(debate_id: str = "20261128-120000-cafe") -> Debate:
     """`sample_debate` as a claim-first debate records it: each panel turn makes the claim
     of its passage (the gloss), a reply challenges the claim before it, and the last
     reply failed its check (unsupported)."""
-    from transcripts.models import Claim
+    from core.models import Claim
 
     debate = sample_debate(debate_id)
     turns = []

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 import snowballstemmer
 
-from transcripts.models import Citation, Debate, Passage, Verdict
+from core.models import Citation, Debate, Passage, Verdict
 
 __all__ = [
     "ATTRIBUTION_THRESHOLD",
@@ -358,7 +358,7 @@ def read_lines(path: Path) -> dict[int, LineText]:
 
 def bundled_lines() -> dict[str, dict[int, LineText]]:
     """The lines of every bundled source, by source id."""
-    from transcripts.index import bundled_sources
+    from core.paths import bundled_sources
     from transcripts.ingest import source_id_for
 
     return {source_id_for(p): read_lines(Path(p)) for p in bundled_sources()}
@@ -450,7 +450,7 @@ class Attributor:
         words = content_words(text, self._stem)
         if re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text):
             if self._tokenizer is None:
-                from transcripts.lexical import JapaneseTokenizer
+                from core.text import JapaneseTokenizer
 
                 self._tokenizer = JapaneseTokenizer()
             words += [w for w in self._tokenizer(text) if re.search(r"[^\x00-\x7f]", w)]

@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-import workload
-from agents.llm.native import tune_openmp
+from core import workload
+from core.workload import tune_openmp
 from transcripts.lexical import Sparse
 
 SPARSE_TOP_K = 256  # features kept per sentence and per query

@@ -17,17 +17,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.files import atomic_write
+from core.models import Passage
+from core.paths import bundled_sources
+from core.text import JapaneseTokenizer
 from transcripts.embedder import E5Embedder, Embedder
 from transcripts.ingest import Chunk, Skipped, chunk, load_gloss, read_source, source_id_for
 from transcripts.lexical import (
     BM25,
-    JapaneseTokenizer,
     Sparse,
     SparseIndex,
     add,
@@ -35,8 +37,6 @@ from transcripts.lexical import (
     encode_sparse,
     max_pool,
 )
-from transcripts.models import Passage
-from transcripts.store import atomic_write
 
 try:
     import fcntl
@@ -85,16 +85,6 @@ class IngestResult:
 
 
 Progress = Callable[[int, int], None]
-
-
-def bundled_sources() -> list[Path]:
-    """Transcripts shipped inside the package (the show's own transcript)."""
-    folder = resources.files("transcripts") / "sources"
-    return sorted(
-        Path(str(p))
-        for p in folder.iterdir()
-        if p.name.endswith((".txt", ".srt", ".vtt", ".md")) and ".gloss." not in p.name
-    )
 
 
 def _chroma_settings() -> Any:

@@ -16,14 +16,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.text import split_sentences
 
 SUFFIXES = (".txt", ".md", ".srt", ".vtt")
 MAX_BYTES = 20 * 1024 * 1024
 
-# A sentence ends at 。！？!? (with closing brackets), at an ellipsis, or at the line's end.
-_SENTENCE = re.compile(r".*?(?:[。！？!?]+[」』）)]*|・・・|…+|$)", re.S)
-_EN_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 _LABEL = re.compile(r"^\s*([^\s:：<>]{1,20}|[A-Z][\w .'-]{0,30}?)\s*[:：]\s*")
 # A cue's timing line: start --> end, hours optional, milliseconds optional (some tools
 # leave them out or write them after a colon), cue settings after it.
@@ -102,16 +100,6 @@ class SourceText:
     cues: int | None = None
     skipped: list[Skipped] = field(default_factory=list)
     repeats: int = 0
-
-
-def split_sentences(line: str) -> list[str]:
-    """Split one line into sentences. Japanese sentences keep every character (joined
-    they are the line); English ones lose the spaces between them (see `join_text`)."""
-    parts = [m.group(0) for m in _SENTENCE.finditer(line) if m.group(0)]
-    out: list[str] = []
-    for part in parts:
-        out.extend(s for s in _EN_SENTENCE.split(part) if s)
-    return [s for s in out if s.strip()]
 
 
 def is_cjk(ch: str) -> bool:

@@ -5,60 +5,10 @@ gloss; and an index of learned sparse vectors ("latent terms" of the e5 model)."
 from __future__ import annotations
 
 import math
-import re
-import threading
 from collections import Counter
 from collections.abc import Iterable
 
 import numpy as np
-import snowballstemmer
-
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_EN_STOP = frozenset(
-    "a an the and or but of to in on at for with by from as is are was were be been being "
-    "it its this that these those i you he she we they me him her us them my your his our "
-    "their what which who whom how why when where do does did not no so if then than too "
-    "very can could would should will shall may might must about into over more most such "
-    "there here just also any all some one".split()
-)
-_SKIP_POS = {"助詞", "助動詞", "補助記号", "記号", "空白", "感動詞", "フィラー"}
-_JP = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
-
-
-class JapaneseTokenizer:
-    """Content words of a text: Sudachi normalized forms for Japanese, words for English."""
-
-    _lock = threading.Lock()
-    _shared = None
-
-    def __init__(self) -> None:
-        with JapaneseTokenizer._lock:
-            if JapaneseTokenizer._shared is None:
-                from sudachipy import Dictionary, SplitMode
-
-                JapaneseTokenizer._shared = (
-                    Dictionary(dict="core").tokenizer(mode=SplitMode.A),
-                    SplitMode.A,
-                )
-        self._tokenizer, self._mode = JapaneseTokenizer._shared
-        self._stemmer = snowballstemmer.stemmer("english")  # not thread-safe: one each
-        self._call_lock = threading.Lock()
-
-    def __call__(self, text: str) -> list[str]:
-        text = text.lower()
-        words: list[str] = []
-        english = [w for w in _WORD.findall(text) if w not in _EN_STOP and len(w) > 1]
-        with self._call_lock:
-            if _JP.search(text):
-                morphemes = self._tokenizer.tokenize(text, self._mode)
-                for m in morphemes:
-                    if m.part_of_speech()[0] in _SKIP_POS:
-                        continue
-                    form = m.normalized_form().lower()
-                    if _JP.search(form):
-                        words.append(form)
-            words.extend(self._stemmer.stemWords(english))
-        return words
 
 
 class BM25:

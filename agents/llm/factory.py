@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.errors import UserError
 from agents.llm.base import ChatModel
+from core.errors import UserError
 
 
 def make_model(

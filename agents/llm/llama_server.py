@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 from agents.llm import native
+from core.workload import tune_openmp
 
-native.tune_openmp()  # before llama.cpp's OpenMP runtime is loaded
+tune_openmp()  # before llama.cpp's OpenMP runtime is loaded
 
 
 def _model_argument(argv: list[str]) -> Path | None:
@@ -27,8 +28,8 @@ def _model_argument(argv: list[str]) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.errors import UserError
-    from agents.llm.embedded import cache_dir
+    from core.errors import UserError
+    from core.paths import cache_dir
 
     argv = list(sys.argv[1:] if argv is None else argv)
     model = _model_argument(argv)

@@ -19,7 +19,7 @@ Three things decide whether a llama model runs, and how well, on a given machine
   operation (hundreds a token). By default GNU OpenMP spins ~300,000 times at a
   barrier before it sleeps: on a machine whose other processes hold the cores,
   a thread whose partner was descheduled burns its time slice spinning. The
-  spin count is lowered here before the runtime is loaded (see `tune_openmp`);
+  spin count is lowered before the runtime is loaded (`core.workload.tune_openmp`);
   how many threads a generation uses is decided per token from what the machine
   has free (`workload.MachineLoad`).
 """
@@ -39,26 +39,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.errors import UserError
+from core.errors import UserError
+from core.workload import tune_openmp
 
 log = logging.getLogger(__name__)
 
 AMX_FLAGS = frozenset({"amx_tile", "amx_int8", "amx_bf16", "amx_fp16", "amx_complex"})
-# GNU OpenMP's spins at a barrier before a thread sleeps (its default is 300,000). See
-# docs/ARCHITECTURE.md, "Sharing a busy machine", for the measurement that chose it.
-OMP_SPINCOUNT = "10000"
 PROBE_TOKENS = 4
 PROBE_TIMEOUT_S = 180.0
 _load_lock = threading.Lock()
-
-
-def tune_openmp() -> None:
-    """Set OpenMP's barrier spin count for this process unless the user set one.
-
-    Must run before llama.cpp's or the e5 engine's OpenMP runtime is loaded (it reads
-    the environment once, when loaded); later calls change nothing."""
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", OMP_SPINCOUNT)
 
 
 def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
@@ -248,7 +237,7 @@ def safe_extra_buffers(
             "llama.cpp %s with extra buffer types on this CPU; loading models without them",
             first.describe(),
         )
-    from transcripts.store import atomic_write
+    from core.files import atomic_write
 
     verdict = {
         "extra_buffers": setting,

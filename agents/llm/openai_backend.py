@@ -15,19 +15,16 @@ from urllib.parse import urlparse
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
-from agents.errors import UserError
 from agents.llm.base import (
     Completion,
     LabelCheck,
     Message,
-    ModelError,
     Sampling,
-    StructuredOutputError,
     T,
-    TransientModelError,
     backoff_s,
     parse_structured,
 )
+from core.errors import ModelError, StructuredOutputError, TransientModelError, UserError
 
 STRUCTURED_TRIES = 3  # a reply that does not parse is asked for again, with backoff
 

@@ -8,14 +8,8 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from agents.llm.base import (
-    Completion,
-    Message,
-    ModelError,
-    Sampling,
-    T,
-    parse_structured,
-)
+from agents.llm.base import Completion, Message, Sampling, T, parse_structured
+from core.errors import ModelError
 
 Reply = str | BaseModel | dict | Exception
 Responder = Callable[[list[Message]], Reply]

@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from agents.errors import UserError
-from transcripts.store import DebateSummary
+from core.errors import UserError
+from episodes.store import DebateSummary
 from tui.widgets.dialogs import ConfirmDialog
 from tui.widgets.footer import KeyFooter, route_to_box, typing_into
 

@@ -15,9 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
+from core.models import Passage, PersonaSnapshot, Turn
 from graphs import events as ev
 from graphs.runner import ShowRunner
-from transcripts.models import Passage, PersonaSnapshot, Turn
 from tui.messages import ShowEvent
 from tui.widgets.dialogs import ForkDialog, ForkRequest, InterjectDialog, Question
 from tui.widgets.footer import KeyFooter

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label, Select, SelectionList
 
 from agents.personas import load_personas
-from settings import POLICIES
+from core.settings import POLICIES
 from tui.widgets.footer import KeyFooter
 
 

@@ -16,9 +16,9 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Header, Markdown
 
-from transcripts.models import Debate
-from transcripts.outline import build_outline, outline_markdown
-from transcripts.store import atomic_write
+from core.files import atomic_write
+from core.models import Debate
+from episodes.outline import build_outline, outline_markdown
 from tui.widgets.footer import KeyFooter
 from tui.widgets.progress import StageLine
 
@@ -96,7 +96,7 @@ class OutlineScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="outline")
     def write_notes(self) -> None:
-        from transcripts.outline import write_notes
+        from episodes.outline import write_notes
 
         app = self.app
         try:

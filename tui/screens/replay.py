@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from transcripts.models import Debate, Turn
-from transcripts.outline import UNSUPPORTED_MARK
+from core.models import Debate, Turn
+from episodes.outline import UNSUPPORTED_MARK
 from tui.widgets.dialogs import ForkDialog, ForkRequest
 from tui.widgets.footer import KeyFooter, route_to_box, typing_into
 from tui.widgets.sources_panel import SourcesPanel, source_lines

@@ -10,13 +10,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from transcripts.models import Passage, Turn
+from core.models import Passage, Turn
 
 
 @lru_cache(maxsize=8)
 def source_lines(source_id: str) -> tuple[str, ...]:
     """Lines of a bundled source (index 0 is line 1); empty for any other source."""
-    from transcripts.index import bundled_sources
+    from core.paths import bundled_sources
     from transcripts.ingest import source_id_for
 
     for path in bundled_sources():

@@ -7,7 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from transcripts.models import PersonaSnapshot, Turn
+from core.models import PersonaSnapshot, Turn
 
 SIMULATED = "(simulated)"
 

@@ -1,14 +1,9 @@
-"""Save, load and list debates. Every write is atomic: a temporary file in the
-same folder, flushed and fsynced, then renamed over the target."""
+"""Save, load and list debates. Every write is atomic (`core.files.atomic_write`)."""
 
 from __future__ import annotations
 
-import glob
 import json
-import os
 import secrets
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +11,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agents.errors import UserError
-from transcripts.models import SCHEMA_VERSION, Debate, grounding
+from core.errors import UserError
+from core.files import atomic_write, read_bounded
+from core.models import SCHEMA_VERSION, Debate, grounding
 
 # A 500-turn debate with its passages is a few MB; a file far beyond that is not one.
 MAX_DEBATE_BYTES = 64 * 1024 * 1024
@@ -32,7 +28,7 @@ class DebateSummary:
     created_at: str
     turns: int
     model: str
-    grounding: float  # `transcripts.models.grounding` of its turns
+    grounding: float  # `core.models.grounding` of its turns
     status: str
 
     @classmethod
@@ -49,81 +45,6 @@ class DebateSummary:
             grounding=grounding(turns),
             status=str(raw.get("status", "")),
         )
-
-
-def _default_mode() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-# What a plain open(path, "w") would give a new file (mkstemp makes it owner-only).
-_NEW_FILE_MODE = _default_mode()
-
-
-def atomic_write(path: Path, text: str) -> Path:
-    """Write `text` to `path` so that readers see the old file or the new one, never half.
-
-    The text goes to a temporary file in the same folder (`.<name>.<random>.tmp`, which
-    no loader reads), is flushed and fsynced, then renamed over `path`; the folder is
-    fsynced too so the rename survives a power cut. A file that cannot be written is a
-    one-line UserError.
-    """
-    path = Path(path)
-    tmp: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            try:
-                mode = os.stat(path).st_mode & 0o7777
-            except OSError:
-                mode = _NEW_FILE_MODE
-            os.fchmod(fh.fileno(), mode)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_folder(path.parent)
-        _sweep(path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write the file ({exc.strerror or exc})") from exc
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    return path
-
-
-STALE_TMP_S = 600.0  # a temporary file this old was left by a killed writer
-
-
-def _sweep(path: Path) -> None:
-    """Remove temporary files of `path` that a killed writer left behind (old ones only:
-    a younger one may belong to a writer still at work)."""
-    now = time.time()
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        try:
-            if now - leftover.stat().st_mtime > STALE_TMP_S:
-                leftover.unlink()
-        except OSError:
-            pass
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a folder; the rename itself is still atomic
-    finally:
-        os.close(fd)
 
 
 def new_debate_id() -> str:
@@ -146,15 +67,12 @@ def load_debate(path: Path) -> Debate:
     """Read a saved debate; any problem is one line naming the file and the field."""
     where = str(path)
     try:
-        with open(path, "rb") as fh:
-            # Bounded: a huge file is refused by its size, not read into memory.
-            big = os.fstat(fh.fileno()).st_size > MAX_DEBATE_BYTES
-            data = b"" if big else fh.read(MAX_DEBATE_BYTES + 1)
+        data = read_bounded(path, MAX_DEBATE_BYTES)
     except FileNotFoundError as exc:
         raise UserError(f"{where}: no such file") from exc
     except OSError as exc:
         raise UserError(f"{where}: cannot read the file ({exc.strerror or exc})") from exc
-    if big or len(data) > MAX_DEBATE_BYTES:
+    if data is None:
         raise UserError(f"{where}: over the {MAX_DEBATE_BYTES >> 20} MB limit of a saved debate")
     try:
         raw = json.loads(data.decode("utf-8"))

@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.paths import DATA_DIR, default_debates_dir
+
 Policy = Literal["round-robin", "host-directed", "bidding", "addressed-reply"]
 POLICIES: tuple[str, ...] = ("round-robin", "host-directed", "bidding", "addressed-reply")
 AgendaMode = Literal["auto", "model", "standard"]
@@ -19,8 +21,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="DEBATE_", frozen=True, extra="ignore")
 
-    data_dir: Path = Field(Path(".debate"), description="Chroma store and checkpoints.")
-    out_dir: Path = Field(Path("transcripts/debates"), description="Where debates are saved.")
+    data_dir: Path = Field(DATA_DIR, description="Chroma store and checkpoints.")
+    out_dir: Path = Field(
+        default_factory=default_debates_dir,
+        description="Where debates are saved (`core.paths.default_debates_dir`).",
+    )
     backend: Literal["embedded", "openai"] = Field("embedded", description="Model backend.")
     model: str | None = Field(None, description="Model name (openai backend).")
     model_path: Path | None = Field(None, description="A GGUF file for the embedded backend.")

@@ -3,7 +3,7 @@ numbered from 1 (`Turn.number`), as in replay."""
 
 from __future__ import annotations
 
-from transcripts.models import Debate, Turn
+from core.models import Debate, Turn
 
 KIND_LABEL = {
     "en": {

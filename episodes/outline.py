@@ -17,10 +17,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from transcripts.claims import terms
-from transcripts.export import speaker_label
-from transcripts.metrics import copied_share
-from transcripts.models import Debate, Turn, Verdict
+from core.models import Debate, Turn, Verdict
+from core.text import copied_share, terms
+from episodes.export import speaker_label
 
 log = logging.getLogger(__name__)
 WORDS_PER_MINUTE = 150  # English speech (the settings' default)
@@ -501,7 +500,7 @@ def outline_html(outline: Outline) -> str:
     """The outline as a self-contained HTML page; every text is escaped."""
     from html import escape
 
-    from transcripts.export import _page
+    from episodes.export import _page
 
     e = escape
     w = labels(outline.language)
@@ -634,7 +633,8 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
     keeps the assembled text and says why in `notes_dropped`; the result is always a
     valid outline.
     """
-    from agents.llm.base import ModelError, Sampling
+    from agents.llm.base import Sampling
+    from core.errors import ModelError
 
     try:
         notes, _ = model.structured(

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.models import Debate, Turn, Verdict, grounding
+from core.text import copy_rate, distinct_n
 from transcripts.attribution import Attributor, judge_debate
-from transcripts.metrics import copy_rate, distinct_n
-from transcripts.models import Debate, Turn, Verdict, grounding
 
 if TYPE_CHECKING:
     from agents.llm.base import ChatModel
@@ -90,7 +90,7 @@ class Evaluation(BaseModel):
     citation_validity: float = Field(description="Citations inside their turn's passages.")
     grounding_rate: float = Field(
         description="Spoken turns that cite lines, all inside their passages "
-        "(`transcripts.models.grounding`)."
+        "(`core.models.grounding`)."
     )
     speaker_share: dict[str, float]
     copy_rate: float
@@ -251,7 +251,8 @@ def judge_turns(
 ) -> JudgeReport:
     """Ask `model` to rate each judged turn of `checks` against its cited lines (gloss
     where there is one). A turn whose reply never parses is kept with rating None."""
-    from agents.llm.base import ModelError, Sampling
+    from agents.llm.base import Sampling
+    from core.errors import ModelError
 
     by_number = {t.number: t for t in debate.turns}
     ratings: list[TurnRating] = []

@@ -5,7 +5,8 @@ mark themselves busy while they run. The query embedder uses every core when
 nothing else is busy, and one core otherwise: two OpenMP teams on the same
 cores spin against each other, and a query on both cores beside a generating
 model took several times as long as on one core, and slowed the model
-(docs/ARCHITECTURE.md has the figures).
+(docs/ARCHITECTURE.md has the figures). `tune_openmp` lowers how long OpenMP's
+threads spin at a barrier, for llama.cpp and the e5 engine alike.
 """
 
 from __future__ import annotations
@@ -123,3 +124,17 @@ def usable_cpus() -> set[int]:
 
 
 machine = MachineLoad()
+
+
+# GNU OpenMP's spins at a barrier before a thread sleeps (its default is 300,000). See
+# docs/ARCHITECTURE.md, "Sharing a busy machine", for the measurement that chose it.
+OMP_SPINCOUNT = "10000"
+
+
+def tune_openmp() -> None:
+    """Set OpenMP's barrier spin count for this process unless the user set one.
+
+    Must run before llama.cpp's or the e5 engine's OpenMP runtime is loaded (it reads
+    the environment once, when loaded); later calls change nothing."""
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", OMP_SPINCOUNT)

@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from pydantic import BaseModel, Field
 
-from agents.errors import UserError
-from transcripts.export import speaker_label
-from transcripts.models import Debate, Turn
-from transcripts.outline import sentences
+from core.errors import UserError
+from core.models import Debate, Turn
+from episodes.export import speaker_label
+from episodes.outline import sentences
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 SAME_POINT = 0.9  # cosine of e5 vectors above which two claims are one point
@@ -358,7 +358,7 @@ def merged_html(m: MergedOutline) -> str:
     text escaped."""
     from html import escape as e
 
-    from transcripts.export import _page
+    from episodes.export import _page
 
     w = labels(m.language)
     merged = w["merged"].format(n=len(m.debate_ids), ids=", ".join(m.debate_ids))

@@ -1,0 +1,223 @@
+"""What a claim is: a sentence of a source, anchored to its line, that can stand as an
+argument on a panel.
+
+A claim is one sentence of a source (its English gloss in an English debate of a glossed
+source). `ClaimBook` holds the sentences of the sources (`transcripts.claims` reads them
+from the files), so a retrieved passage can be split into the sentences it holds, each
+with its own line. `claimable` keeps what a panelist can argue: statements, not
+questions, back-channel ("I see."), talk about the show itself or remarks addressed to
+its guests.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from core.models import Claim, Passage, Turn
+from core.text import split_sentences
+
+_JP = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+# Conversational openings of a spoken sentence that carry nothing of its argument.
+_FILLER = re.compile(
+    r"^(?:(?:well|yes|yeah|so|and|but|mm|mm-hm|right|ah|oh|no|now|then|actually|rather|"
+    r"because|um|uh|that's right|i see|the other is that|the thing is)\b[\s,;:.—–-]*)+",
+    re.I,
+)
+# Titles before a name: a sentence naming someone so ("Mr. Saito") talks about the show's
+# own guests, unless the name is one of the panel's.
+_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Professor|Prof)\.?\s+([A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?)")
+# Remarks addressed to someone on the show, and talk about the show itself.
+_ADDRESSED = re.compile(
+    r"\b(?:as you said|you said|you were|you mentioned|you all|your idea|your idea's|"
+    r"did you|do you|you're|you'd|could you|would you|thank you|you to)\b",
+    re.I,
+)
+_ABOUT_SHOW = re.compile(
+    r"\b(?:video|recorded|recording|e-?mail|viewers?|regular|published|episode|"
+    r"this discussion|a discussion|next opportunity|another occasion|talk for us|invite|"
+    r"sorry|i'm (?:also )?vague|not sure whether|don't really get|clearly in mind)\b",
+    re.I,
+)
+# A question that argues: "…, wouldn't that be compute resources?", "…, doesn't it?"
+_RHETORICAL = re.compile(
+    r"(?:^|[,—–;:]\s*|\bso\s+)(?:essentially,?\s+)?(?:wouldn't|isn't|won't|doesn't|aren't|can't)\b"
+    r"|\b(?:doesn't|isn't|won't|wouldn't|aren't) (?:it|that|he|they|we)\?$",
+    re.I,
+)
+# What the speaker of the source did or went through ("In what I put together, I've
+# divided it into…", "I was surprised"): another persona saying it would claim their life.
+_PERSONAL = re.compile(
+    r"\b(?:what I put together|I(?:'ve| have)? (?:put together|divided|summari[sz]ed|wrote|"
+    r"met|interviewed|visited|lectured)|I was (?:surprised|shocked|asked|invited)|"
+    r"my (?:slides?|book|paper|company|lecture|notes))\b",
+    re.I,
+)
+_PRONOUN_START = re.compile(r"^(?:he|she|they|it|that|this|these|those|his|her)\b", re.I)
+# Openers that lean on what was said before ("In that second conversation", "On that
+# point", "So", "And then"), and a person referred to by pronoun before anyone is named.
+_LEANS_BACK = re.compile(
+    r"^(?:(?:in|on|at|for|from|with|after|because of|given) (?:that|this|those|these)\b|"
+    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b)",
+    re.I,
+)
+_PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers)\b", re.I)
+_NAMED = re.compile(r"(?<!^)(?<![.!?]\s)\b[A-Z][a-z]+\b")
+MIN_WORDS, MAX_WORDS = 6, 60  # an English claim
+MIN_CHARS, MAX_CHARS = 15, 200  # a Japanese claim
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """One sentence of a source: the line it sits on, as written, and its English gloss."""
+
+    source_id: str
+    line: int
+    text: str
+    gloss: str | None = None
+    line_end: int | None = None  # where it is only known to lie within lines line..line_end
+
+    def shown(self, language: str) -> str:
+        """What a debate in `language` shows of it: the gloss in English, where there is one."""
+        if language == "en" and self.gloss:
+            return self.gloss
+        return self.text
+
+    def claim(self, language: str, **fields: Any) -> Claim:
+        """This sentence as a debate's claim."""
+        return Claim(
+            source_id=self.source_id,
+            line_start=self.line,
+            line_end=self.line_end or self.line,
+            text=tidy(self.shown(language)),
+            source_text=self.text.strip(),
+            **fields,
+        )
+
+
+class ClaimBook:
+    """The sentences of the sources, by source id, in reading order."""
+
+    def __init__(self, sentences: Iterable[SourceSentence] = ()) -> None:
+        self._by_source: dict[str, list[SourceSentence]] = {}
+        for s in sentences:
+            self._by_source.setdefault(s.source_id, []).append(s)
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted(self._by_source)
+
+    def of_source(self, source_id: str) -> list[SourceSentence]:
+        return list(self._by_source.get(source_id, []))
+
+    def in_passage(self, passage: Passage) -> list[SourceSentence]:
+        """The sentences a passage holds, each with its own line; split from the passage
+        itself where the book does not know its source."""
+        known = [
+            s
+            for s in self._by_source.get(passage.source_id, [])
+            if passage.line_start <= s.line <= passage.line_end
+            and " ".join(s.text.split()) in " ".join(passage.text.split())
+        ]
+        return known or split_passage(passage)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._by_source.values())
+
+
+def split_passage(passage: Passage) -> list[SourceSentence]:
+    """A passage's sentences when its source's lines are not known: each sentence spans the
+    passage's lines (a single line's passage loses nothing). Gloss sentences are paired
+    with the source's only where their counts agree."""
+    parts = [p.strip() for p in split_sentences(passage.text) if p.strip()]
+    glosses = [g.strip() for g in split_sentences(passage.gloss or "") if g.strip()]
+    if glosses and len(glosses) != len(parts):
+        parts = glosses  # the English sentences are what is argued
+    end = passage.line_end if passage.line_end != passage.line_start else None
+    return [
+        SourceSentence(
+            passage.source_id,
+            passage.line_start,
+            text,
+            glosses[i] if i < len(glosses) else None,
+            end,
+        )
+        for i, text in enumerate(parts)
+    ]
+
+
+def tidy(text: str) -> str:
+    """A spoken sentence as a claim: conversational openings ("Well,", "Yes —") dropped, the
+    first letter capitalised; the words themselves are kept."""
+    text = " ".join(text.split())
+    if _JP.search(text):
+        return text
+    stripped = _FILLER.sub("", text).strip()
+    if len(stripped.split()) < 4:
+        return text
+    return stripped[:1].upper() + stripped[1:]
+
+
+def words_of(text: str) -> int:
+    return len(text.split())
+
+
+def pieces(text: str) -> list[str]:
+    """A sentence as the claims it can give: itself, or, when it is too long for one turn
+    (over MAX_WORDS words), its parts between semicolons, each a claim of its own words."""
+    text = tidy(text)
+    if _JP.search(text) or words_of(text) <= MAX_WORDS:
+        return [text]
+    parts = [tidy(p.strip(" ,")) for p in text.split(";")]
+    return [p if p.endswith((".", "!", "?")) else p + "." for p in parts if p]
+
+
+def claimable(text: str, language: str = "en", names: Sequence[str] = ()) -> bool:
+    """Whether a sentence can stand as a panelist's argument: a statement of a fitting
+    length (a rhetorical question counts), not back-channel, not talk about the show or
+    addressed to its guests, not what its speaker did or went through (`_PERSONAL`:
+    "In what I put together, I've divided it…"), naming no one by title but the panel
+    (`names`)."""
+    text = tidy(text)
+    if language == "ja" or _JP.search(text):
+        if not MIN_CHARS <= len(text) <= MAX_CHARS:
+            return False
+        return not text.rstrip("。").endswith(("か", "？", "?")) and "さん" not in text
+    if not MIN_WORDS <= words_of(text) <= MAX_WORDS:
+        return False
+    if text.endswith("?") and not _RHETORICAL.search(text):
+        return False
+    if text.endswith(("...", "…")):
+        return False  # trails off
+    if _ADDRESSED.search(text) or _ABOUT_SHOW.search(text) or _PERSONAL.search(text):
+        return False
+    panel = {w.lower() for n in names for w in n.split()}
+    for m in _TITLED.finditer(text):
+        if not {w.lower() for w in m.group(1).split()} & panel:
+            return False
+    return True
+
+
+def stands_alone(text: str) -> bool:
+    """Whether a claim reads without the sentence before it: it does not open on a
+    pronoun or a phrase that points back ("In that second conversation", "So"), and
+    speaks of no one as "he" or "she" before naming someone."""
+    text = tidy(text)
+    if _PRONOUN_START.match(text) or _LEANS_BACK.match(text):
+        return False
+    pronoun = _PERSON_PRONOUN.search(text)
+    if pronoun is None:
+        return True
+    return any(m.start() < pronoun.start() for m in _NAMED.finditer(text))
+
+
+def claims_made(turns: Sequence[Turn]) -> list[tuple[Turn, Claim]]:
+    """The claims a debate's turns made, in order, with the turn that made each."""
+    return [(t, t.claim) for t in turns if t.claim is not None]
+
+
+def used_keys(turns: Sequence[Turn]) -> set[tuple[str, int, str]]:
+    """The claims a debate has made already (what `Claim.key` compares)."""
+    return {c.key for _, c in claims_made(turns)}
