@@ -17,6 +17,27 @@ from pydantic import ValidationError
 
 from core.errors import UserError
 
+# How the command line names each setting an error can be about (`core.errors.UserError`).
+FLAGS = {
+    "topic": "--topic",
+    "language": "--lang",
+    "backend": "--backend",
+    "model": "--model",
+    "model_path": "--model-path",
+    "base_url": "--base-url",
+    "chroma_url": "--chroma-url",
+    "checkpoint_url": "--checkpoint-url",
+    "at_turn": "--at-turn",
+    "fork_turns": "--turns",
+    "steer": "--steer",
+    "runs": "--runs",
+    "concurrency": "--concurrency",
+    "merge": "--merge",
+    "source": "--source",
+}
+# `debate eval`: the judge's server and model have flags of their own.
+JUDGE_FLAGS = {**FLAGS, "base_url": "--judge-base-url", "model": "--judge-model"}
+
 DEFAULT_TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
 DEFAULT_TOPIC_JA = (
     "計算機資源が新しい通貨になるとき、一つのAIが全計算資源の51%を握ったら何が起きるか"
@@ -155,10 +176,9 @@ def make_settings(args: argparse.Namespace):
         raise UserError(f"{flag}: {first['msg']}") from exc
 
 
-def open_index(settings, *, quiet: bool = False):
-    from transcripts.index import PassageIndex
-
-    index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
+def open_index(session, *, quiet: bool = False):
+    """The session's passage index, the bundled transcript indexed first where it is not
+    yet (with a progress display, unless `quiet`)."""
     shown = ExitStack()  # progress appears only if there is indexing to do
     update: Any = None
 
@@ -170,8 +190,7 @@ def open_index(settings, *, quiet: bool = False):
         update("encoding sentences, passages and their glosses", done, total)
 
     with shown:
-        index.ensure_bundled(progress=progress)
-    return index
+        return session.index(progress=progress)
 
 
 def searcher(index):
@@ -179,14 +198,6 @@ def searcher(index):
     from graphs.context import SourceSearch
 
     return SourceSearch(index)
-
-
-@contextmanager
-def checkpointer(settings) -> Iterator[Any]:
-    from graphs.checkpoint import open_checkpointer
-
-    with open_checkpointer(settings.data_dir, settings.checkpoint_url) as saver:
-        yield saver
 
 
 # -- commands -------------------------------------------------------------------------------------
@@ -280,13 +291,13 @@ def _producer_input(runner) -> None:
             runner.interject(text, voice, to)
             _err(f"  (question queued for after this turn{f', to {to}' if to else ''})")
         except UserError as exc:
-            _err(f"debate: {exc}")
+            _err(f"debate: {exc.shown(FLAGS)}")
 
 
 def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
     """Settings, topic and persona ids of `run` and `batch`, checked before any loading."""
-    from agents.personas import load_personas, select_panel
     from graphs.runner import check_topic
+    from graphs.session import check_panel
 
     if args.lang is not None:
         args.language = args.lang
@@ -297,23 +308,22 @@ def show_inputs(args: argparse.Namespace) -> tuple[Any, str, list[str] | None]:
     topic = check_topic(topic)
     personas = [p.strip() for p in args.personas.split(",")] if args.personas else None
     # Bad personas fail before work; files the folder holds but does not load are named.
-    select_panel(load_personas(args.personas_dir, on_skip=_warn), personas)
+    check_panel(args.personas_dir, personas, on_skip=_warn)
     return settings, topic, personas
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from graphs.runner import check_language, default_model, new_show
+    from graphs.runner import check_language
+    from graphs.session import Session
 
     settings, topic, personas = show_inputs(args)
     check_language(settings.language, settings.backend, settings.model_path)
-    model = default_model(settings)
-    index = open_index(settings)
-    with checkpointer(settings) as saver:
-        runner = new_show(
-            settings,
+    with Session(settings) as session:
+        model = session.model_for()
+        index = open_index(session)
+        runner = session.new_show(
             topic,
             search=searcher(index),
-            checkpointer=saver,
             model=model,
             persona_ids=personas,
             personas_dir=args.personas_dir,
@@ -399,7 +409,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     import asyncio
 
     from graphs.batch import check_counts, run_batch
-    from graphs.runner import model_from
+    from graphs.models import model_from
+    from graphs.session import Session
 
     args.backend = "openai"  # batches run against servers; the embedded model is one at a time
     settings, topic, personas = show_inputs(args)
@@ -409,11 +420,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
         url: model_from(settings, "openai", settings.model, None, url or None, settings.seed)
         for url in urls
     }
-    index = open_index(settings)
+    session = Session(settings)
+    index = open_index(session)
     display = BatchDisplay(sys.stderr, args.runs)
     servers = f"{len(urls)} server{'s' if len(urls) > 1 else ''}"
     _err(f"Running {args.runs} debates, {args.concurrency} at a time, on {servers}…")
-    with checkpointer(settings) as saver, display:
+    with session, display:
         results = asyncio.run(
             run_batch(
                 settings,
@@ -422,7 +434,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                 concurrency=args.concurrency,
                 models=models,
                 search=searcher(index),
-                checkpointer=saver,
+                checkpointer=session.checkpointer(),
                 persona_ids=personas,
                 personas_dir=args.personas_dir,
                 on_progress=display,
@@ -445,31 +457,25 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    from episodes.store import DebateStore
-    from graphs.runner import resume_show
+    from graphs.session import Session
 
-    settings = make_settings(args)
-    DebateStore(settings.out_dir).load(args.id)  # an unknown id fails before any loading
-    index = open_index(settings, quiet=True)
-    with checkpointer(settings) as saver:
-        runner = resume_show(settings, args.id, search=searcher(index), checkpointer=saver)
+    with Session(make_settings(args)) as session:
+        session.store.load(args.id)  # an unknown id fails before any loading
+        index = open_index(session, quiet=True)
+        runner = session.resume(args.id, search=searcher(index))
         return print_events(runner, console_for(sys.stdout))
 
 
 def cmd_fork(args: argparse.Namespace) -> int:
-    from episodes.store import DebateStore
-    from graphs.runner import fork_show
+    from graphs.session import Session
 
-    settings = make_settings(args)
-    DebateStore(settings.out_dir).load(args.id)  # an unknown id fails before any loading
-    index = open_index(settings, quiet=True)
-    with checkpointer(settings) as saver:
-        runner = fork_show(
-            settings,
+    with Session(make_settings(args)) as session:
+        session.store.load(args.id)  # an unknown id fails before any loading
+        index = open_index(session, quiet=True)
+        runner = session.fork(
             args.id,
             args.at_turn,
             search=searcher(index),
-            checkpointer=saver,
             steer=args.steer,
             turns=args.fork_turns,
         )
@@ -526,12 +532,14 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from graphs.session import Session
+
     settings = make_settings(args)
     if args.k < 1:
         raise UserError("--k must be at least 1")
     if not args.query.strip():
         raise UserError("the search query is empty")
-    index = open_index(settings, quiet=args.json)
+    index = open_index(Session(settings), quiet=args.json)
     found = index.search(args.query, args.k, sources=args.source or None)
     if args.json:
         rows = []
@@ -558,25 +566,18 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_topics(args: argparse.Namespace) -> int:
     """Claims of the sources that no saved debate has made yet: seeds for the next episode."""
-    from agents.personas import load_personas
-    from episodes.store import DebateStore
-    from transcripts.claims import book_of, fresh_topics
+    from graphs.session import Session
 
     if args.limit < 1:
         raise UserError(f"--limit {args.limit}: give 1 or more")
-    settings = make_settings(args)
-    index = open_index(settings, quiet=args.json)
-    book = book_of(index)
-    if args.source:
-        unknown = [s for s in args.source if s not in book.sources]
-        if unknown:
-            raise UserError(f"--source {unknown[0]}: no such source (see `debate sources`)")
-    turns = [t for d in DebateStore(settings.out_dir).list() for t in d.turns]
-    names = [p.name for p in load_personas(args.personas_dir).values()]
-    language = args.lang or "en"
-    found = fresh_topics(
-        book, turns, language=language, names=names, sources=args.source, limit=args.limit
-    )
+    with Session(make_settings(args)) as session:
+        open_index(session, quiet=args.json)
+        found = session.topics(
+            language=args.lang or "en",
+            sources=args.source,
+            personas_dir=args.personas_dir,
+            limit=args.limit,
+        )
     if args.json:
         _out(json.dumps([t.__dict__ for t in found], ensure_ascii=False, indent=2))
         return 0
@@ -589,7 +590,7 @@ def cmd_topics(args: argparse.Namespace) -> int:
 
 
 def cmd_personas(args: argparse.Namespace) -> int:
-    from agents.personas import load_personas
+    from graphs.session import load_personas
 
     personas = load_personas(args.personas_dir, on_skip=_warn)
     for p in personas.values():
@@ -599,12 +600,12 @@ def cmd_personas(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from transcripts.index import PassageIndex
+    from graphs.session import Session
 
     settings = make_settings(args)
     if args.source_id and len(args.paths) > 1:
         raise UserError("--source-id names one source; give one PATH with it")
-    index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
+    index = Session(settings).index(bundled=False)
     for path in args.paths:
         with progress_of(f"Indexing {path.name}") as update:
             result = index.ingest(
@@ -619,7 +620,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def ingest_line(result) -> str:
     """One line on what `ingest` did with a file, with what it read and what it left out:
     `ep1: added, 12 chunks from 42 cues, skipped 1 unreadable cue at line 7 (0.4 s)`."""
-    from transcripts.ingest import skipped_note
+    from graphs.session import skipped_note
 
     chunks = "chunk" if result.chunks == 1 else "chunks"
     parts = [f"{result.source_id}: {result.status}, {result.chunks} {chunks}"]
@@ -634,10 +635,9 @@ def ingest_line(result) -> str:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from transcripts.index import PassageIndex
+    from graphs.session import Session
 
-    settings = make_settings(args)
-    index = PassageIndex(settings.data_dir, chroma_url=settings.chroma_url)
+    index = Session(make_settings(args)).index(bundled=False)
     if args.action == "remove":
         if not args.id:
             raise UserError("`debate sources remove` needs the source ID")
@@ -654,52 +654,50 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 def cmd_outline(args: argparse.Namespace) -> int:
     from episodes.export import to_html
-    from episodes.outline import build_outline, outline_html, outline_markdown, write_notes
-    from episodes.store import DebateStore
+    from episodes.outline import build_outline, outline_html, outline_markdown
+    from graphs.session import Session, write_notes
 
     settings = make_settings(args)
-    store = DebateStore(settings.out_dir)
-    if args.merge:
-        return _merged_outline(args, store)
-    if len(args.ids) != 1:
-        raise UserError("outline takes one debate id (use --merge to combine several)")
-    debate = store.load(args.ids[0])
-    if args.output is not None and args.output.is_dir():  # say so before any work
-        raise UserError(f"{args.output}: cannot write the file (it is a folder)")
-    if args.format == "debate-html":
-        text = to_html(debate)
-    else:
+    with Session(settings) as session:
+        if args.merge:
+            return _merged_outline(args, session.store)
+        if len(args.ids) != 1:
+            raise UserError("outline takes one debate id (use --merge to combine several)")
+        debate = session.store.load(args.ids[0])
+        if args.output is not None and args.output.is_dir():  # say so before any work
+            raise UserError(f"{args.output}: cannot write the file (it is a folder)")
+        if args.format == "debate-html":
+            return _deliver(args.output, to_html(debate))
         outline = build_outline(
             debate,
             wpm=settings.speech_wpm,
             cpm=settings.speech_cpm,
-            verdicts=_verdicts(settings, debate),
+            verdicts=_verdicts(session, debate),
         )
         if not args.no_model and debate.turns:
             with progress_of(f"Outline of {debate.id}") as update:
                 update(f"loading the model ({debate.settings.model})")
-                writer = _outline_writer(settings, debate)
+                writer = _outline_writer(session, debate)
                 if writer is not None:
                     update("the model writes the title, logline and working titles")
                     outline = write_notes(outline, debate.topic, writer)
-        text = _rendered(args.format, outline, outline_html, outline_markdown)
-        status = _deliver(args.output, text)
-        for reason in outline.notes_dropped:  # once the outline is out
-            _err(f"debate: note: not used from the model: {reason}")
-        return status
-    return _deliver(args.output, text)
+    text = _rendered(args.format, outline, outline_html, outline_markdown)
+    status = _deliver(args.output, text)
+    for reason in outline.notes_dropped:  # once the outline is out
+        _err(f"debate: note: not used from the model: {reason}")
+    return status
 
 
-def _verdicts(settings, debate):
+def _verdicts(session, debate):
     """Verdicts on the debate's turns for its fact-check: None when every panelist turn
     has one saved already, else worked out against the index (the bundled show's
     transcript is indexed on first use)."""
-    from transcripts.attribution import Attributor, judge_debate
+    from graphs.session import judged
 
-    panel = {p.id for p in debate.personas if p.role == "panelist"}
-    if all(t.attribution is not None for t in debate.turns if t.speaker_id in panel):
+    if judged(debate):
         return None
-    return judge_debate(debate, Attributor(open_index(settings, quiet=True)))
+    open_index(session, quiet=True)
+    return session.verdicts(debate)
 
 
 def _rendered(fmt: str, value: Any, html: Any, markdown: Any) -> str:
@@ -720,21 +718,21 @@ def _deliver(output: Path | None, text: str) -> int:
     return 0
 
 
-def _outline_writer(settings, debate):
+def _outline_writer(session, debate):
     """The model the debate ran with, to write the outline's prose; none if it cannot be had."""
     from core.errors import ModelError
-    from graphs.runner import saved_model
 
     try:
-        return saved_model(settings, debate.settings)
+        return session.saved_model_for(debate)
     except (UserError, ModelError) as exc:
-        _err(f"debate: note: no model for the outline's prose ({exc}); assembling it instead")
+        shown = exc.shown(FLAGS) if isinstance(exc, UserError) else exc
+        _err(f"debate: note: no model for the outline's prose ({shown}); assembling it instead")
         return None
 
 
 def _merged_outline(args: argparse.Namespace, store) -> int:
-    from episodes.evaluate import e5_embed
     from episodes.merge import merge_debates, merged_html, merged_markdown
+    from graphs.session import e5_embed
 
     if args.format == "debate-html":
         raise UserError("--merge writes an outline: use --format md, json or html")
@@ -744,36 +742,28 @@ def _merged_outline(args: argparse.Namespace, store) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from episodes.evaluate import e5_embed, evaluate, judge_turns
-    from episodes.store import DebateStore
-    from transcripts.attribution import Attributor, judge_debate, with_verdicts
+    from episodes.evaluate import evaluate, judge_turns, with_verdicts
+    from graphs.session import Session, e5_embed
 
     if bool(args.judge_base_url) != bool(args.judge_model):
         raise UserError("--judge-base-url and --judge-model go together: give both or neither")
-    settings = make_settings(args)
-    store = DebateStore(settings.out_dir)
+    session = Session(make_settings(args))
+    store = session.store
     debate = store.load(args.id)
     judge = None
     if args.judge_base_url:
-        from agents.llm.factory import make_model
-
         try:
             # The run's request timeout and retry budget bound every call to the judge, as
             # they bound a debate's: a judge that stops answering fails the command in
             # (retries + 1) x timeout per turn, not after the SDK's own, longer waits.
-            judge = make_model(
-                "openai",
-                model=args.judge_model,
-                base_url=args.judge_base_url,
-                timeout=settings.request_timeout_s,
-                max_retries=settings.max_retries,
-            )
-        except UserError as exc:  # the backend names its own flag
-            raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
-    attributor = Attributor(open_index(settings, quiet=args.json))
+            judge = session.judge(args.judge_base_url, args.judge_model)
+        except UserError as exc:  # a server setting of the judge's: its own flag
+            raise UserError(exc.shown(JUDGE_FLAGS)) from exc
+    open_index(session, quiet=args.json)
+    attributor = session.attributor()
     with progress_of(f"Evaluating {debate.id}", quiet=args.json) as update:
         update(f"checking each turn against its cited lines ({len(debate.turns)} turns)")
-        verdicts = judge_debate(debate, attributor)
+        verdicts = attributor.judge_debate(debate)
         update("measuring grounding, balance, echo and distinctiveness")
         result = evaluate(debate, e5_embed, attributor, verdicts=verdicts)
         if judge is not None:
@@ -781,7 +771,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             try:
                 result.judge = judge_turns(debate, judge, attributor, result.turns)
             except UserError as exc:  # unreachable or timed out mid-way: nothing is saved
-                raise UserError(str(exc).replace("--base-url", "--judge-base-url", 1)) from exc
+                raise UserError(exc.shown(JUDGE_FLAGS)) from exc
     metrics = debate.metrics.model_copy(update={"evaluation": result.model_dump()})
     store.save(with_verdicts(debate, verdicts).model_copy(update={"metrics": metrics}))
     if args.json:
@@ -1168,7 +1158,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except UserError as exc:
-        _err(f"debate: error: {exc}")
+        _err(f"debate: error: {exc.shown(FLAGS)}")
         return 2
     except BrokenPipeError:
         return 0

@@ -28,11 +28,12 @@ SETTING_WORDS: dict[str, str] = {
     "chroma_url": "the Chroma server URL",
     "checkpoint_url": "the checkpoint URL",
     "at_turn": "the turn to fork after",
-    "turns": "the turns to add",
     "steer": "a steering question",
     "runs": "the number of runs",
     "concurrency": "the number of debates at once",
+    "fork_turns": "the turns to add",
     "merge": "a merge",
+    "source": "the source",
 }
 
 
@@ -47,10 +48,10 @@ class DebateError(Exception):
 class UserError(DebateError):
     """Bad input or an unusable environment, described in one line for the user.
 
-    `setting`: the setting the message is about, when it is about one; the message then
-    starts with that setting's words (`SETTING_WORDS`) and `detail` is the rest of it.
-    `fix`: settings (with example values) that would make it work, which the message
-    names in words at its end.
+    `setting`: the setting the error is about, when it is about one: the message is that
+    setting's words (`SETTING_WORDS`) followed by `message` (its `detail`), as in "the
+    model file x.gguf: no such GGUF file". `fix`: settings, with the values to give them,
+    that would make it work; the message names them at its end, in parentheses.
     """
 
     def __init__(
@@ -63,25 +64,32 @@ class UserError(DebateError):
         self.setting = setting
         self.fix = dict(fix or {})
         self.detail = str(message)
-        text = f"{SETTING_WORDS[setting]} {message}" if setting else str(message)
+        text = _named(SETTING_WORDS.get(setting or ""), self.detail)
         if self.fix:
-            text += " (" + ", ".join(f"{SETTING_WORDS[k]} {v}" for k, v in self.fix.items()) + ")"
+            given = "; ".join(f"{SETTING_WORDS[k]}: {v}" for k, v in self.fix.items())
+            text += f" ({given})"
         super().__init__(text, *args)
 
     def shown(self, names: Mapping[str, str]) -> str:
-        """The message with each setting named as in `names` (a front end's names for its
-        settings, such as the CLI's flags) where it has a name there: the setting's
-        words replaced, and the fix given as `NAME VALUE` pairs after a colon. One line."""
-        if self.setting is None and not self.fix:
+        """The message as a front end shows it, each setting under the front end's own name
+        for it in `names` (the CLI's flags: "--model-path x.gguf: no such GGUF file"), the
+        settings of the fix after a colon ("...: --backend openai --base-url URL"). As
+        `str(self)` when a setting of it has no name there. One line."""
+        wanted = [k for k in (self.setting, *self.fix) if k is not None]
+        if not wanted or any(k not in names for k in wanted):
             return str(self)
-        if self.setting is not None and self.setting not in names:
-            return str(self)
-        if any(k not in names for k in self.fix):
-            return str(self)
-        text = f"{names[self.setting]} {self.detail}" if self.setting else self.detail
+        text = _named(names.get(self.setting or ""), self.detail)
         if self.fix:
             text += ": " + " ".join(f"{names[k]} {v}" for k, v in self.fix.items())
         return str(DebateError(text))
+
+
+def _named(name: str | None, detail: str) -> str:
+    """`detail` after the name of the setting it is about ("NAME DETAIL", or "NAME: ..."
+    for a detail that opens on a colon); `detail` alone without a name."""
+    if not name:
+        return detail
+    return f"{name}{'' if detail.startswith(':') else ' '}{detail}"
 
 
 class ModelError(DebateError):

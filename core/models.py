@@ -133,6 +133,19 @@ class Verdict:
     drifting: tuple[str, ...] = ()
 
 
+class Rating(BaseModel):
+    """A judge model's rating of one turn against its cited lines (`agents.judge`): what it is
+    asked for, one turn at a time, under this JSON schema."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supported: Literal["supported", "partly", "not"] = Field(
+        description="Do the quoted source lines support what the turn claims?"
+    )
+    coherent: bool = Field(description="Does the turn make sense as a spoken argument?")
+    in_character: bool = Field(description="Does it sound like the persona described?")
+
+
 class Turn(BaseModel):
     """One spoken turn of the show."""
 

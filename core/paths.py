@@ -9,7 +9,8 @@
   `moved_debates_note` says how to move them.
 - `cache_dir()`: derived model files (`DEBATE_CACHE_DIR`, else the platform's cache
   folder for `debate`).
-- `bundled_sources()`: the show's transcripts shipped with the program.
+- `bundled_sources()`: the show's transcripts shipped with the program; `source_id_for`
+  names a source by its file.
 
 All relative paths are relative to the working directory.
 """
@@ -17,6 +18,7 @@ All relative paths are relative to the working directory.
 from __future__ import annotations
 
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -73,3 +75,10 @@ def bundled_sources() -> list[Path]:
         for p in folder.iterdir()
         if p.name.endswith(SOURCE_SUFFIXES) and ".gloss." not in p.name
     )
+
+
+def source_id_for(path: Path) -> str:
+    """Default source id: the file name without its suffixes, as a slug."""
+    stem = path.name.split(".")[0]
+    slug = re.sub(r"[^\w-]+", "_", stem, flags=re.UNICODE).strip("_").lower()
+    return slug or "source"

@@ -1,24 +1,22 @@
 """Quality figures of a saved debate: attribution of each turn to its cited lines and the
-names or figures it invents (`transcripts.attribution`), beside the form figures:
-citation validity, grounding, balance, echo, persona distinctiveness, agenda coverage."""
+names or figures it invents (an `Attribution`: `transcripts.attribution`, handed over by
+`graphs`), beside the form figures: citation validity, grounding, balance, echo, persona
+distinctiveness, agenda coverage; and, when asked, a judge model's ratings (a `Judge`:
+`agents.judge`)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from core.models import Debate, Turn, Verdict, grounding
+from core.models import Debate, Rating, Turn, Verdict, grounding
+from core.services import Attribution, Embed
 from core.text import copy_rate, distinct_n
-from transcripts.attribution import Attributor, judge_debate
 
-if TYPE_CHECKING:
-    from agents.llm.base import ChatModel
-
-Embed = Callable[[Sequence[str]], np.ndarray]
 TURN_NUMBER = "The turn's number, from 1, as replay and the debate's export number turns."
 
 
@@ -44,18 +42,6 @@ class TurnCheck(BaseModel):
     overlap: float | None = Field(description="Content-word share found in the cited lines.")
     invented: list[str] = Field(description="Names, dates, figures, quotations not in the source.")
     reason: str = Field(description="Why the turn fails; empty when it passes.")
-
-
-class Rating(BaseModel):
-    """What a judge model is asked for, one turn at a time, under this JSON schema."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    supported: Literal["supported", "partly", "not"] = Field(
-        description="Do the quoted source lines support what the turn claims?"
-    )
-    coherent: bool = Field(description="Does the turn make sense as a spoken argument?")
-    in_character: bool = Field(description="Does it sound like the persona described?")
 
 
 class TurnRating(BaseModel):
@@ -185,7 +171,7 @@ def cosine_support(turns: Sequence[Turn], language: str, embed: Embed) -> list[f
 def evaluate(
     debate: Debate,
     embed: Embed,
-    attributor: Attributor,
+    attributor: Attribution,
     *,
     verdicts: Mapping[int, Verdict] | None = None,
 ) -> Evaluation:
@@ -196,7 +182,7 @@ def evaluate(
     cites = [(t, c) for t in spoken for c in t.citations]
     valid = [(t, c) for t, c in cites if c not in t.invalid_citations()]
     if verdicts is None:
-        verdicts = judge_debate(debate, attributor)
+        verdicts = attributor.judge_debate(debate)
     checks = turn_checks(debate, verdicts)
     judged = [c for c in checks if c.judged]
     panelists = {p.id for p in debate.personas if p.role == "panelist"}
@@ -232,28 +218,23 @@ def evaluate(
     )
 
 
-JUDGE_PROMPT = """You check one turn of a simulated panel debate against the source lines it
-cites. The speaker is {name} ({title}); their stance: {stance}
+class Judge(Protocol):
+    """A judge model (`agents.judge.Judge`): its name, and its rating of one turn against
+    its cited lines."""
 
-Source lines cited (English gloss of a Japanese transcript):
-<<<{lines}>>>
+    name: str
 
-The turn:
-<<<{text}>>>
-
-Answer in JSON: "supported" is "supported" if the lines back what the turn claims,
-"partly" if they back some of it, "not" otherwise; "coherent" is whether the turn makes
-sense as a spoken argument; "in_character" is whether it sounds like this speaker."""
+    def rate(self, *, name: str, title: str, stance: str, lines: str, text: str) -> Rating | None:
+        """The rating of a turn (`text`) by a speaker (`name`, `title`, `stance`) against its
+        cited lines; None when the judge gave no usable answer."""
+        ...
 
 
 def judge_turns(
-    debate: Debate, model: ChatModel, attributor: Attributor, checks: Sequence[TurnCheck]
+    debate: Debate, judge: Judge, attributor: Attribution, checks: Sequence[TurnCheck]
 ) -> JudgeReport:
-    """Ask `model` to rate each judged turn of `checks` against its cited lines (gloss
-    where there is one). A turn whose reply never parses is kept with rating None."""
-    from agents.llm.base import Sampling
-    from core.errors import ModelError
-
+    """Have `judge` rate each judged turn of `checks` against its cited lines (gloss
+    where there is one). A turn it gives no usable rating is kept with rating None."""
     by_number = {t.number: t for t in debate.turns}
     ratings: list[TurnRating] = []
     for check in checks:
@@ -262,21 +243,13 @@ def judge_turns(
         turn = by_number[check.turn]
         persona = debate.persona(turn.speaker_id)
         lines = attributor.cited_text(turn.citations, turn.passages, gloss_only=True) or "-"
-        prompt = JUDGE_PROMPT.format(
+        rating = judge.rate(
             name=persona.name if persona else turn.speaker_id,
             title=persona.title if persona else "",
             stance=getattr(persona, "stance", "") if persona else "",
-            lines=" ".join(lines.split())[:1500],
-            text=" ".join(turn.text.split())[:1500],
+            lines=lines,
+            text=turn.text,
         )
-        try:
-            rating, _ = model.structured(
-                [{"role": "user", "content": prompt}],
-                Rating,
-                Sampling(temperature=0.0, max_tokens=80, repeat_penalty=1.0),
-            )
-        except ModelError:
-            rating = None
         ratings.append(TurnRating(turn=check.turn, rating=rating))
     rated = [r for r in ratings if r.rating is not None]
     verdict = {c.turn: c.attributable for c in checks}
@@ -285,7 +258,7 @@ def judge_turns(
         return sum(1 for r in rated if ok(r)) / len(rated) if rated else 0.0
 
     return JudgeReport(
-        model=model.name,
+        model=judge.name,
         ratings=ratings,
         supported_share=share(lambda r: r.rating.supported == "supported"),  # type: ignore[union-attr]
         coherent_share=share(lambda r: r.rating.coherent),  # type: ignore[union-attr]
@@ -296,8 +269,8 @@ def judge_turns(
     )
 
 
-def e5_embed(texts: Sequence[str]) -> np.ndarray:
-    """Passage embeddings from the bundled multilingual-e5-small."""
-    from transcripts.embedder import E5Embedder
-
-    return np.asarray(E5Embedder.shared().passage(list(texts)))
+def with_verdicts(debate: Debate, verdicts: Mapping[int, Verdict]) -> Debate:
+    """A copy of `debate` whose turns carry the verdicts of `Attribution.judge_debate`
+    (`Turn.attribution`; None for a turn that has none)."""
+    turns = [t.model_copy(update={"attribution": verdicts.get(t.index)}) for t in debate.turns]
+    return debate.model_copy(update={"turns": turns})

@@ -204,15 +204,16 @@ def merge_debates(
     vectors (one row each). Raises UserError for fewer than two debates, a debate named
     twice, or debates on different topics."""
     if len(debates) < 2:
-        raise UserError("--merge needs at least two debates")
+        raise UserError("needs at least two debates", setting="merge")
     ids = [d.id for d in debates]
     if len(set(ids)) != len(ids):
-        raise UserError("--merge: the same debate is named twice")
+        raise UserError(": the same debate is named twice", setting="merge")
     topics = {" ".join(d.topic.lower().split()) for d in debates}
     if len(topics) > 1:
         raise UserError(
-            "--merge: the debates are on different topics "
-            f"({'; '.join(sorted(d.topic[:40] for d in debates))}); merge debates on one topic"
+            ": the debates are on different topics "
+            f"({'; '.join(sorted(d.topic[:40] for d in debates))}); merge debates on one topic",
+            setting="merge",
         )
     by_id = {d.id: d for d in debates}
     # Parents first, so that shared turns are credited to the debate that spoke them.

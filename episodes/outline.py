@@ -3,17 +3,18 @@
 Deterministic assembly: talking points, clashes, quotes, sources, fact checks
 and durations come from the turns themselves, so any model's debate yields a
 valid outline. Where prose is wanted (the title, the logline, working titles
-of the segments, open questions) a model may write it through a pydantic
-schema (`write_notes`); whatever it gets wrong or leaves out keeps the
-assembled text, so a small model gives a plainer outline, never a broken one.
+of the segments, open questions) a model may write it (`agents.notes`, called
+by `graphs.session.write_notes`); `with_notes` takes what fits, and whatever the
+model gets wrong or leaves out keeps the assembled text, so a small model gives a
+plainer outline, never a broken one.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from pydantic import BaseModel, Field
 
@@ -565,44 +566,31 @@ def outline_html(outline: Outline) -> str:
     return _page(outline.title, body, outline.language)
 
 
-# -- prose written by a model ----------------------------------------------------------------------
-class OutlineNotes(BaseModel):
-    """What a model is asked to write; everything else in an outline is assembled.
+# -- prose written by a model (`agents.notes`) ---------------------------------------------------
+class Notes(Protocol):
+    """What a model wrote for an outline (`agents.notes.OutlineNotes`)."""
 
-    Every string is bounded, so a grammar-constrained small model cannot ramble
-    past its token budget and leave the JSON unfinished."""
-
-    title: str = Field(min_length=3, max_length=80)
-    logline: str = Field(min_length=10, max_length=200)
-    segment_titles: list[Annotated[str, Field(min_length=2, max_length=60)]] = Field(
-        default_factory=list, max_length=6
-    )
-    open_questions: list[Annotated[str, Field(min_length=8, max_length=140)]] = Field(
-        default_factory=list, max_length=3
-    )
+    title: str
+    logline: str
+    segment_titles: Sequence[str]
+    open_questions: Sequence[str]
 
 
-def _data(text: str, limit: int = 160) -> str:
-    """Debate text as quoted data in a prompt: one line, clipped, no delimiters of its own."""
-    flat = " ".join(text.replace("<<<", "").replace(">>>", "").split())
-    return f"<<<{flat[:limit]}>>>"
+def notes_request(outline: Outline) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What a model is shown to write an outline's notes: each segment's question, with its
+    talking points as (speaker, the claim or, without one, what was said)."""
+    return [
+        (seg.question, [(p.speaker, p.claim or p.said) for p in seg.talking_points])
+        for seg in outline.segments
+    ]
 
 
-def notes_prompt(outline: Outline, topic: str) -> str:
-    from prompts import render
-
-    rows = []
-    for i, seg in enumerate(outline.segments, 1):
-        rows.append(f"{i}. {_data(seg.question)}")
-        for p in seg.talking_points[:3]:
-            rows.append(f"   - {p.speaker}: {_data(p.claim or p.said, 120)}")
-    language = outline.language if outline.language in ("en", "ja") else "en"
-    return render(
-        "outline_notes",
-        language,
-        topic=_data(topic, 200),
-        segments="\n".join(rows),
-        count=len(outline.segments),
+def notes_unusable(outline: Outline, why: object) -> Outline:
+    """The assembled outline, saying why the model's notes were not used (its call failed
+    or its reply did not fit the schema)."""
+    log.warning("outline: the model's notes were unusable, keeping the assembled text (%s)", why)
+    return outline.model_copy(
+        update={"notes_dropped": [f"its reply did not fit the outline's schema ({why})"]}
     )
 
 
@@ -625,30 +613,14 @@ def _trails(title: str) -> str | None:
     return None
 
 
-def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001 (a ChatModel)
-    """The outline with its prose parts written by `model` (structured output).
+def with_notes(outline: Outline, topic: str, notes: Notes, written_by: str) -> Outline:
+    """The outline with the prose parts of `notes` (written by the model `written_by`)
+    that fit it.
 
-    A failed call, or a field that comes back empty, repeats the question, copies a
-    guest's line, talks to the reader, shares no word with the debate or breaks off,
-    keeps the assembled text and says why in `notes_dropped`; the result is always a
-    valid outline.
+    A field that comes back empty, repeats the question, copies a guest's line, talks to
+    the reader, shares no word with the debate or breaks off keeps the assembled text and
+    says why in `notes_dropped`; the result is always a valid outline.
     """
-    from agents.llm.base import Sampling
-    from core.errors import ModelError
-
-    try:
-        notes, _ = model.structured(
-            [{"role": "user", "content": notes_prompt(outline, topic)}],
-            OutlineNotes,
-            Sampling(temperature=0.3, max_tokens=480, seed=0),
-        )
-    except ModelError as exc:
-        log.warning(
-            "outline: the model's notes were unusable, keeping the assembled text (%s)", exc
-        )
-        return outline.model_copy(
-            update={"notes_dropped": [f"its reply did not fit the outline's schema ({exc})"]}
-        )
 
     def plain(text: str) -> str:
         return text.translate(str.maketrans("’‘“”", "''\"\""))
@@ -718,5 +690,5 @@ def write_notes(outline: Outline, topic: str, model) -> Outline:  # noqa: ANN001
         update["notes_dropped"] = dropped
     if not update.keys() - {"notes_dropped"}:  # nothing the model wrote was taken
         return outline.model_copy(update=update)
-    update["written_by"] = getattr(model, "name", "model")
+    update["written_by"] = written_by
     return outline.model_copy(update=update)

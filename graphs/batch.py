@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from core.errors import UserError
 from core.settings import Settings
 from graphs import events
 from graphs.context import Search
+from graphs.models import persona_models
 from graphs.runner import new_show
 
 MAX_CONCURRENCY = 512  # worker threads of one process
@@ -67,9 +69,9 @@ class BatchProgress:
 
 def check_counts(runs: int, concurrency: int) -> None:
     if runs < 1:
-        raise UserError("--runs must be at least 1")
+        raise UserError("must be at least 1", setting="runs")
     if not 1 <= concurrency <= MAX_CONCURRENCY:
-        raise UserError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+        raise UserError(f"must be between 1 and {MAX_CONCURRENCY}", setting="concurrency")
 
 
 def _drive(runner: Any, post: Callable[[Any], None]) -> BatchResult:
@@ -119,7 +121,7 @@ async def run_batch(
     """
     check_counts(runs, concurrency)
     if not models:
-        raise UserError("batch needs at least one --base-url")
+        raise UserError("a batch needs at least one server URL")
     urls = list(models)
     topics = [topic] if isinstance(topic, str) else list(topic)
     progress = BatchProgress(total=runs)
@@ -154,6 +156,7 @@ async def run_batch(
                         search=search,
                         checkpointer=checkpointer,
                         model=models[url],
+                        persona_models=partial(persona_models, run_settings),
                         persona_ids=persona_ids,
                         personas_dir=personas_dir,
                     )

@@ -139,7 +139,7 @@ def _open_postgres(url: str) -> Iterator[Any]:
         psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S).close()
     except psycopg.Error as exc:
         raise UserError(
-            f"--checkpoint-url {shown}: cannot reach PostgreSQL ({_one_line(url, exc)})"
+            f"{shown}: cannot reach PostgreSQL ({_one_line(url, exc)})", setting="checkpoint_url"
         ) from None
     pool = ConnectionPool(
         url,
@@ -157,14 +157,14 @@ def _open_postgres(url: str) -> Iterator[Any]:
             saver.setup()
         except psycopg.Error as exc:
             raise UserError(
-                f"--checkpoint-url {shown}: cannot set up the checkpoint tables "
-                f"({_one_line(url, exc)})"
+                f"{shown}: cannot set up the checkpoint tables ({_one_line(url, exc)})",
+                setting="checkpoint_url",
             ) from None
         try:
             yield saver
         except psycopg.OperationalError as exc:  # the server went away mid-debate
             raise UserError(
-                f"--checkpoint-url {shown}: lost PostgreSQL ({_one_line(url, exc)})"
+                f"{shown}: lost PostgreSQL ({_one_line(url, exc)})", setting="checkpoint_url"
             ) from None
     finally:
         pool.close()
@@ -179,7 +179,9 @@ def open_checkpointer(data_dir: Path, url: str | None = None) -> Iterator[Any]:
     """
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
-            raise UserError("--checkpoint-url: expected postgresql://USER:PASSWORD@HOST:PORT/DB")
+            raise UserError(
+                ": expected postgresql://USER:PASSWORD@HOST:PORT/DB", setting="checkpoint_url"
+            )
         with _open_postgres(url) as saver:
             yield saver
         return

@@ -12,15 +12,13 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from agents.llm.base import ChatModel
-from agents.llm.embedded import BUNDLED_NAME
-from agents.llm.factory import make_model, parse_override
+from agents.llm.base import ChatModel, capabilities_of
 from agents.personas import Persona, load_personas, select_panel
 from agents.speaker import card_head
 from core.errors import ModelError, UserError
@@ -36,82 +34,33 @@ from graphs.state import Interjection, NextTurn
 
 log = logging.getLogger(__name__)
 MAX_TOPIC = 500
+# The models of the personas whose files name one of their own, by persona id.
+ModelsOf = Callable[[Sequence[Persona]], dict[str, ChatModel]]
 
 
 # The bundled 135M model writes English only: a Japanese debate on it is not Japanese a
 # viewer can read (docs/ARCHITECTURE.md).
-JA_ON_BUNDLED = (
-    "--lang ja: the bundled model (SmolLM2-135M) writes English only; run Japanese debates "
-    "on a server model: --backend openai --base-url URL --model NAME"
+ENGLISH_ONLY = (
+    "ja: the bundled model (SmolLM2-135M) writes English only; run Japanese debates on a "
+    "server model"
 )
+SERVER_MODEL = {"backend": "openai", "base_url": "URL", "model": "NAME"}
 
 
 def check_language(language: str, backend: str, model_path: Path | None = None) -> None:
     """Refuse, in one line and before any work, a Japanese debate on the bundled model
-    (the embedded backend without a --model-path of the user's own). UserError."""
+    (the embedded backend without a model file of the user's own). UserError."""
     if language == "ja" and backend == "embedded" and model_path is None:
-        raise UserError(JA_ON_BUNDLED)
+        raise UserError(ENGLISH_ONLY, setting="language", fix=SERVER_MODEL)
 
 
 def check_topic(topic: str) -> str:
     topic = " ".join((topic or "").split())
     if not topic:
-        raise UserError("--topic is empty; say what the panel should debate")
+        raise UserError("is empty; say what the panel should debate", setting="topic")
     if len(topic) > MAX_TOPIC:
-        raise UserError(f"--topic is {len(topic)} characters; keep it under {MAX_TOPIC}")
+        raise UserError(f"is {len(topic)} characters; keep it under {MAX_TOPIC}", setting="topic")
     return topic
-
-
-def model_from(
-    settings: Settings,
-    backend: str,
-    model: str | None,
-    model_path: Path | None,
-    base_url: str | None,
-    seed: int,
-) -> ChatModel:
-    """make_model with the call options (timeout, retries) every model of a run shares."""
-    return make_model(
-        backend,
-        model=model,
-        model_path=model_path,
-        base_url=base_url,
-        timeout=settings.request_timeout_s,
-        max_retries=settings.max_retries,
-        seed=seed,
-    )
-
-
-def persona_models(settings: Settings, panel: list[Persona]) -> dict[str, ChatModel]:
-    """Models for personas whose files override the model (a mixed panel)."""
-    out: dict[str, ChatModel] = {}
-    cache: dict[str, ChatModel] = {}
-    for p in panel:
-        if not p.model:
-            continue
-        if p.model not in cache:
-            backend, name = parse_override(p.model)
-            cache[p.model] = model_from(
-                settings,
-                backend,
-                name if backend == "openai" else None,
-                Path(name) if backend == "embedded" and name else None,
-                settings.base_url,
-                settings.seed,
-            )
-        out[p.id] = cache[p.model]
-    return out
-
-
-def default_model(settings: Settings) -> ChatModel:
-    return model_from(
-        settings,
-        settings.backend,
-        settings.model,
-        settings.model_path,
-        settings.base_url,
-        settings.seed,
-    )
 
 
 class TurnCancelled(BaseException):
@@ -424,18 +373,19 @@ def run_settings(
 
 
 def agenda_mode(settings: Settings, model: ChatModel) -> Literal["model", "standard"]:
-    """`auto` keeps the bundled 135M model off the agenda: asked for three segments it
-    repeats one question or copies the notes, and most plans end up replaced by the
-    standard agenda anyway, after the decoding of a plan (docs/ARCHITECTURE.md has the
-    figures)."""
+    """`auto` keeps a model whose agendas are not worth asking for (`plans_agenda`: the
+    bundled 135M model) off the agenda: asked for three segments it repeats one question
+    or copies the notes, and most plans end up replaced by the standard agenda anyway,
+    after the decoding of a plan (docs/ARCHITECTURE.md has the figures)."""
     if settings.agenda == "auto":
-        return "standard" if model.name == BUNDLED_NAME else "model"
+        return "model" if capabilities_of(model).plans_agenda else "standard"
     return settings.agenda
 
 
 def reply_search_mode(settings: Settings, model: ChatModel) -> Literal["claim", "tail", "question"]:
-    """`auto` searches a reply's passages with the segment question alone on the bundled
-    135M model. Its turns are rarely a usable query (half-sentences, stray names and
+    """`auto` searches a reply's passages with the segment question alone on a model whose
+    turns make no usable query (`turns_as_queries`: the bundled 135M model). Its turns are
+    rarely a usable query (half-sentences, stray names and
     numbers): with them, support and copy rate were the same as without, and each reply
     search of a debate cost an e5 encoding of its own, where the question's own search is
     cached (docs/ARCHITECTURE.md has the figures). Other models search with the question
@@ -443,7 +393,7 @@ def reply_search_mode(settings: Settings, model: ChatModel) -> Literal["claim", 
     words; claims come from one source, so in a batch most of their encodings are cached
     (docs/SCALING.md)."""
     if settings.reply_search == "auto":
-        return "question" if model.name == BUNDLED_NAME else "claim"
+        return "claim" if capabilities_of(model).turns_as_queries else "question"
     return settings.reply_search
 
 
@@ -453,21 +403,21 @@ def new_show(
     *,
     search: Search,
     checkpointer: Any,
-    model: ChatModel | None = None,
+    model: ChatModel,
     persona_ids: list[str] | None = None,
     personas_dir: Path | None = None,
     steerable: bool = False,
-    extra_models: dict[str, ChatModel] | None = None,
+    persona_models: ModelsOf | None = None,
 ) -> ShowRunner:
-    """A new debate, ready to run."""
+    """A new debate, ready to run. `model` speaks for every persona but those that
+    `persona_models` gives a model of their own (their files name one:
+    `graphs.models.persona_models`). Raises UserError for a bad topic, an unknown persona,
+    or a Japanese debate on a model that writes English only."""
     topic = check_topic(topic)
-    if model is None:
-        check_language(settings.language, settings.backend, settings.model_path)
-    elif settings.language == "ja" and model.name == BUNDLED_NAME:
-        raise UserError(JA_ON_BUNDLED)
+    if settings.language == "ja" and not capabilities_of(model).writes_japanese:
+        raise UserError(ENGLISH_ONLY, setting="language", fix=SERVER_MODEL)
     panel = select_panel(load_personas(personas_dir), persona_ids)
-    model = model or default_model(settings)
-    overrides = extra_models if extra_models is not None else persona_models(settings, panel)
+    overrides = persona_models(panel) if persona_models is not None else {}
     debate = Debate(
         id=new_debate_id(),
         topic=topic,
@@ -482,18 +432,6 @@ def panel_of(debate: Debate) -> list[Persona]:
     return [Persona.model_validate(p.model_dump()) for p in debate.personas]
 
 
-def saved_model(settings: Settings, rs: RunSettings) -> ChatModel:
-    """The model a saved debate ran with (a given --base-url or --model-path wins)."""
-    return model_from(
-        settings,
-        rs.backend,
-        rs.model if rs.backend == "openai" else None,
-        settings.model_path,
-        settings.base_url or rs.base_url,
-        rs.seed,
-    )
-
-
 def continuing(
     settings: Settings,
     debate: Debate,
@@ -501,17 +439,21 @@ def continuing(
     search: Search,
     checkpointer: Any,
     steerable: bool,
+    persona_models: ModelsOf | None = None,
 ) -> ShowRunner:
-    """A runner that continues `debate` from its checkpoints (resume or fork)."""
+    """A runner that continues `debate` from its checkpoints (resume or fork), with the
+    model it ran with (`graphs.models.saved_model`) and its personas' own."""
+    if model is None:
+        raise ValueError("a debate continues with a model: graphs.session makes its own")
     panel = panel_of(debate)
     return ShowRunner(
         settings,
         debate,
         panel,
-        model or saved_model(settings, debate.settings),
+        model,
         search,
         checkpointer,
-        persona_models(settings, panel),
+        persona_models(panel) if persona_models is not None else {},
         steerable,
         resuming=True,
     )
@@ -550,13 +492,16 @@ def resume_show(
     checkpointer: Any,
     model: ChatModel | None = None,
     steerable: bool = False,
+    persona_models: ModelsOf | None = None,
 ) -> ShowRunner:
-    """Continue a debate from its last checkpoint."""
+    """Continue a debate from its last checkpoint, with `model` (the one it ran with:
+    `graphs.models.saved_model`) and its personas' own (`persona_models`). Raises
+    UserError for an unknown or finished debate, or one without checkpoints."""
     store = DebateStore(settings.out_dir)
     debate = store.load(ref)
     if debate.status == "finished":
         raise UserError(f"debate {debate.id} is finished; fork it to continue (`debate fork`)")
-    runner = continuing(settings, debate, model, search, checkpointer, steerable)
+    runner = continuing(settings, debate, model, search, checkpointer, steerable, persona_models)
     if not runner.graph.get_state(runner.config).values:
         raise UserError(f"debate {debate.id} has no checkpoint in {settings.data_dir}")
     _carry_old_next_turn(runner)
@@ -574,22 +519,26 @@ def fork_show(
     turns: int | None = None,
     model: ChatModel | None = None,
     steerable: bool = False,
+    persona_models: ModelsOf | None = None,
 ) -> ShowRunner:
     """A new debate that continues from the state right after turn number `after_turn` of
     another: numbered from 1, as replay and every export number turns (`Turn.number`), so
     `after_turn=5` keeps the parent's first five turns. `turns`: most turns the branch adds
     after the fork point, its closing included (a producer's question does not count); by
-    default the parent's turn limit stands. Raises UserError for an unknown debate, a turn
+    default the parent's turn limit stands. `model` and `persona_models` as for
+    `resume_show`, the parent's. Raises UserError for an unknown debate, a turn
     outside it, or `turns` below 1."""
     if turns is not None and turns < 1:
-        raise UserError(f"--turns {turns}: a fork adds at least 1 turn")
+        raise UserError(f"{turns}: a fork adds at least 1 turn", setting="fork_turns")
     store = DebateStore(settings.out_dir)
     parent = store.load(ref)
     if not parent.turns:
-        raise UserError(f"--at-turn {after_turn}: debate {parent.id} has no turns to fork after")
+        raise UserError(
+            f"{after_turn}: debate {parent.id} has no turns to fork after", setting="at_turn"
+        )
     if not 1 <= after_turn <= len(parent.turns):
         raise UserError(
-            f"--at-turn {after_turn}: debate {parent.id} has turns 1-{len(parent.turns)}"
+            f"{after_turn}: debate {parent.id} has turns 1-{len(parent.turns)}", setting="at_turn"
         )
     last = after_turn - 1  # the index of the last turn the fork keeps
     graph = compile_show(checkpointer)
@@ -599,8 +548,9 @@ def fork_show(
     after = "moderate" if parent.turns[last].kind == "interjection" else "speak"
     if steer and after == "moderate":
         raise UserError(
-            f"--at-turn {after_turn}: turn {after_turn} is a producer's question; "
-            "--steer needs a turn of the panel"
+            f"{after_turn}: turn {after_turn} is a producer's question; a steering question "
+            "needs a turn of the panel",
+            setting="at_turn",
         )
     wanted = "retrieve" if after == "moderate" else "select"
     for snap in graph.get_state_history({"configurable": {"thread_id": parent.id}}):
@@ -626,7 +576,7 @@ def fork_show(
             "created_at": datetime.now(UTC),
         }
     )
-    runner = continuing(settings, debate, model, search, checkpointer, steerable)
+    runner = continuing(settings, debate, model, search, checkpointer, steerable, persona_models)
     values = dict(source.values)
     if "next_turn" not in values and (old := _old_next_turn(checkpointer, source.config)):
         values["next_turn"] = old  # a checkpoint from before the key was renamed

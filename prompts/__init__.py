@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from importlib import resources
 from string import Template
 
+from core.errors import DebateError
+
 LANGUAGES = ("en", "ja")
 
 
-class PromptError(ValueError):
+class PromptError(DebateError, ValueError):
     """A prompt template is missing or does not fill."""
 
 

@@ -15,11 +15,11 @@ from agents.llm.openai_backend import OpenAIModel
 from bench.fake_openai import FakeOpenAI, FaultPlan
 from core.errors import UserError
 from core.models import Turn
-from episodes.evaluate import e5_embed
 from episodes.merge import merge_debates, merged_html, merged_markdown
 from episodes.store import DebateStore
 from graphs.batch import run_batch
 from graphs.checkpoint import open_checkpointer
+from graphs.session import e5_embed
 from tests.conftest import DEBATE
 from tests.tui_fixtures import sample_debate
 
@@ -86,7 +86,7 @@ def test_one_failing_debate_does_not_stop_the_batch(settings, search):
 
 
 def test_batch_refuses_bad_counts(settings, search):
-    with pytest.raises(UserError, match="--runs"):
+    with pytest.raises(UserError, match="the number of runs"):
         batch(settings, search, [], 0, 1, "t")
 
 

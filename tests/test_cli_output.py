@@ -108,7 +108,7 @@ def forkable(tmp_path, monkeypatch):
         list(parent.run())
     monkeypatch.setattr(cli, "open_index", lambda *a, **k: StubSearch())
     monkeypatch.setattr(cli, "searcher", lambda index: index)
-    monkeypatch.setattr("graphs.runner.saved_model", lambda *a, **k: varied("Fork"))
+    monkeypatch.setattr("graphs.models.saved_model", lambda *a, **k: varied("Fork"))
     common = ["--data-dir", str(settings.data_dir), "--out", str(settings.out_dir)]
     return settings, parent, common
 

@@ -555,7 +555,7 @@ def test_transcript_just_over_the_limit_is_refused(tmp_path: Path):
 def test_10000_character_topic_is_refused():
     with pytest.raises(UserError) as err:
         check_topic("x" * 10_000)
-    assert str(err.value) == f"--topic is 10000 characters; keep it under {MAX_TOPIC}"
+    assert str(err.value) == f"the topic is 10000 characters; keep it under {MAX_TOPIC}"
 
 
 # -- the command line, in process --------------------------------------------------------------
@@ -604,7 +604,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder with debates, personas and transcripts, good and bad; heavy parts stubbed."""
     import textual_serve.server
 
-    import graphs.runner
+    import episodes.evaluate
+    import graphs.models
+    import graphs.session
     import transcripts.index
     import tui.app
 
@@ -620,13 +622,13 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "show.txt").write_text("司会：計算資源は通貨だ。\nHOST: Is it?\n", encoding="utf-8")
     (tmp_path / "binary.txt").write_bytes(b"\x00\x01\x02")
     (tmp_path / "somedir").mkdir()
-    monkeypatch.setattr(graphs.runner, "default_model", reached)
-    monkeypatch.setattr(graphs.runner, "model_from", reached)
-    monkeypatch.setattr(graphs.runner, "saved_model", lambda *_: NoProse())
-    monkeypatch.setattr(transcripts.evaluate, "e5_embed", reached)
+    monkeypatch.setattr(graphs.models, "default_model", reached)
+    monkeypatch.setattr(graphs.models, "model_from", reached)
+    monkeypatch.setattr(graphs.models, "saved_model", lambda *_: NoProse())
+    monkeypatch.setattr(graphs.session, "e5_embed", reached)
     monkeypatch.setattr(cli, "open_index", reached)
     monkeypatch.setattr(transcripts.index, "PassageIndex", FakeIndex)
-    monkeypatch.setattr(transcripts.evaluate, "evaluate", reached)
+    monkeypatch.setattr(episodes.evaluate, "evaluate", reached)
     monkeypatch.setattr(tui.app, "main", reached)
     # `serve` with options that pass would listen until stopped: a fuzzed command line
     # that got there once kept a whole test run serving on 127.0.0.1:8000.

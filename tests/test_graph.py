@@ -185,10 +185,10 @@ def test_a_topic_that_is_a_question_is_asked_first_and_never_quoted_into_another
 
 
 def test_auto_agenda_leaves_only_the_bundled_model_off_it(settings):
-    from agents.llm.embedded import BUNDLED_NAME
+    from agents.llm.base import SMALL
     from graphs.runner import agenda_mode
 
-    small, other = ScriptedModel(name=BUNDLED_NAME), ScriptedModel(name="gpt-4o-mini")
+    small, other = ScriptedModel(capabilities=SMALL), ScriptedModel(name="gpt-4o-mini")
     assert agenda_mode(settings, small) == "standard"
     assert agenda_mode(settings, other) == "model"
     assert agenda_mode(settings.model_copy(update={"agenda": "model"}), small) == "model"
@@ -403,7 +403,7 @@ def test_fork_out_of_range(settings, model, search, saver):
 
     runner, _ = run(settings, model, search, saver)
     for outside in (0, 13, 40):  # turns are numbered 1-12, as replay and exports show them
-        with pytest.raises(UserError, match=f"--at-turn {outside}: .* has turns 1-12$"):
+        with pytest.raises(UserError, match=f"the turn to fork after {outside}: .* has turns 1-12$"):
             fork_show(
                 settings, runner.debate.id, outside, search=search, checkpointer=saver, model=model
             )

@@ -3,8 +3,8 @@ clash (a claim and the rebuttal to it, each with who said it)."""
 
 from __future__ import annotations
 
-from episodes.evaluate import e5_embed
 from episodes.merge import merge_debates, merged_markdown, substantive
+from graphs.session import e5_embed
 from tests.test_batch import constructed
 
 CLAIM = "A single company holding half of all compute would set the price of intelligence."

@@ -125,7 +125,7 @@ def test_a_base_url_without_v1_is_named_before_any_work(suffix: str):
             ask(root + suffix)
     message = str(err.value)
     assert "the base URL probably lacks /v1" in message
-    assert f"--base-url {root}/v1" in message and "check --model" not in message
+    assert f"the server URL: {root}/v1" in message and "check --model" not in message
 
 
 def test_a_wrong_api_path_is_not_blamed_on_the_model():
@@ -142,7 +142,7 @@ def test_a_wrong_api_path_is_not_blamed_on_the_model():
 
 def test_a_model_the_server_does_not_have_is_still_the_model():
     with serve(model_404=True) as root:
-        with pytest.raises(UserError, match=r"model 'm' not found \(check --model\)"):
+        with pytest.raises(UserError, match=r"model 'm' not found \(check the model name\)"):
             ask(root + "/v1")
 
 

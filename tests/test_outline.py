@@ -117,7 +117,7 @@ def test_outline_json_round_trip():
 
 def test_model_writes_the_prose_and_assembly_keeps_the_rest():
     from agents.llm.scripted import ScriptedModel
-    from episodes.outline import write_notes
+    from graphs.session import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)
@@ -153,7 +153,7 @@ def test_model_writes_the_prose_and_assembly_keeps_the_rest():
 def test_a_model_that_fails_leaves_a_valid_assembled_outline():
     from agents.llm.scripted import ScriptedModel
     from core.errors import ModelError
-    from episodes.outline import write_notes
+    from graphs.session import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)
@@ -214,7 +214,7 @@ def test_outline_command_without_a_model(tmp_path, indexed_data):
 
 def test_a_title_copied_from_a_guest_is_not_taken():
     from agents.llm.scripted import ScriptedModel
-    from episodes.outline import write_notes
+    from graphs.session import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)
@@ -229,7 +229,7 @@ def test_a_title_copied_from_a_guest_is_not_taken():
 
 def test_chatter_off_topic_and_cut_off_parts_are_not_taken_and_the_outline_says_why():
     from agents.llm.scripted import ScriptedModel
-    from episodes.outline import write_notes
+    from graphs.session import write_notes
 
     debate = sample_debate()
     assembled = build_outline(debate)

@@ -8,7 +8,8 @@ import re
 from agents.llm.scripted import ScriptedModel
 from core.models import Segment, Verdict
 from episodes.export import to_html, to_markdown
-from episodes.outline import build_outline, outline_html, outline_markdown, write_notes
+from episodes.outline import build_outline, outline_html, outline_markdown
+from graphs.session import write_notes
 from tests.conftest import PASSAGES
 from tests.tui_fixtures import claimed_debate, sample_debate
 

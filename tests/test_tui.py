@@ -650,13 +650,13 @@ async def test_starting_a_debate_names_each_stage(tui_settings, saver):
 
     gate = threading.Event()
     app = app_for(tui_settings, saver)
-    original = app.model_for
+    original = app.session.model_for
 
     def slow_model_for(settings):
         gate.wait(5)
         return original(settings)
 
-    app.model_for = slow_model_for
+    app.session.model_for = slow_model_for
     async with app.run_test(size=SIZE) as pilot:
         start_show(app, 4)
         live = app.screen
@@ -979,13 +979,13 @@ async def test_going_back_while_a_debate_starts_is_not_a_crash(tui_settings, sav
 
     gate = threading.Event()
     app = app_for(tui_settings, saver)
-    original = app.model_for
+    original = app.session.model_for
 
     def slow_model_for(settings):
         gate.wait(5)
         return original(settings)
 
-    app.model_for = slow_model_for
+    app.session.model_for = slow_model_for
     async with app.run_test(size=SIZE) as pilot:
         start_show(app, 4)
         await wait_for(pilot, lambda: "loading the model" in screen_text(app))

@@ -97,10 +97,10 @@ def test_a_turn_is_given_passages_the_last_turn_was_not():
 
 
 def test_reply_search_auto_leaves_the_turns_of_the_bundled_model_out(settings):
-    from agents.llm.embedded import BUNDLED_NAME
+    from agents.llm.base import SMALL
     from graphs.runner import reply_search_mode
 
-    small, other = ScriptedModel(name=BUNDLED_NAME), ScriptedModel(name="gpt-4o-mini")
+    small, other = ScriptedModel(capabilities=SMALL), ScriptedModel(name="gpt-4o-mini")
     assert reply_search_mode(settings, small) == "question"
     assert reply_search_mode(settings, other) == "claim"
     assert reply_search_mode(settings.model_copy(update={"reply_search": "tail"}), small) == "tail"

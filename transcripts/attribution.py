@@ -56,7 +56,6 @@ __all__ = [
     "invented",
     "judge_debate",
     "names",
-    "with_verdicts",
 ]
 
 # Chosen on tests/data/attribution_turns.jsonl; see the module docstring.
@@ -358,8 +357,7 @@ def read_lines(path: Path) -> dict[int, LineText]:
 
 def bundled_lines() -> dict[str, dict[int, LineText]]:
     """The lines of every bundled source, by source id."""
-    from core.paths import bundled_sources
-    from transcripts.ingest import source_id_for
+    from core.paths import bundled_sources, source_id_for
 
     return {source_id_for(p): read_lines(Path(p)) for p in bundled_sources()}
 
@@ -481,6 +479,10 @@ class Attributor:
             for gloss, text in views:
                 parts += [gloss or text] if gloss_only else [t for t in (gloss, text) if t]
         return " ".join(parts) if parts else None
+
+    def judge_debate(self, debate: Debate) -> dict[int, Verdict]:
+        """Verdicts on a debate's turns, by turn index (`judge_debate` with this attributor)."""
+        return judge_debate(debate, self)
 
     # -- the two signals ---------------------------------------------------------------------------
     def overlap(self, text: str, cited: str) -> float:
@@ -670,10 +672,3 @@ def judge_debate(debate: Debate, attributor: Attributor) -> dict[int, Verdict]:
             shown = ", ".join(found[:4]) + (" …" if len(found) > 4 else "")
             out[t.index] = Verdict(False, 0.0, None, found, f"not in the source: {shown}")
     return out
-
-
-def with_verdicts(debate: Debate, verdicts: Mapping[int, Verdict]) -> Debate:
-    """A copy of `debate` whose turns carry the verdicts of `judge_debate`
-    (`Turn.attribution`; None for a turn that has none)."""
-    turns = [t.model_copy(update={"attribution": verdicts.get(t.index)}) for t in debate.turns]
-    return debate.model_copy(update={"turns": turns})

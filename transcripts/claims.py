@@ -14,9 +14,9 @@ from typing import Any
 from core.claims import ClaimBook, SourceSentence, claimable, pieces, stands_alone
 from core.errors import UserError
 from core.models import Turn
-from core.paths import bundled_sources
+from core.paths import bundled_sources, source_id_for
 from core.text import terms
-from transcripts.ingest import load_gloss, read_source, source_id_for
+from transcripts.ingest import load_gloss, read_source
 
 log = logging.getLogger(__name__)
 

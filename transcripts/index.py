@@ -24,10 +24,10 @@ from urllib.parse import urlparse
 from core.errors import UserError
 from core.files import atomic_write
 from core.models import Passage
-from core.paths import bundled_sources
+from core.paths import bundled_sources, source_id_for
 from core.text import JapaneseTokenizer
 from transcripts.embedder import E5Embedder, Embedder
-from transcripts.ingest import Chunk, Skipped, chunk, load_gloss, read_source, source_id_for
+from transcripts.ingest import Chunk, Skipped, chunk, load_gloss, read_source
 from transcripts.lexical import (
     BM25,
     Sparse,
@@ -116,7 +116,7 @@ class _RemoteStore:
 
         url = urlparse(chroma_url)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise UserError(f"--chroma-url {chroma_url!r}: expected http://HOST:PORT")
+            raise UserError(f"{chroma_url!r}: expected http://HOST:PORT", setting="chroma_url")
         try:
             client = chromadb.HttpClient(
                 host=url.hostname,
@@ -127,7 +127,9 @@ class _RemoteStore:
             client.heartbeat()
             self._collection = _open_collection(client)
         except Exception as exc:  # the client raises several kinds for a dead server
-            raise UserError(f"--chroma-url {chroma_url}: cannot reach the Chroma server") from exc
+            raise UserError(
+                f"{chroma_url}: cannot reach the Chroma server", setting="chroma_url"
+            ) from exc
         self._lock = threading.RLock()
         self.build_lock = threading.Lock()
         self.lexical: Lexical | None = None

@@ -510,13 +510,6 @@ def _too_big(path: Path, size: int) -> str:
     return f"{path}: {size / 2**20:.1f} MB is over the {MAX_BYTES >> 20} MB limit of a transcript"
 
 
-def source_id_for(path: Path) -> str:
-    """Default source id: the file name without its suffixes, as a slug."""
-    stem = path.name.split(".")[0]
-    slug = re.sub(r"[^\w-]+", "_", stem, flags=re.UNICODE).strip("_").lower()
-    return slug or "source"
-
-
 def load_gloss(path: Path) -> dict[tuple[int, str], str]:
     """A parallel gloss file: JSON lines of {line, sentence, ja, en}, keyed by (line, ja)."""
     gloss_path = path.with_name(path.name.rsplit(".", 1)[0] + ".gloss.en.jsonl")

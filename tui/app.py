@@ -1,14 +1,13 @@
 """The Textual app: library, new debate, live, replay and outline screens.
 
-Built by `make_app(settings, model=..., search=..., checkpointer=...)`; tests pass
-a scripted model, a fixed search and an in-memory checkpointer, so they never
-touch a real model or the user's files.
+Built by `make_app(settings, model=..., search=..., checkpointer=...)`: its parts come
+from one `graphs.session.Session`, as the CLI's do; tests pass a scripted model, a fixed
+search and an in-memory checkpointer, so they never touch a real model or the user's
+files.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,16 +19,15 @@ from textual.screen import Screen
 if TYPE_CHECKING:
     from graphs.context import Search
     from graphs.runner import ShowRunner
+    from graphs.session import ChatModel
 
-from agents.llm.base import ChatModel
 from core.errors import UserError
 from core.models import Debate
 from core.settings import Settings
-from episodes.store import DebateStore, load_debate
+from episodes.store import load_debate
+from graphs.session import Session, Stage
 from tui.commands import DebateCommands
 from tui.widgets.dialogs import ForkRequest
-
-Stage = Callable[..., None]  # stage(name, done=0, total=0): what slow work is under way
 
 
 class DebateApp(App[None]):
@@ -57,12 +55,8 @@ class DebateApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.store = DebateStore(settings.out_dir)
-        self._model = model
-        self._models: dict[tuple, ChatModel] = {}
-        self._search = search
-        self._checkpointer = checkpointer
-        self._resources = contextlib.ExitStack()
+        self.session = Session(settings, model=model, search=search, checkpointer=checkpointer)
+        self.store = self.session.store
         self.replay_ref = replay
 
     def notify(
@@ -92,67 +86,12 @@ class DebateApp(App[None]):
                 self.notify(str(exc), severity="error", timeout=10)
 
     def on_unmount(self) -> None:
-        self._resources.close()
+        self.session.close()
 
     # -- shared parts, made on first use (from worker threads) -------------------------------------
-    def model_for(self, settings: Settings) -> ChatModel:
-        if self._model is not None:
-            return self._model
-        key = (settings.backend, settings.model, settings.model_path, settings.base_url)
-        if key not in self._models:
-            from graphs.runner import default_model
-
-            self._models[key] = default_model(settings)
-        return self._models[key]
-
     def saved_model_for(self, debate: Debate) -> ChatModel:
         """The model a saved debate ran with (for the outline's prose), made once."""
-        if self._model is not None:
-            return self._model
-        from graphs.runner import saved_model
-
-        rs = debate.settings
-        key = ("saved", rs.backend, rs.model, rs.base_url)
-        if key not in self._models:
-            self._models[key] = saved_model(self.settings, rs)
-        return self._models[key]
-
-    def search(self, progress: Callable[[int, int], None] | None = None) -> Search:
-        """The passage search; the first call indexes the bundled transcript if it is not
-        yet, reporting `progress(done, total)` passages encoded."""
-        if self._search is None:
-            from transcripts.index import PassageIndex
-
-            index = PassageIndex(self.settings.data_dir, chroma_url=self.settings.chroma_url)
-            index.ensure_bundled(progress=progress)
-            from graphs.context import SourceSearch
-
-            self._search = SourceSearch(index)
-        return self._search
-
-    def checkpointer(self) -> Any:
-        if self._checkpointer is None:
-            from graphs.checkpoint import open_checkpointer
-
-            self._checkpointer = self._resources.enter_context(
-                open_checkpointer(self.settings.data_dir, self.settings.checkpoint_url)
-            )
-        return self._checkpointer
-
-    def _show_parts(self, settings: Settings, stage: Stage) -> tuple[Search, Any, ChatModel]:
-        """Search, checkpointer and model of a show, each stage named as it begins."""
-        stage("opening the transcript index")
-        search = self.search(
-            progress=lambda done, total: stage("indexing the show's transcript", done, total)
-        )
-        stage("opening the checkpoints")
-        saver = self.checkpointer()
-        name = settings.model or (
-            settings.model_path.name if settings.model_path else "the bundled model"
-        )
-        stage(f"loading the model ({name})")
-        model = self.model_for(settings)
-        return search, saver, model
+        return self.session.saved_model_for(debate)
 
     # -- app-wide actions ----------------------------------------------------------------------
     def action_help(self) -> None:
@@ -208,15 +147,12 @@ class DebateApp(App[None]):
         )
 
         def make_runner(stage: Stage) -> ShowRunner:
-            from graphs.runner import new_show
-
-            search, saver, model = self._show_parts(settings, stage)
+            search, _, model = self.session.show_parts(settings, stage)
             stage("reading the persona cards into the model")
-            return new_show(
-                settings,
+            return self.session.new_show(
                 form.topic,
+                settings=settings,
                 search=search,
-                checkpointer=saver,
                 model=model,
                 persona_ids=form.persona_ids,
                 steerable=True,
@@ -240,16 +176,12 @@ class DebateApp(App[None]):
         turns = request.turns if request else None
 
         def make_runner(stage: Stage) -> ShowRunner:
-            from graphs.runner import fork_show
-
-            search, saver, model = self._show_parts(self.settings, stage)
+            search, _, model = self.session.show_parts(self.settings, stage)
             stage(f"forking {parent_id} after turn {at_turn + 1}")
-            return fork_show(
-                self.settings,
+            return self.session.fork(
                 parent_id,
                 at_turn + 1,  # fork_show counts turns from 1, as they are shown
                 search=search,
-                checkpointer=saver,
                 model=model,
                 steer=steer,
                 turns=turns,

@@ -162,10 +162,39 @@ def backoff_s(attempt: int, *, base: float = 0.5, cap: float = 8.0, rng: Any = N
 OnToken = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can be given to do, where the runner decides for the producer (the
+    `auto` settings, a Japanese debate): a backend says it with its `capabilities`
+    attribute, so that no decision hangs on a model's name.
+
+    plans_agenda: its agendas are worth asking for (else `auto` takes the standard one).
+    turns_as_queries: its turns make usable search queries (else `auto` searches a
+        reply's passages with the segment question alone).
+    writes_japanese: it can hold a Japanese debate (else one is refused before it starts).
+    """
+
+    plans_agenda: bool = True
+    turns_as_queries: bool = True
+    writes_japanese: bool = True
+
+
+FULL = Capabilities()
+# The bundled 135M model (docs/ARCHITECTURE.md has what it does with each).
+SMALL = Capabilities(plans_agenda=False, turns_as_queries=False, writes_japanese=False)
+
+
+def capabilities_of(model: object) -> Capabilities:
+    """A model's `capabilities`; FULL for a model that states none."""
+    return getattr(model, "capabilities", FULL)
+
+
 class ChatModel(Protocol):
-    """Stream text for a list of messages; return a pydantic object for a schema."""
+    """Stream text for a list of messages; return a pydantic object for a schema.
+    `capabilities` says what it can be given to do (`Capabilities`)."""
 
     name: str
+    capabilities: Capabilities
 
     def stream(
         self,

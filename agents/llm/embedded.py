@@ -43,7 +43,16 @@ from typing import Any
 import numpy as np
 
 from agents.llm import native
-from agents.llm.base import Completion, LabelCheck, Message, Sampling, T, parse_structured
+from agents.llm.base import (
+    FULL,
+    SMALL,
+    Completion,
+    LabelCheck,
+    Message,
+    Sampling,
+    T,
+    parse_structured,
+)
 from core import workload
 from core.errors import ModelError, UserError
 from core.paths import cache_dir
@@ -158,11 +167,14 @@ class EmbeddedModel:
         self.path = Path(model_path) if model_path else bundled_model_path()
         self.source = self.path
         if not self.path.is_file():
-            raise UserError(f"--model-path {self.path}: no such GGUF file")
+            raise UserError(f"{self.path}: no such GGUF file", setting="model_path")
         with self.path.open("rb") as fh:
             if fh.read(4) != b"GGUF":
-                raise UserError(f"--model-path {self.path}: not a GGUF model file")
+                raise UserError(f"{self.path}: not a GGUF model file", setting="model_path")
         self.name = BUNDLED_NAME if model_path is None else self.path.stem
+        # The bundled 135M model plans no usable agenda, makes no usable query of its
+        # turns and writes English only; a file the user names is taken to do all three.
+        self.capabilities = SMALL if model_path is None else FULL
         if model_path is None:  # a file the user names runs as given
             self.path = runtime_copy(self.path)
         # A probe in a child process says whether llama.cpp's extra buffer types (and
@@ -248,7 +260,9 @@ class EmbeddedModel:
                         verbose=False,
                     )
                 except (ValueError, RuntimeError) as exc:
-                    raise UserError(f"--model-path {self.path}: llama.cpp cannot load it") from exc
+                    raise UserError(
+                        f"{self.path}: llama.cpp cannot load it", setting="model_path"
+                    ) from exc
                 self._slots[slot] = llm
                 if self._formatter is None:
                     self._formatter = self._make_formatter(llm)

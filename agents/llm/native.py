@@ -228,7 +228,7 @@ def safe_extra_buffers(
             return preferred
         raise UserError(
             f"the embedded model crashes on this CPU: a test run of llama.cpp "
-            f"{result.describe()} ({_explain(tried)}); use --backend openai with a server "
+            f"{result.describe()} ({_explain(tried)}); use the openai backend with a server "
             f"model, or another llama-cpp-python build"
         )
     if len(tried) > 1:

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from agents.llm.base import (
+    FULL,
     Completion,
     LabelCheck,
     Message,
@@ -32,7 +33,7 @@ STRUCTURED_TRIES = 3  # a reply that does not parse is asked for again, with bac
 def _check_url(base_url: str) -> str:
     url = urlparse(base_url)
     if url.scheme not in ("http", "https") or not url.netloc:
-        raise UserError(f"--base-url {base_url!r}: expected http(s)://HOST[:PORT]/v1")
+        raise UserError(f"{base_url!r}: expected http(s)://HOST[:PORT]/v1", setting="base_url")
     return base_url.rstrip("/")
 
 
@@ -112,6 +113,7 @@ class OpenAIModel:
     budget (`agents.speaker.PromptBudget`): whole passages and the last two turns."""
 
     prompt_budget = "large"
+    capabilities = FULL
 
     def __init__(
         self,
@@ -129,7 +131,7 @@ class OpenAIModel:
         key = api_key or os.environ.get("OPENAI_API_KEY")
         if not key:
             if self.base_url is None:
-                raise UserError("the openai backend needs OPENAI_API_KEY (or a --base-url)")
+                raise UserError("the openai backend needs OPENAI_API_KEY (or a server URL)")
             key = "not-needed"  # local servers accept any key
         self._openai = openai
         self.timeout = timeout
@@ -171,9 +173,10 @@ class OpenAIModel:
 
     def _lacks_v1(self) -> UserError:
         return UserError(
-            f"--base-url {self.base_url}: the server answers 404 there, but its API answers "
-            f"under {self.base_url}/v1; the base URL probably lacks /v1 "
-            f"(use --base-url {self.base_url}/v1)"
+            f"{self.base_url}: the server answers 404 there, but its API answers under "
+            f"{self.base_url}/v1; the base URL probably lacks /v1",
+            setting="base_url",
+            fix={"base_url": f"{self.base_url}/v1"},
         )
 
     def __repr__(self) -> str:  # never show the key
@@ -186,7 +189,8 @@ class OpenAIModel:
         o = self._openai
         if isinstance(exc, o.APIConnectionError | o.APITimeoutError):
             return UserError(
-                f"--base-url {self._where()}: cannot reach the server ({type(exc).__name__})"
+                f"{self._where()}: cannot reach the server ({type(exc).__name__})",
+                setting="base_url",
             )
         if isinstance(exc, o.AuthenticationError):
             return UserError(f"{self._where()}: the API key was refused (check OPENAI_API_KEY)")
@@ -205,14 +209,17 @@ class OpenAIModel:
         probably lacks `/v1`."""
         said = f"{getattr(exc, 'message', '')} {getattr(exc, 'body', '') or ''}".lower()
         if "model" in said or self.name.lower() in said:
-            return UserError(f"{self._where()}: model '{self.name}' not found (check --model)")
+            return UserError(
+                f"{self._where()}: model '{self.name}' not found (check the model name)"
+            )
         if self.base_url is not None and self._api_under_v1():
             return self._lacks_v1()
         path = urlparse(self.base_url or "").path.rstrip("/")
         hint = "" if path.endswith("/v1") else "; the base URL probably lacks /v1"
         return UserError(
-            f"--base-url {self._where()}: HTTP 404 for the chat endpoint, whatever the "
-            f"model{hint} (the API root, e.g. http://HOST:PORT/v1)"
+            f"{self._where()}: HTTP 404 for the chat endpoint, whatever the "
+            f"model{hint} (the API root, e.g. http://HOST:PORT/v1)",
+            setting="base_url",
         )
 
     def stream(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel
 
-from agents.llm.base import Completion, Message, Sampling, T, parse_structured
+from agents.llm.base import FULL, Capabilities, Completion, Message, Sampling, T, parse_structured
 from core.errors import ModelError
 
 Reply = str | BaseModel | dict | Exception
@@ -31,6 +31,9 @@ class ScriptedModel:
     default: str | None = "A scripted reply."
     # "small" (what the bundled model gets) or "large" (a server model's prompt budget)
     prompt_budget: str = "small"
+    # What the runner takes it to be able to do: FULL, or SMALL to stand for the bundled
+    # model (`agents.llm.base.Capabilities`).
+    capabilities: Capabilities = FULL
     responder: Responder | None = None
     history: list[ScriptedCall] = field(default_factory=list)
     _queue: deque[Reply] = field(default_factory=deque)

@@ -11,8 +11,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label, Select, SelectionList
 
-from agents.personas import load_personas
 from core.settings import POLICIES
+from graphs.session import load_personas
 from tui.widgets.footer import KeyFooter
 
 

@@ -96,7 +96,7 @@ class OutlineScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="outline")
     def write_notes(self) -> None:
-        from episodes.outline import write_notes
+        from graphs.session import write_notes
 
         app = self.app
         try:

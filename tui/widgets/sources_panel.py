@@ -16,8 +16,7 @@ from core.models import Passage, Turn
 @lru_cache(maxsize=8)
 def source_lines(source_id: str) -> tuple[str, ...]:
     """Lines of a bundled source (index 0 is line 1); empty for any other source."""
-    from core.paths import bundled_sources
-    from transcripts.ingest import source_id_for
+    from core.paths import bundled_sources, source_id_for
 
     for path in bundled_sources():
         if source_id_for(path) == source_id:
