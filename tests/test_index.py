@@ -180,7 +180,7 @@ def test_results_never_list_the_same_lines_twice(index: PassageIndex):
 
 def test_two_overlapping_chunks_read_as_one_passage():
     from core.models import Passage
-    from transcripts.index import _merged
+    from transcripts.fusion import merged
 
     first = Passage(
         source_id="s", chunk_id="s:19", line_start=19, line_end=20,
@@ -190,10 +190,10 @@ def test_two_overlapping_chunks_read_as_one_passage():
         source_id="s", chunk_id="s:20", line_start=20, line_end=20,
         text="C. D.", score=0.4, gloss="c. d.",
     )  # fmt: skip
-    one = _merged(second, first)  # the higher-ranked may come later in the text
+    one = merged(second, first)  # the higher-ranked may come later in the text
     assert (one.line_start, one.line_end, one.chunk_id, one.score) == (19, 20, "s:20", 0.4)
     assert one.text == "A. B. C. D." and one.gloss == "a. b. c. d."
-    assert _merged(first, first).text == "A. B. C."
+    assert merged(first, first).text == "A. B. C."
 
 
 # -- the sparse side -----------------------------------------------------------------------
@@ -245,7 +245,7 @@ class _Vectors:
 
 
 def test_the_sparse_ranking_is_fused_in(tmp_path: Path, monkeypatch):
-    import transcripts.index as ti
+    from transcripts import fusion
 
     path = tmp_path / "talk.txt"
     lines = [
@@ -256,7 +256,7 @@ def test_the_sparse_ranking_is_fused_in(tmp_path: Path, monkeypatch):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     ix = PassageIndex(tmp_path / "data", embedder=_Vectors())
     assert ix.ingest(path).chunks == 3
-    monkeypatch.setattr(ti, "LEXICAL_WEIGHT", 0.0)  # the query shares no word with them
+    monkeypatch.setattr(fusion, "LEXICAL_WEIGHT", 0.0)  # the query shares no word with them
     assert ix.search("the key", 3)[0].line_start == 3  # only the sparse side can tell
 
 
@@ -301,7 +301,7 @@ class _Directions:
 def test_a_query_of_two_parts_searches_for_both(tmp_path: Path, monkeypatch):
     """Each part is encoded on its own and the query's dense vector is their mean: a
     question about one thing and a claim about another find the passage about both."""
-    import transcripts.index as ti
+    from transcripts import fusion
 
     path = tmp_path / "talk.txt"
     lines = ["東の話をしよう" * 30 + "。", "北の話をしよう" * 30 + "。", "東と北の話だ" * 40 + "。"]
@@ -309,7 +309,7 @@ def test_a_query_of_two_parts_searches_for_both(tmp_path: Path, monkeypatch):
     embedder = _Directions()
     ix = PassageIndex(tmp_path / "data", embedder=embedder)
     ix.ingest(path)
-    monkeypatch.setattr(ti, "LEXICAL_WEIGHT", 0.0)  # the dense side alone decides
+    monkeypatch.setattr(fusion, "LEXICAL_WEIGHT", 0.0)  # the dense side alone decides
     assert ix.search("east", 3)[0].line_start == 1
     assert ix.search(("north",), 3)[0].line_start == 2  # one part: the text itself
     embedder.asked.clear()
@@ -320,7 +320,7 @@ def test_a_query_of_two_parts_searches_for_both(tmp_path: Path, monkeypatch):
 
 
 def test_the_sparse_terms_of_the_parts_are_pooled(tmp_path: Path, monkeypatch):
-    import transcripts.index as ti
+    from transcripts import fusion
 
     path = tmp_path / "talk.txt"
     lines = ["計算資源は通貨になる" * 20, "電力が足りない" * 25, "核融合が鍵だ" * 30]
@@ -334,7 +334,7 @@ def test_the_sparse_terms_of_the_parts_are_pooled(tmp_path: Path, monkeypatch):
 
     ix = PassageIndex(tmp_path / "data", embedder=Weighted())
     ix.ingest(path)
-    monkeypatch.setattr(ti, "LEXICAL_WEIGHT", 0.0)
+    monkeypatch.setattr(fusion, "LEXICAL_WEIGHT", 0.0)
     assert ix.search("the price", 3)[0].line_start != 3
     # only the second part names the key; its terms still reach the sparse ranking
     assert ix.search(("the price", "the key"), 3)[0].line_start == 3

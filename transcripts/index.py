@@ -1,31 +1,28 @@
-"""The passage index: a Chroma collection of chunk embeddings, beside a BM25 index and
-an index of the chunks' sparse vectors (kept in their metadata).
+"""The passage index: a Chroma collection of chunk embeddings (`transcripts.vectorstore`),
+beside a BM25 index and an index of the chunks' sparse vectors (kept in their metadata),
+both made with the e5 embedder of `transcripts.embedder`.
 
-`search()` fuses the dense, BM25 and sparse rankings by reciprocal rank fusion and
-returns Passages, best first. Chunk metadata carries the source's hash and the index
-layout, so re-ingesting an unchanged file costs one lookup and no embedding.
+`search()` fuses the dense, BM25 and sparse rankings by reciprocal rank fusion
+(`transcripts.fusion`) and returns Passages, best first. Chunk metadata carries the
+source's hash and the index layout, so re-ingesting an unchanged file costs one lookup
+and no embedding.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import secrets
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from core.errors import UserError
-from core.files import atomic_write
 from core.models import Passage
 from core.paths import bundled_sources, source_id_for
 from core.text import JapaneseTokenizer
+from transcripts import fusion
 from transcripts.embedder import E5Embedder, Embedder
 from transcripts.ingest import Chunk, Skipped, chunk, load_gloss, read_source
 from transcripts.lexical import (
@@ -37,24 +34,9 @@ from transcripts.lexical import (
     encode_sparse,
     max_pool,
 )
+from transcripts.vectorstore import Lexical, LocalStore, RemoteStore
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: one process per data directory
-    fcntl = None  # type: ignore[assignment]
-
-COLLECTION = "passages"
-LOCK_FILE = "index.lock"
-VERSION_FILE = "index.version"
 GLOSS_SUFFIX = "#gloss"
-# Fusion constants, chosen on tests/data/retrieval_questions.jsonl (bench/retrieval.py).
-RRF_K = 5
-# Two chunks that share lines are one passage in results: the lower-ranked one joins
-# the higher while their lines together span at most this many, and is dropped otherwise.
-MERGE_LINES = 2
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 0.3
-SPARSE_WEIGHT = 0.5
 EMBED_BATCH = 16
 # Chunks written by an older layout are re-indexed on the next ingest, changed or not.
 INDEX_FORMAT = 2
@@ -87,193 +69,9 @@ class IngestResult:
 Progress = Callable[[int, int], None]
 
 
-def _chroma_settings() -> Any:
-    from chromadb.config import Settings as ChromaSettings
-
-    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-
-
-def _open_collection(client: Any) -> Any:
-    return client.get_or_create_collection(
-        COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
-    )
-
-
-# ids, metadatas and texts of the chunks, their BM25 index and their sparse index
-Lexical = tuple[list[str], list[dict[str, Any]], list[str], BM25, SparseIndex]
-
-
 def _current(meta: dict[str, Any] | None, sha256: str) -> bool:
     """Whether a source's stored chunks are of this file and of this index layout."""
     return meta is not None and meta.get("sha256") == sha256 and meta.get("format") == INDEX_FORMAT
-
-
-class _RemoteStore:
-    """A collection on a Chroma server, which orders the writes of every client itself."""
-
-    def __init__(self, chroma_url: str) -> None:
-        import chromadb
-
-        url = urlparse(chroma_url)
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise UserError(f"{chroma_url!r}: expected http://HOST:PORT", setting="chroma_url")
-        try:
-            client = chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=_chroma_settings(),
-            )
-            client.heartbeat()
-            self._collection = _open_collection(client)
-        except Exception as exc:  # the client raises several kinds for a dead server
-            raise UserError(
-                f"{chroma_url}: cannot reach the Chroma server", setting="chroma_url"
-            ) from exc
-        self._lock = threading.RLock()
-        self.build_lock = threading.Lock()
-        self.lexical: Lexical | None = None
-        self.version = 0
-
-    @contextmanager
-    def use(self, *, write: bool = False) -> Iterator[Any]:
-        with self._lock:
-            try:
-                yield self._collection
-            finally:
-                if write:
-                    self.lexical = None
-                    self.version += 1
-
-    def keep_lexical(self, version: int, lexical: Lexical) -> None:
-        with self._lock:
-            if version == self.version:
-                self.lexical = lexical
-
-
-class _LocalStore:
-    """One process's handle on the Chroma store under a data directory, shared by every
-    PassageIndex of the process on that directory.
-
-    Chroma's persistent store keeps its vector index in memory and writes it back as
-    it goes: two processes writing one folder would overwrite each other's vectors,
-    and one that only reads would search a stale index. So every use of the store
-    holds an exclusive lock on `index.lock` (fcntl.flock; threads of a process queue
-    on a thread lock first), each write replaces `index.version` with a new token,
-    and a process that finds a token it did not write reopens the store from disk
-    before it reads or writes.
-    """
-
-    _open: dict[Path, _LocalStore] = {}
-    _open_lock = threading.Lock()
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.lexical: Lexical | None = None
-        self.build_lock = threading.Lock()
-        self._lock = threading.RLock()
-        self._depth = 0
-        self._wrote = False
-        self._lock_fd: int | None = None
-        self._client: Any = None
-        self._collection: Any = None
-        self._version: str | None = None
-
-    @classmethod
-    def of(cls, data_dir: Path) -> _LocalStore:
-        key = Path(os.path.abspath(data_dir))
-        with cls._open_lock:
-            store = cls._open.get(key)
-            if store is None:
-                store = cls._open[key] = cls(key)
-            return store
-
-    def _read_version(self) -> str:
-        """The last writer's token, and which database file it wrote (a data directory
-        replaced or deleted under a running process counts as a change too)."""
-        try:
-            token = (self.data_dir / VERSION_FILE).read_text(encoding="utf-8").strip()
-        except (FileNotFoundError, UnicodeDecodeError):
-            token = ""
-        try:
-            st = os.stat(self.data_dir / "chroma" / "chroma.sqlite3")
-            return f"{token}:{st.st_dev}:{st.st_ino}"
-        except FileNotFoundError:
-            return f"{token}:-"
-
-    def _reopen(self) -> None:
-        import chromadb
-
-        if self._client is not None:
-            self._collection = None
-            try:
-                self._client.close()
-            except Exception:  # an already stopped client: nothing left to release
-                pass
-            self._client = None
-        path = self.data_dir / "chroma"
-        path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
-        self._collection = _open_collection(self._client)
-        self.lexical = None
-
-    @contextmanager
-    def use(self, *, write: bool = False) -> Iterator[Any]:
-        """The collection, current and to this process alone until the block ends."""
-        with self._lock:
-            outermost = self._depth == 0
-            if outermost:
-                self._acquire()
-            self._depth += 1
-            try:
-                if outermost:
-                    version = self._read_version()
-                    if self._collection is None or version != self._version:
-                        self._reopen()
-                        self._version = self._read_version()
-                self._wrote = self._wrote or write
-                yield self._collection
-            finally:
-                self._depth -= 1
-                if outermost:
-                    try:
-                        if self._wrote:
-                            self._wrote = False
-                            self.lexical = None
-                            token = secrets.token_hex(8)
-                            atomic_write(self.data_dir / VERSION_FILE, token + "\n")
-                            self._version = self._read_version()
-                    finally:
-                        self._release()
-
-    def _acquire(self) -> None:
-        if fcntl is None:
-            return
-        if self._lock_fd is None:
-            try:
-                self.data_dir.mkdir(parents=True, exist_ok=True)
-                self._lock_fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError as exc:
-                raise UserError(
-                    f"{self.data_dir}: cannot use the data directory ({exc.strerror or exc})"
-                ) from exc
-        fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
-
-    def _release(self) -> None:
-        if fcntl is not None and self._lock_fd is not None:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
-
-    @property
-    def version(self) -> str | None:
-        """Which state of the store this process last saw (changes with every write)."""
-        return self._version
-
-    def keep_lexical(self, version: str | None, lexical: Lexical) -> None:
-        """Cache a BM25 index built from the store as it was at `version`, unless the
-        store has moved on since (the next search then builds a fresh one)."""
-        with self._lock:
-            if version == self._version:
-                self.lexical = lexical
 
 
 class PassageIndex:
@@ -287,11 +85,11 @@ class PassageIndex:
         embedder: Embedder | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
-        self._store: _LocalStore | _RemoteStore
+        self._store: LocalStore | RemoteStore
         if chroma_url:
-            self._store = _RemoteStore(chroma_url)
+            self._store = RemoteStore(chroma_url)
         else:
-            self._store = _LocalStore.of(self.data_dir)
+            self._store = LocalStore.of(self.data_dir)
             with self._store.use():
                 pass  # open (and create) the store now, so a broken one fails here
         self._embedder = embedder
@@ -559,20 +357,16 @@ class PassageIndex:
 
         dense = list(dict.fromkeys(h.removesuffix(GLOSS_SUFFIX) for h in hits))[:pool]
         lexical = ranked(bm25.scores(self.tokenizer(text)))
-        rankings = [(dense, DENSE_WEIGHT), (lexical, LEXICAL_WEIGHT)]
+        rankings = [(dense, fusion.DENSE_WEIGHT), (lexical, fusion.LEXICAL_WEIGHT)]
         encode = getattr(self.embedder, "sparse", None)
         if sparse_index.covered and encode is not None:
             vectors = encode(parts, query=True)
             if vectors is not None:
                 terms = max_pool(vectors)
-                rankings.append((ranked(sparse_index.scores(terms).tolist()), SPARSE_WEIGHT))
-        fused: dict[str, float] = {}
-        for ranking, weight in rankings:
-            for rank, cid in enumerate(ranking):
-                fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
+                rankings.append((ranked(sparse_index.scores(terms).tolist()), fusion.SPARSE_WEIGHT))
         position = {cid: i for i, cid in enumerate(ids)}
         out: list[Passage] = []
-        for cid, score in sorted(fused.items(), key=lambda kv: -kv[1]):
+        for cid, score in fusion.fuse(rankings):
             if len(out) == k:
                 break
             i = position.get(cid)
@@ -588,12 +382,7 @@ class PassageIndex:
                 score=round(score, 6),
                 gloss=meta.get("gloss"),
             )
-            listed = next((n for n, p in enumerate(out) if _overlap(p, found)), None)
-            if listed is None:
-                out.append(found)
-            elif _union_lines(out[listed], found) <= MERGE_LINES:
-                out[listed] = _merged(out[listed], found)
-            # else: those lines are listed already, in a passage that ranks higher
+            fusion.add_passage(out, found)
         return out
 
 
@@ -604,47 +393,3 @@ def _mean(vectors: list[list[float]]) -> list[float]:
     total = [sum(xs) for xs in zip(*vectors, strict=True)]
     norm = math.sqrt(sum(x * x for x in total)) or 1.0
     return [x / norm for x in total]
-
-
-def _overlap(a: Passage, b: Passage) -> bool:
-    return a.source_id == b.source_id and b.line_start <= a.line_end and b.line_end >= a.line_start
-
-
-def _union_lines(a: Passage, b: Passage) -> int:
-    return max(a.line_end, b.line_end) - min(a.line_start, b.line_start) + 1
-
-
-def _merged(kept: Passage, extra: Passage) -> Passage:
-    """One passage of two overlapping chunks: the higher-ranked one's id and score, the
-    union of their lines, their texts (and glosses) joined with shared sentences once."""
-    if kept.gloss and extra.gloss:
-        gloss = _join(kept.gloss, extra.gloss)
-    else:
-        gloss = kept.gloss or extra.gloss
-    return kept.model_copy(
-        update={
-            "line_start": min(kept.line_start, extra.line_start),
-            "line_end": max(kept.line_end, extra.line_end),
-            "text": _join(kept.text, extra.text),
-            "gloss": gloss,
-        }
-    )
-
-
-def _join(a: str, b: str) -> str:
-    """Two runs of sentences of one source as one run, in reading order: chunks overlap
-    by a sentence, so one's end is the other's start."""
-    if b in a:
-        return a
-    if a in b:
-        return b
-
-    def shared(first: str, second: str) -> int:
-        """How many characters `second` starts with that `first` ends with."""
-        longest = min(len(first), len(second)) - 1
-        return next((n for n in range(longest, 0, -1) if first.endswith(second[:n])), 0)
-
-    ab, ba = shared(a, b), shared(b, a)
-    if ab == ba == 0:
-        return f"{a} … {b}"
-    return a + b[ab:] if ab >= ba else b + a[ba:]
