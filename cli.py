@@ -160,7 +160,10 @@ def _warn(text: str) -> None:
 
 
 # -- settings and shared parts --------------------------------------------------------------------
-def make_settings(args: argparse.Namespace):
+def make_settings(args: argparse.Namespace, *, note: bool = True):
+    """The settings of a command: its options over DEBATE_* variables over the defaults.
+    With `note`, says once (on stderr) how to move debates kept in the former default
+    folder; the TUI says it on its own screen. UserError for a value out of range."""
     from core.settings import Settings
 
     fields = Settings.model_fields
@@ -168,12 +171,19 @@ def make_settings(args: argparse.Namespace):
         name: value for name, value in vars(args).items() if name in fields and value is not None
     }
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         flag = "--" + field.replace("_", "-")
         raise UserError(f"{flag}: {first['msg']}") from exc
+    if note and (moved := settings.debates_note()) and moved not in _noted:
+        _noted.add(moved)
+        _err(f"debate: note: {moved}")
+    return settings
+
+
+_noted: set[str] = set()  # what `make_settings` has said in this process
 
 
 def open_index(session, *, quiet: bool = False):
@@ -843,14 +853,14 @@ def eval_report(debate, result) -> list[str]:
 def cmd_tui(args: argparse.Namespace) -> int:
     from tui.app import main as tui_main
 
-    return tui_main(make_settings(args))
+    return tui_main(make_settings(args, note=False))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
     from episodes.store import DebateStore, load_debate
     from tui.app import main as tui_main
 
-    settings = make_settings(args)
+    settings = make_settings(args, note=False)
     path = Path(args.ref)
     if path.suffix == ".json":
         load_debate(path)  # a bad file is one line here, before the screen opens
@@ -883,7 +893,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import os
     import shlex
 
-    make_settings(args)  # bad options fail here, not in every browser tab
+    make_settings(args, note=False)  # bad options fail here, not in every browser tab
     if not 1 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: give a port between 1 and 65535")
     try:
@@ -936,7 +946,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--out",
         dest="out_dir",
         type=Path,
-        help="where debates are saved (default ./transcripts/debates)",
+        help="where debates are saved (default ./debates)",
     )
     p.add_argument("--chroma-url", help="use a Chroma server instead of the local store")
     p.add_argument("--checkpoint-url", help="postgresql:// URL for checkpoints (default SQLite)")

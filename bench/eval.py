@@ -16,7 +16,7 @@
 
     python -m bench.eval --labelled-only
     python -m bench.eval --runs 3 --turns 12
-    python -m bench.eval --saved transcripts/debates
+    python -m bench.eval --saved debates
 """
 
 from __future__ import annotations

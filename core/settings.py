@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.paths import DATA_DIR, default_debates_dir
+from core.paths import DATA_DIR, default_debates_dir, moved_debates_note
 
 Policy = Literal["round-robin", "host-directed", "bidding", "addressed-reply"]
 POLICIES: tuple[str, ...] = ("round-robin", "host-directed", "bidding", "addressed-reply")
@@ -63,6 +63,14 @@ class Settings(BaseSettings):
         },
         description="USD per million (input, output) tokens; unlisted models cost 0.",
     )
+
+    def debates_note(self) -> str | None:
+        """One line on moving saved debates out of the folder they were saved in before
+        (`core.paths.moved_debates_note`), when `out_dir` was taken by default and is
+        that folder; None otherwise. A front end says it once."""
+        if "out_dir" in self.model_fields_set:
+            return None
+        return moved_debates_note(self.out_dir)
 
     def cost(self, model: str, tokens_in: int, tokens_out: int) -> float:
         price_in, price_out = self.prices_per_million.get(model, (0.0, 0.0))

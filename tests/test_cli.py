@@ -136,7 +136,7 @@ def test_topics_lists_claims_no_saved_debate_has_made(tmp_path: Path, indexed_da
     )
     debate_ = claimed_debate()
     debate_.turns[1] = debate_.turns[1].model_copy(update={"claim": made})
-    DebateStore(tmp_path / "transcripts" / "debates").save(debate_)
+    DebateStore(tmp_path / "debates").save(debate_)
     result = debate("topics", "--limit", "500", "--json", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)

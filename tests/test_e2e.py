@@ -68,7 +68,7 @@ def test_embedded_four_turn_debate(tmp_path: Path):
     assert debate["settings"]["backend"] == "embedded"
     assert debate["settings"]["model"] == "SmolLM2-135M-Instruct-Q4_1"
     assert "Sam Altman (simulated)" in result.stdout
-    md = (tmp_path / "transcripts" / "debates" / f"{debate['id']}.md").read_text()
+    md = (tmp_path / "debates" / f"{debate['id']}.md").read_text()
     assert "*simulated*" in md
 
 
@@ -216,7 +216,7 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
         env=this_checkout(),
     )
     assert result.returncode == 0, result.stderr
-    path = next((tmp_path / "transcripts" / "debates").glob("*.json"))
+    path = next((tmp_path / "debates").glob("*.json"))
     debate = json.loads(path.read_text(encoding="utf-8"))
     asked = [t for t in debate["turns"] if t["kind"] == "interjection"]
     assert len(asked) == 1 and "Who pays for the chips?" in asked[0]["text"]
@@ -234,7 +234,7 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
     assert fork.returncode == 0, fork.stderr
     child = json.loads(
         next(
-            p for p in (tmp_path / "transcripts" / "debates").glob("*.json") if p != path
+            p for p in (tmp_path / "debates").glob("*.json") if p != path
         ).read_text(encoding="utf-8")
     )
     assert child["forked_at"] == asked[0]["index"]  # stored as the turn's index
@@ -267,7 +267,7 @@ def test_batch_merge_and_outline_against_a_real_server(tmp_path: Path, llama_ser
     ids = re.findall(r"✓ (\S+)", batch.stdout)
     assert len(ids) == 2 and "2/2 debates finished" in batch.stdout
     for i in ids:
-        saved = json.loads((tmp_path / "transcripts" / "debates" / f"{i}.json").read_text())
+        saved = json.loads((tmp_path / "debates" / f"{i}.json").read_text())
         assert saved["status"] == "finished" and len(saved["turns"]) == 4
         assert saved["settings"]["base_url"] == llama_server
     merged = run_cli("outline", "--merge", *ids, "--format", "json", cwd=tmp_path)

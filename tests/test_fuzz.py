@@ -610,7 +610,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import transcripts.index
     import tui.app
 
-    debates = tmp_path / "transcripts" / "debates"
+    debates = tmp_path / "debates"
     DebateStore(debates).save(sample_debate(SAMPLE_ID))
     (debates / f"{BROKEN_ID}.json").write_text('{"schema_version": 1, "id": 3', encoding="utf-8")
     (tmp_path / "personas").mkdir()
@@ -673,8 +673,8 @@ PATH = st.one_of(
             "",
             ".",
             "/",
-            f"transcripts/debates/{SAMPLE_ID}.json",
-            f"transcripts/debates/{BROKEN_ID}.json",
+            f"debates/{SAMPLE_ID}.json",
+            f"debates/{BROKEN_ID}.json",
         ]
     ),
     TEXT,
@@ -702,8 +702,8 @@ REF = st.one_of(
             "**",
             "[",
             "../x",
-            f"transcripts/debates/{SAMPLE_ID}.json",
-            f"transcripts/debates/{BROKEN_ID}.json",
+            f"debates/{SAMPLE_ID}.json",
+            f"debates/{BROKEN_ID}.json",
             "missing.json",
             "show.txt",
         ]
@@ -845,7 +845,7 @@ def test_serve_in_the_fuzz_workspace_stops_where_serving_would_start(workspace: 
         (["outline", "nosuchid"], "no debate 'nosuchid'"),
         (["outline", "/nonexistent/debate"], "no debate '/nonexistent/debate'"),
         (["outline", SAMPLE_ID, "-o", "somedir"], "somedir: cannot write the file"),
-        (["replay", f"transcripts/debates/{BROKEN_ID}.json"], f"{BROKEN_ID}.json: line 1"),
+        (["replay", f"debates/{BROKEN_ID}.json"], f"{BROKEN_ID}.json: line 1"),
         (["ingest", "binary.txt"], "binary.txt: this looks like a binary file"),
         (["search", "x", "--k", "0"], "--k must be at least 1"),
         (["run", "--personas", "host\nnobody"], "unknown persona 'host\\nnobody'"),

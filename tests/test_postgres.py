@@ -221,7 +221,7 @@ def test_cli_bad_checkpoint_url_exits_2_with_one_line(tmp_path: Path):
     from tests.tui_fixtures import sample_debate
 
     saved = sample_debate().model_copy(update={"status": "stopped"})
-    DebateStore(tmp_path / "transcripts" / "debates").save(saved)
+    DebateStore(tmp_path / "debates").save(saved)
     url = f"postgresql://debate:s3cret-pw@127.0.0.1:{free_port()}/x"
     result = subprocess.run(
         [*DEBATE, "resume", saved.id, "--checkpoint-url", url],

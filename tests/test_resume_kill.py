@@ -51,7 +51,7 @@ def test_sigkill_mid_turn_then_resume(tmp_path: Path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert debate_id
-    saved = tmp_path / "transcripts" / "debates" / f"{debate_id}.json"
+    saved = tmp_path / "debates" / f"{debate_id}.json"
     before = json.loads(saved.read_text(encoding="utf-8"))
     assert before["status"] == "running"
     assert len(before["turns"]) == 5

@@ -79,6 +79,8 @@ class DebateApp(App[None]):
         return LibraryScreen()
 
     def on_mount(self) -> None:
+        if moved := self.settings.debates_note():
+            self.notify(moved, timeout=10)
         if self.replay_ref:
             try:
                 self.open_replay(self.replay_ref)
