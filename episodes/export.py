@@ -3,7 +3,8 @@ numbered from 1 (`Turn.number`), as in replay."""
 
 from __future__ import annotations
 
-from core.models import Debate, Turn
+from core.models import Debate, Passage, Turn
+from episodes.render import render
 
 KIND_LABEL = {
     "en": {
@@ -71,21 +72,16 @@ def speaker_label(debate: Debate, speaker_id: str) -> str:
     return f"{p.name} ({tag})" if p.simulated else p.name
 
 
-def _turn_md(debate: Debate, turn: Turn) -> str:
-    kinds = KIND_LABEL[debate.language]
-    t = TEXT[debate.language]
+def _notes(turn: Turn, words: dict[str, str]) -> str:
+    """What the Markdown export prints under a turn: its cited lines, its claim and
+    whether the claim was stated from the template, joined by " · "."""
     cites = ", ".join(f"`{c.anchor}`" for c in turn.citations)
-    head = f"**{speaker_label(debate, turn.speaker_id)}** · {kinds[turn.kind]} · #{turn.number}"
-    if turn.unsupported:
-        head += f" · ⚠ {t['unsupported']}"
-    body = turn.text.replace("\n", "  \n")
-    flag = f"\n> {failed_note(turn)}\n" if failed_note(turn) else ""
     notes = [cites] if cites else []
     if turn.claim is not None:
-        notes.append(f"{t['claim']}: “{turn.claim.text}”")
+        notes.append(f"{words['claim']}: “{turn.claim.text}”")
         if turn.voiced_by == "template":
-            notes.append(t["stated"])
-    return f"{head}\n\n{body}\n" + (f"\n<sub>{' · '.join(notes)}</sub>\n" if notes else "") + flag
+            notes.append(words["stated"])
+    return " · ".join(notes)
 
 
 def failed_note(turn: Turn) -> str:
@@ -96,122 +92,42 @@ def failed_note(turn: Turn) -> str:
     return f"⚠ not supported: {v.reason or 'does not argue from its lines'}"
 
 
-def to_markdown(debate: Debate) -> str:
-    t = TEXT[debate.language]
-    out = [f"# {debate.topic}", ""]
-    out.append(
-        f"`{debate.id}` · {debate.created_at:%Y-%m-%d %H:%M} UTC · {debate.settings.backend}"
-        f" / {debate.settings.model} · {debate.settings.policy}"
-        + (
-            f" · {t['fork'].format(parent=debate.parent_id, n=debate.forked_after)}"
-            if debate.parent_id
-            else ""
-        )
-    )
-    out += ["", f"## {t['panel']}", ""]
-    for p in debate.personas:
-        role = t["host"] if p.role == "host" else p.title
-        sim = f" — *{t['simulated']}*" if p.simulated else ""
-        out.append(f"- **{p.name}**, {role}{sim}")
-    if any(p.simulated for p in debate.personas):
-        out += ["", f"> {t['note']}"]
-    if debate.agenda:
-        out += ["", f"## {t['agenda']}", ""]
-        for i, seg in enumerate(debate.agenda, 1):
-            out.append(f"{i}. **{seg.title}** — {seg.question} ({seg.turns} {t['turns']})")
-    current = None
-    for turn in debate.turns:
-        if debate.agenda and turn.segment != current:
-            current = turn.segment
-            seg = debate.agenda[min(current, len(debate.agenda) - 1)]
-            out += ["", f"## {t['segment']} {current + 1}: {seg.title}", ""]
-        out += [_turn_md(debate, turn), ""]
-    cited = {}
+def cited_passages(debate: Debate) -> list[Passage]:
+    """The passages a debate's turns cite lines of, each once, by source and first line."""
+    cited: dict[str, Passage] = {}
     for turn in debate.turns:
         for p in turn.passages:
             if any(p.covers(c.source_id, c.line_start, c.line_end) for c in turn.citations):
                 cited.setdefault(p.chunk_id, p)
-    if cited:
-        out += [f"## {t['sources']}", ""]
-        for p in sorted(cited.values(), key=lambda p: (p.source_id, p.line_start)):
-            out.append(f"- `{p.anchor}` {p.text}")
-            if p.gloss and debate.language == "en":
-                out.append(f"  - *{t['gloss']}:* {p.gloss}")
-        out.append("")
-    m = debate.metrics
-    out += [
-        f"## {t['metrics']}",
-        "",
-        f"{m.turns} {t['turns']} · {m.tokens_in} tokens in · {m.tokens_out} tokens out · "
-        f"{m.wall_s:.1f} s · ${m.cost_usd:.4f}",
-        "",
-    ]
-    return "\n".join(out)
+    return sorted(cited.values(), key=lambda p: (p.source_id, p.line_start))
 
 
-_HTML_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;
-line-height:1.5;color:#222}
-h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
-.turn{border-left:4px solid #999;padding:.2rem .8rem;margin:1rem 0}
-.who{font-weight:600}.meta,.cites{color:#666;font-size:.85rem}
-.sim{background:#222;color:#fff;font-size:.75rem;padding:0 .3rem;border-radius:.2rem}
-blockquote{color:#444;border-left:3px solid #ccc;margin-left:0;padding-left:1rem}
-"""
-
-
-def _page(title: str, body: list[str], lang: str = "en") -> str:
-    """A self-contained HTML page in language `lang` (its `lang` attribute, so that browsers
-    and screen readers pick Japanese fonts and voices for a Japanese debate)."""
-    from html import escape
-
-    return (
-        f'<!doctype html>\n<html lang="{escape(lang, quote=True)}"><head><meta charset="utf-8">'
-        f"<title>{escape(title)}</title><style>{_HTML_STYLE}</style></head><body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
+def to_markdown(debate: Debate) -> str:
+    """The debate as Markdown (`templates/debate.md.j2`): panel, agenda, every turn by
+    segment with its citations and claim, the cited passages and the figures. Its texts
+    are printed as written."""
+    words = TEXT[debate.language]
+    return render(
+        "debate.md.j2",
+        d=debate,
+        w=words,
+        kinds=KIND_LABEL[debate.language],
+        speaker=lambda persona_id: speaker_label(debate, persona_id),
+        notes=lambda turn: _notes(turn, words),
+        failed_note=failed_note,
+        cited=cited_passages(debate),
     )
 
 
 def to_html(debate: Debate) -> str:
-    """A self-contained HTML page of a debate: no external assets, every text escaped."""
-    from html import escape
-
-    words = TEXT.get(debate.language, TEXT["en"])
-    kinds = KIND_LABEL.get(debate.language, KIND_LABEL["en"])
-    tag = f' <span class="sim">{escape(words["simulated"])}</span>'
-    body = [
-        f"<h1>{escape(debate.topic)}</h1>",
-        f'<p class="meta">{escape(debate.id)} · {escape(debate.settings.model)} · '
-        f"{escape(debate.settings.policy)}</p>",
-        f"<h2>{escape(words['panel'])}</h2><ul>",
-    ]
-    for p in debate.personas:
-        role = words["host"] if p.role == "host" else p.title
-        sim = tag if p.simulated else ""
-        body.append(f"<li><b>{escape(p.name)}</b>, {escape(role)}{sim}</li>")
-    body.append("</ul>")
-    if any(p.simulated for p in debate.personas):
-        body.append(f"<blockquote>{escape(words['note'].replace('*', ''))}</blockquote>")
-    for t in debate.turns:
-        p = debate.persona(t.speaker_id)
-        color = escape(p.color if p else "#999", quote=True)
-        sim = tag if p and p.simulated else ""
-        cites = " ".join(escape(c.anchor) for c in t.citations)
-        if t.claim is not None:
-            cites += f" · claim: “{escape(t.claim.text)}”"
-        flag = (
-            f' <span class="sim">{escape(words["unsupported"].split(":")[0])}</span>'
-            if t.unsupported
-            else ""
-        )
-        body.append(
-            f'<div class="turn" style="border-color:{color}"><div class="who">'
-            f"{escape(p.name if p else t.speaker_id)}{sim} "
-            f'<span class="meta">· {escape(kinds.get(t.kind, t.kind))} · #{t.number}</span>'
-            f"{flag}</div>"
-            f'<p>{escape(t.text)}</p><div class="cites">{cites}</div>'
-            + (f'<div class="cites">{escape(failed_note(t))}</div>' if failed_note(t) else "")
-            + "</div>"
-        )
-    return _page(debate.topic, body, debate.language)
+    """A self-contained HTML page of a debate (`templates/debate.html.j2`): no external
+    assets, every text escaped."""
+    return render(
+        "debate.html.j2",
+        title=debate.topic,
+        lang=debate.language,
+        d=debate,
+        w=TEXT.get(debate.language, TEXT["en"]),
+        kinds=KIND_LABEL.get(debate.language, KIND_LABEL["en"]),
+        failed_note=failed_note,
+    )

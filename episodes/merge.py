@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -25,6 +26,7 @@ from core.errors import UserError
 from core.models import Debate, Turn
 from episodes.export import speaker_label
 from episodes.outline import sentences
+from episodes.render import render
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 SAME_POINT = 0.9  # cosine of e5 vectors above which two claims are one point
@@ -325,59 +327,22 @@ def _clash_lines(p: ContestedPoint, w: dict[str, str]) -> list[str]:
 
 
 def merged_markdown(m: MergedOutline) -> str:
-    """The merged outline as Markdown, in its debates' language."""
-    w = labels(m.language)
-    out = [
-        f"# {m.topic}",
-        "",
-        f"*{w['merged'].format(n=len(m.debate_ids), ids=', '.join(m.debate_ids))}*",
-        "",
-    ]
-    if m.simulated:
-        out += [f"> {w['simulated'].format(names=', '.join(m.simulated))}", ""]
-    if m.questions:
-        out += [f"## {w['questions']}", ""] + [f"- {q}" for q in m.questions] + [""]
-    out += [f"## {w['agreed']}", ""]
-    if not m.agreed:
-        out += [f"- {w['none_agreed']}", ""]
-    for p in m.agreed:
-        out.append(f"- **{p.point}** ({w['debates'].format(n=len(p.debates))})")
-        out += [f"  - {_trace_line(t, w)}" for t in p.traces]
-    out += ["", f"## {w['contested']}", ""]
-    if not m.contested:
-        out += [f"- {w['none_contested']}", ""]
-    for c in m.contested:
-        claim, reply = _clash_lines(c, w)
-        more = f" ({w['also'].format(ids=', '.join(c.debates[1:]))})" if len(c.debates) > 1 else ""
-        out += [f"- {claim}{more}", f"  {reply}"]
-    out.append("")
-    return "\n".join(out)
+    """The merged outline as Markdown, in its debates' language (`templates/merged.md.j2`)."""
+    return render("merged.md.j2", m=m, **_helpers(labels(m.language)))
 
 
 def merged_html(m: MergedOutline) -> str:
-    """The merged outline as a self-contained HTML page in its debates' language; every
-    text escaped."""
-    from html import escape as e
+    """The merged outline as a self-contained HTML page in its debates' language
+    (`templates/merged.html.j2`); every text escaped."""
+    return render(
+        "merged.html.j2", title=m.topic, lang=m.language, m=m, **_helpers(labels(m.language))
+    )
 
-    from episodes.export import _page
 
-    w = labels(m.language)
-    merged = w["merged"].format(n=len(m.debate_ids), ids=", ".join(m.debate_ids))
-    body = [f"<h1>{e(m.topic)}</h1>", f"<p><i>{e(merged)}</i></p>"]
-    if m.simulated:
-        names = ", ".join(m.simulated)
-        body.append(f"<blockquote>{e(w['simulated'].format(names=names))}</blockquote>")
-    if m.questions:
-        body.append(f"<h2>{e(w['questions'])}</h2><ul>")
-        body += [f"<li>{e(q)}</li>" for q in m.questions]
-        body.append("</ul>")
-    body.append(f"<h2>{e(w['agreed'])}</h2><ul>")
-    for p in m.agreed:
-        traces = "".join(f"<li>{e(_trace_line(t, w))}</li>" for t in p.traces)
-        body.append(f"<li><b>{e(p.point)}</b><ul>{traces}</ul></li>")
-    body.append(f"</ul><h2>{e(w['contested'])}</h2><ul>")
-    for c in m.contested:
-        claim, reply = _clash_lines(c, w)
-        body.append(f"<li>{e(claim)}<br>{e(reply)}</li>")
-    body.append("</ul>")
-    return _page(m.topic, body, m.language)
+def _helpers(w: dict[str, str]) -> dict[str, Any]:
+    """The phrases the merged outline's templates print, in the labels' language."""
+    return {
+        "w": w,
+        "trace_line": lambda t: _trace_line(t, w),
+        "clash_lines": lambda p: _clash_lines(p, w),
+    }

@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
 from core.models import Debate, Turn, Verdict
 from core.text import copied_share, terms
 from episodes.export import speaker_label
+from episodes.render import render
 
 log = logging.getLogger(__name__)
 WORDS_PER_MINUTE = 150  # English speech (the settings' default)
@@ -347,82 +348,25 @@ def labels(language: str) -> dict[str, str]:
     return LABELS.get(language, LABELS["en"])
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
-
-
-def markdown_text(text: str) -> str:
-    """Text from a debate, a model or a file as Markdown that reads as that text: on one
-    line, every character Markdown would act on (emphasis, links, code, HTML, tables)
-    escaped, so "[draft] *Compute* <b>" shows as written."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+def _helpers(w: Mapping[str, str]) -> dict[str, Any]:
+    """The phrases the outline's templates print, in the labels' language."""
+    return {
+        "w": w,
+        "turn": lambda n: w["turn"].format(n=n),
+        "mark": lambda quote: _mark(quote, w),
+        "marks": lambda point: _marks(point, w),
+        "move_word": lambda move: move_word(move, w),
+        "fact_check_notes": fact_check_notes,
+        "fact_check_lines": fact_check_lines,
+        "provenance": provenance,
+        "unsupported_mark": UNSUPPORTED_MARK,
+    }
 
 
 def outline_markdown(outline: Outline) -> str:
-    """The outline as Markdown in its debate's language; every text in it is escaped
-    (`markdown_text`)."""
-    m = markdown_text
-    w = labels(outline.language)
-
-    def turn(n: int) -> str:
-        return w["turn"].format(n=n)
-
-    out = [f"# {m(outline.title)}", "", f"*{m(outline.logline)}*", ""]
-    if outline.simulated:
-        out += ["> " + w["simulated"].format(names=m(", ".join(outline.simulated))), ""]
-    if outline.cold_open:
-        q = outline.cold_open
-        out += [
-            f"## {w['cold_open']}",
-            "",
-            f"> “{m(q.text)}” — {m(q.speaker)} ({turn(q.turn)}){_mark(q, w)}",
-            "",
-        ]
-    for i, seg in enumerate(outline.segments, 1):
-        out += [
-            "## " + w["segment"].format(i=i, title=m(seg.title), minutes=seg.minutes),
-            "",
-            f"**{w['question']}:** {m(seg.question)}",
-            "",
-        ]
-        out += [_point_md(p, w) for p in seg.talking_points]
-        if seg.clash:
-            c, a = seg.clash.challenge, seg.clash.against
-            out += [
-                "",
-                f"**{w['clash']}:** {m(c.speaker)} ({turn(c.turn)}, `{c.anchor}`): "
-                f"“{m(c.claim or c.said)}” — {w['against'].format(speaker=m(a.speaker))} "
-                f"({turn(a.turn)}, `{a.anchor}`): “{m(a.claim or a.said)}”",
-            ]
-        if seg.quotes:
-            out += ["", f"**{w['quotable']}:**"]
-            out += [
-                f"- “{m(q.text)}” — {m(q.speaker)}, {turn(q.turn)}{_mark(q, w)}" for q in seg.quotes
-            ]
-        out.append("")
-    if outline.sources:
-        out += [f"## {w['sources']}", ""]
-        for s in outline.sources:
-            out.append(f"- `{s.anchor.replace('`', '')}` {m(s.text)}")
-            if s.gloss:
-                out.append(f"  - *{w['gloss']}:* {m(s.gloss)}")
-        out.append("")
-    if outline.open_questions:
-        out += [f"## {w['open']}", ""]
-        out += [f"- {m(q)}" for q in outline.open_questions]
-        out.append("")
-    out += [f"## {w['fact_check']}", ""]
-    out += [
-        f"- {UNSUPPORTED_MARK} {turn(f.turn)} ({m(f.speaker)}) `{f.anchor.replace('`', '')}`: "
-        f"{m(f.reason)} — “{m(f.claim)}”"
-        for f in outline.fact_checks
-    ]
-    out += [f"- {line}" for line in fact_check_notes(outline)]
-    out += [
-        "",
-        f"---\n*{w['debate'].format(id=m(outline.debate_id))}; {m(provenance(outline))}*",
-        "",
-    ]
-    return "\n".join(out)
+    """The outline as Markdown in its debate's language (`templates/outline.md.j2`); every
+    text in it is escaped (`episodes.render.markdown_text`)."""
+    return render("outline.md.j2", o=outline, **_helpers(labels(outline.language)))
 
 
 def _mark(quote: Quote, w: Mapping[str, str]) -> str:
@@ -470,20 +414,6 @@ def _marks(p: TalkingPoint, w: Mapping[str, str]) -> str:
     return f" ({'; '.join(marks)})" if marks else ""
 
 
-def _point_md(p: TalkingPoint, w: Mapping[str, str]) -> str:
-    """A talking point in Markdown, in the labels' language: who, the claim with its
-    lines, the turn's words (every text escaped, see `markdown_text`)."""
-    m = markdown_text
-    turn = w["turn"].format(n=p.turn)
-    if p.claim is None:
-        where = f" `{p.anchor}`" if p.anchor else ""
-        return f"- **{m(p.speaker)}** ({turn}){where}: {m(p.said)}{_marks(p, w)}"
-    return (
-        f"- **{m(p.speaker)}** {move_word(p.move, w)} ({turn}, `{p.anchor}`): "
-        f"“{m(p.claim)}”{_marks(p, w)}\n  - *{w['said']}:* {m(p.said)}"
-    )
-
-
 def provenance(outline: Outline) -> str:
     """Who wrote what, and why any part the model wrote was not used."""
     w = labels(outline.language)
@@ -498,72 +428,15 @@ def provenance(outline: Outline) -> str:
 
 
 def outline_html(outline: Outline) -> str:
-    """The outline as a self-contained HTML page; every text is escaped."""
-    from html import escape
-
-    from episodes.export import _page
-
-    e = escape
-    w = labels(outline.language)
-
-    def turn(n: int) -> str:
-        return e(w["turn"].format(n=n))
-
-    body = [f"<h1>{e(outline.title)}</h1>", f"<p><i>{e(outline.logline)}</i></p>"]
-    if outline.simulated:
-        names = ", ".join(outline.simulated)
-        body.append(f"<blockquote>{e(w['simulated'].format(names=names))}</blockquote>")
-    if outline.cold_open:
-        q = outline.cold_open
-        body.append(
-            f"<h2>{e(w['cold_open'])}</h2><blockquote>“{e(q.text)}” — {e(q.speaker)} "
-            f"({turn(q.turn)}){e(_mark(q, w))}</blockquote>"
-        )
-    for i, seg in enumerate(outline.segments, 1):
-        head = w["segment"].format(i=i, title=seg.title, minutes=seg.minutes)
-        body.append(f"<h2>{e(head)}</h2>")
-        body.append(f"<p><b>{e(w['question'])}:</b> {e(seg.question)}</p><ul>")
-        for p in seg.talking_points:
-            where = f" <code>{e(p.anchor)}</code>" if p.anchor else ""
-            move = "" if p.claim is None else f" {e(move_word(p.move, w))}"
-            who = f"<b>{e(p.speaker)}</b>{move} ({turn(p.turn)}){where}{e(_marks(p, w))}"
-            if p.claim is None:
-                body.append(f"<li>{who}: {e(p.said)}</li>")
-            else:
-                body.append(
-                    f"<li>{who}: “{e(p.claim)}”<ul><li><i>{e(w['said'])}:</i> "
-                    f"{e(p.said)}</li></ul></li>"
-                )
-        body.append("</ul>")
-        if seg.clash:
-            c, a = seg.clash.challenge, seg.clash.against
-            body.append(
-                f"<p><b>{e(w['clash'])}:</b> {e(c.speaker)} ({turn(c.turn)}): "
-                f"“{e(c.claim or c.said)}” "
-                f"— {e(w['against'].format(speaker=a.speaker))} ({turn(a.turn)}): "
-                f"“{e(a.claim or a.said)}”</p>"
-            )
-        for q in seg.quotes:
-            body.append(
-                f"<blockquote>“{e(q.text)}” — {e(q.speaker)}, {turn(q.turn)}{e(_mark(q, w))}"
-                "</blockquote>"
-            )
-    if outline.sources:
-        body.append(f"<h2>{e(w['sources'])}</h2><ul>")
-        for src in outline.sources:
-            gloss = f"<br><i>{e(src.gloss)}</i>" if src.gloss else ""
-            body.append(f"<li><code>{e(src.anchor)}</code> {e(src.text)}{gloss}</li>")
-        body.append("</ul>")
-    if outline.open_questions:
-        body.append(f"<h2>{e(w['open'])}</h2><ul>")
-        body += [f"<li>{e(q)}</li>" for q in outline.open_questions]
-        body.append("</ul>")
-    body.append(f"<h2>{e(w['fact_check'])}</h2><ul>")
-    body += [f"<li>{e(line)}</li>" for line in fact_check_lines(outline)]
-    body.append("</ul>")
-    debate = w["debate"].format(id=outline.debate_id)
-    body.append(f"<p><small>{e(debate)}; {e(provenance(outline))}</small></p>")
-    return _page(outline.title, body, outline.language)
+    """The outline as a self-contained HTML page (`templates/outline.html.j2`); every text
+    is escaped."""
+    return render(
+        "outline.html.j2",
+        title=outline.title,
+        lang=outline.language,
+        o=outline,
+        **_helpers(labels(outline.language)),
+    )
 
 
 # -- prose written by a model (`agents.notes`) ---------------------------------------------------
