@@ -615,7 +615,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (debates / f"{BROKEN_ID}.json").write_text('{"schema_version": 1, "id": 3', encoding="utf-8")
     (tmp_path / "personas").mkdir()
     for name in ("host", "economist"):
-        source = Path(cli.__file__).parent / "prompts" / "personas" / f"{name}.yaml"
+        source = Path(cli.__file__).parent.parent / "prompts" / "personas" / f"{name}.yaml"
         (tmp_path / "personas" / f"{name}.yaml").write_bytes(source.read_bytes())
     (tmp_path / "badpersonas").mkdir()
     (tmp_path / "badpersonas" / "guest.yaml").write_text("id: [x\n", encoding="utf-8")

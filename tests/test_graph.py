@@ -403,7 +403,8 @@ def test_fork_out_of_range(settings, model, search, saver):
 
     runner, _ = run(settings, model, search, saver)
     for outside in (0, 13, 40):  # turns are numbered 1-12, as replay and exports show them
-        with pytest.raises(UserError, match=f"the turn to fork after {outside}: .* has turns 1-12$"):
+        wrong = f"the turn to fork after {outside}: .* has turns 1-12$"
+        with pytest.raises(UserError, match=wrong):
             fork_show(
                 settings, runner.debate.id, outside, search=search, checkpointer=saver, model=model
             )

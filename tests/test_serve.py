@@ -19,7 +19,7 @@ from tests.conftest import free_port
 from tests.tui_fixtures import sample_debate
 
 ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, str(ROOT / "cli.py")]
+CLI = [sys.executable, "-m", "cli"]
 
 
 def test_serve_defaults_to_loopback():
@@ -28,7 +28,7 @@ def test_serve_defaults_to_loopback():
     args = cli.build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1" and args.port == 8000
     command = cli.serve_command(cli.build_parser().parse_args(["serve", "--out", "x"]))
-    assert command[1].endswith("cli.py") and command[2:] == ["tui", "--out", "x"]
+    assert command[1:3] == ["-m", "cli"] and command[3:] == ["tui", "--out", "x"]
 
 
 def test_serve_rejects_a_bad_port(tmp_path):

@@ -870,9 +870,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> list[str]:
-    """The command line the server starts for each browser: this file's `tui`, with the
-    storage and model options `serve` was given."""
-    argv = [sys.executable, str(Path(__file__).resolve()), "tui"]
+    """The command line the server starts for each browser: this program's `tui` (`python
+    -m cli tui`), with the storage and model options `serve` was given."""
+    argv = [sys.executable, "-m", "cli", "tui"]
     for flag, value in (
         ("--data-dir", args.data_dir),
         ("--out", args.out_dir),
@@ -1172,7 +1172,3 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
