@@ -233,9 +233,9 @@ def test_interactive_question_from_stdin_and_list_shows_branches(tmp_path: Path)
     fork = run_cli("fork", debate["id"], "--at-turn", str(number), cwd=tmp_path)
     assert fork.returncode == 0, fork.stderr
     child = json.loads(
-        next(
-            p for p in (tmp_path / "debates").glob("*.json") if p != path
-        ).read_text(encoding="utf-8")
+        next(p for p in (tmp_path / "debates").glob("*.json") if p != path).read_text(
+            encoding="utf-8"
+        )
     )
     assert child["forked_at"] == asked[0]["index"]  # stored as the turn's index
     assert child["turns"][number]["speaker_id"] == "futurist"
