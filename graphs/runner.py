@@ -508,6 +508,30 @@ def resume_show(
     return runner
 
 
+def check_fork(
+    parent: Debate, after_turn: int, *, steer: str | None = None, turns: int | None = None
+) -> None:
+    """Refuse, before anything is loaded, a fork `fork_show` cannot make of `parent`: `turns`
+    below 1, a turn number (from 1) outside the debate, or a steering question after a
+    producer's question. UserError."""
+    if turns is not None and turns < 1:
+        raise UserError(f"{turns}: a fork adds at least 1 turn", setting="fork_turns")
+    if not parent.turns:
+        raise UserError(
+            f"{after_turn}: debate {parent.id} has no turns to fork after", setting="at_turn"
+        )
+    if not 1 <= after_turn <= len(parent.turns):
+        raise UserError(
+            f"{after_turn}: debate {parent.id} has turns 1-{len(parent.turns)}", setting="at_turn"
+        )
+    if steer and parent.turns[after_turn - 1].kind == "interjection":
+        raise UserError(
+            f"{after_turn}: turn {after_turn} is a producer's question; a steering question "
+            "needs a turn of the panel",
+            setting="at_turn",
+        )
+
+
 def fork_show(
     settings: Settings,
     ref: str,
@@ -528,30 +552,14 @@ def fork_show(
     default the parent's turn limit stands. `model` and `persona_models` as for
     `resume_show`, the parent's. Raises UserError for an unknown debate, a turn
     outside it, or `turns` below 1."""
-    if turns is not None and turns < 1:
-        raise UserError(f"{turns}: a fork adds at least 1 turn", setting="fork_turns")
-    store = DebateStore(settings.out_dir)
-    parent = store.load(ref)
-    if not parent.turns:
-        raise UserError(
-            f"{after_turn}: debate {parent.id} has no turns to fork after", setting="at_turn"
-        )
-    if not 1 <= after_turn <= len(parent.turns):
-        raise UserError(
-            f"{after_turn}: debate {parent.id} has turns 1-{len(parent.turns)}", setting="at_turn"
-        )
+    parent = DebateStore(settings.out_dir).load(ref)
+    check_fork(parent, after_turn, steer=steer, turns=turns)
     last = after_turn - 1  # the index of the last turn the fork keeps
     graph = compile_show(checkpointer)
     source = None
     # Right after turn K the show is about to choose a speaker (`select`), or, when turn K
     # is a producer's question, to fetch passages for its answer (`retrieve`).
     after = "moderate" if parent.turns[last].kind == "interjection" else "speak"
-    if steer and after == "moderate":
-        raise UserError(
-            f"{after_turn}: turn {after_turn} is a producer's question; a steering question "
-            "needs a turn of the panel",
-            setting="at_turn",
-        )
     wanted = "retrieve" if after == "moderate" else "select"
     for snap in graph.get_state_history({"configurable": {"thread_id": parent.id}}):
         if len(snap.values.get("turns", [])) == last + 1 and wanted in snap.next:

@@ -251,16 +251,8 @@ class Session:
     ) -> runner.ShowRunner:
         """Continue a saved debate from its last checkpoint (`runner.resume_show`), with the
         model it ran with unless `model` is given."""
-        debate = self.store.load(ref)
-        return runner.resume_show(
-            self.settings,
-            ref,
-            search=search,
-            checkpointer=self.checkpointer(),
-            model=model or self.saved_model_for(debate),
-            steerable=steerable,
-            persona_models=self.persona_models(),
-        )
+        parts = self._continuing(ref, model, steerable)
+        return runner.resume_show(self.settings, ref, search=search, **parts)
 
     def fork(
         self,
@@ -275,19 +267,21 @@ class Session:
     ) -> runner.ShowRunner:
         """A new branch of a saved debate after turn `after_turn` (from 1; see
         `runner.fork_show`), with the model the debate ran with unless `model` is given."""
-        debate = self.store.load(ref)
+        runner.check_fork(self.store.load(ref), after_turn, steer=steer, turns=turns)
+        parts = self._continuing(ref, model, steerable)
         return runner.fork_show(
-            self.settings,
-            ref,
-            after_turn,
-            search=search,
-            checkpointer=self.checkpointer(),
-            steer=steer,
-            turns=turns,
-            model=model or self.saved_model_for(debate),
-            steerable=steerable,
-            persona_models=self.persona_models(),
+            self.settings, ref, after_turn, search=search, steer=steer, turns=turns, **parts
         )
+
+    def _continuing(self, ref: str, model: ChatModel | None, steerable: bool) -> dict[str, Any]:
+        """What resuming or forking the saved debate `ref` runs with: the checkpointer, its
+        model (or `model`), its personas' own. UserError for an unknown debate."""
+        return {
+            "checkpointer": self.checkpointer(),
+            "model": model or self.saved_model_for(self.store.load(ref)),
+            "steerable": steerable,
+            "persona_models": self.persona_models(),
+        }
 
     # -- saved debates -------------------------------------------------------------------------
     def verdicts(self, debate: Debate) -> dict[int, Verdict]:

@@ -53,6 +53,8 @@ class DebateApp(App[None]):
         checkpointer: Any = None,
         replay: str | None = None,
     ) -> None:
+        """The app over a `Session` of `settings`; `model`, `search` and `checkpointer` as
+        the session takes them (tests pass their own)."""
         super().__init__()
         self.settings = settings
         self.session = Session(settings, model=model, search=search, checkpointer=checkpointer)
