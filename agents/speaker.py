@@ -134,6 +134,7 @@ def attribution_check(attributor: Any) -> Check:
             allowed=allowed,
             passages=req.passages,
             question=req.producer_question or req.question,
+            settle=True,
         )
         return Judgement(
             bool(verdict.attributable),

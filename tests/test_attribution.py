@@ -174,3 +174,38 @@ def test_invented_checks_against_the_allowed_texts():
     )
     quote = 'He said, "the chips will rebel against their owners tomorrow" and left.'
     assert invented(quote, source) == ("“the chips will rebel against their owners tomorrow”",)
+
+
+def test_a_settled_verdict_is_the_full_verdict_without_the_search(attributor: Attributor):
+    """A draft check settles on the overlap where it reaches the threshold: every labelled
+    turn gets the same `attributable` as with the search, and settling skips it often."""
+    cards = persona_texts(load_personas().values())
+    searches = []
+    real = attributor.rank
+
+    def counted(text, citations):
+        searches.append(text)
+        return real(text, citations)
+
+    skipped = 0
+    for row in labelled().values():
+        allowed = [row["question"], *cards]
+        args = (row["text"], row["citations"])
+        full = attributor.judge(*args, allowed=allowed, question=row["question"])
+        attributor.rank = counted
+        try:
+            searches.clear()
+            settled = attributor.judge(
+                *args, allowed=allowed, question=row["question"], settle=True
+            )
+        finally:
+            del attributor.rank
+        assert settled.attributable is full.attributable, row["id"]
+        assert settled.drifting == full.drifting and settled.invented == full.invented
+        if not settled.searched:
+            skipped += 1
+            assert settled.rank is None and settled.score == settled.overlap
+            assert row["text"] not in searches  # the whole turn was not searched
+        else:
+            assert (settled.rank, settled.score) == (full.rank, full.score)
+    assert skipped >= 10

@@ -531,12 +531,17 @@ class Attributor:
         allowed: Sequence[str] = (),
         passages: Sequence[Passage] = (),
         question: str = "",
+        settle: bool = False,
     ) -> Verdict:
         """The verdict on one turn: `text` against the lines of its `citations`.
 
         `allowed`: texts whose names and figures are legitimate besides the source (the
         question, the topic, the persona cards). `passages`: the turn's retrieved
         passages, used for cited lines of a source whose file cannot be read.
+        `settle`: when the overlap alone reaches the threshold, skip the search with the
+        whole turn (the rank can only add to the score, so `attributable` is the same);
+        the verdict then has `searched` False, `rank` None and the overlap as its score.
+        A draft check settles; a report of a debate does not.
         """
         found = self.invented(text, language=language, allowed=allowed)
         cited = self.cited_text(citations, passages)
@@ -544,7 +549,8 @@ class Attributor:
             reason = "cites no lines" if not citations else "cited lines not found in the sources"
             return Verdict(False, 0.0, None, found, reason, overlap=0.0)
         share = self.overlap(text, cited)
-        rank = self.rank(text, citations)
+        searched = not (settle and share >= self.threshold)
+        rank = self.rank(text, citations) if searched else None
         score = share + (self.rank_weight / rank if rank else 0.0)
         ok = score >= self.threshold
         reason = ""
@@ -569,6 +575,7 @@ class Attributor:
             reason,
             overlap=round(share, 4),
             drifting=drifting,
+            searched=searched,
         )
 
     def drifting(
