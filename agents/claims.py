@@ -46,6 +46,7 @@ SEED_MARGIN = 1.0  # candidates this close to the best are the seed's to choose 
 SAME_LINE = 0.5  # a line another turn has claimed from already
 LONG_WORDS = 45  # longer claims are harder to voice in two or three sentences
 GIST_WORDS = 24
+THEIRS_BY = 3  # a claim with this many more words of another panelist's themes is theirs
 
 
 @dataclass(frozen=True)
@@ -239,6 +240,23 @@ def score(
     if language == "en" and words_of(claim.text) > LONG_WORDS:
         value -= 1.0
     return value
+
+
+def leans_elsewhere(
+    claim: Claim, persona: Persona, panel: Sequence[Persona], language: str
+) -> bool:
+    """Whether a claim is better another panelist's: it shares at least THEIRS_BY more
+    content words with another panelist's themes and stance than with this speaker's
+    (the futurist's "one giant ultra-intelligence… moves toward ASI" given to the
+    economist because the economist's own lines were used up)."""
+    words = terms(claim.text)
+    own = len(words & theme_terms(persona, language))
+    others = [
+        len(words & theme_terms(p, language))
+        for p in panel
+        if p.id != persona.id and p.role == "panelist"
+    ]
+    return max(others, default=0) - own >= THEIRS_BY
 
 
 def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:

@@ -73,7 +73,11 @@ _PRONOUN_START = re.compile(r"^(?:he|she|they|it|that|this|these|those|his|her)\
 # point", "So", "And then"), and a person referred to by pronoun before anyone is named.
 _LEANS_BACK = re.compile(
     r"^(?:(?:in|on|at|for|from|with|after|because of|given) (?:that|this|those|these)\b|"
-    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b)",
+    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b|"
+    r"rather\b|instead\b|however\b|even so\b|in other words\b|that is,|otherwise\b|"
+    r"on the other hand\b|for that reason\b)"
+    # or points back within its first words: "Sam knows that, so he'll…"
+    r"|^(?:[\w'’-]+\s+){1,3}(?:that|this|it)\s*[,;:—–]",
     re.I,
 )
 _PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers)\b", re.I)
