@@ -382,12 +382,15 @@ def _grounds(
             claim, passages = other, [*passages, holder]
     persona = ctx.persona(nxt.speaker_id)
     language = state["language"]
-    if not persona.simulated and (
-        claim is None or leans_elsewhere(claim, persona, ctx.panelists, language)
+    if (
+        ctx.book is not None
+        and not persona.simulated
+        and (claim is None or leans_elsewhere(claim, persona, ctx.panelists, language))
     ):
         # The turn's search left this speaker nothing of their own to say (what is left
         # is used up, or another panelist's line): search again with the question and
-        # the speaker's stance, and take a claim found there that is theirs.
+        # the speaker's stance, and take a claim found there that is theirs. (A plain
+        # search function, with no source sentences, goes on with what it gives.)
         leaning = ctx.search(
             (_question(state, nxt), persona.stance), _search_k(ctx), persona.sources
         )
