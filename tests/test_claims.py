@@ -591,6 +591,8 @@ def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
         ("Sam Altman knows that, so I think he will join hands with the US government.", False),
         ("However, basic income needs a tax base to stand on.", False),
         ("Instead, compute is provided universally all over the world.", False),
+        ("If America's leaders realize that, they'll probably go for it.", False),
+        ("I think that's hard to do under the current legal system, though.", False),
         ("I think that compute will replace capital within a decade.", True),
         ("If you think about it, compute is the scarcest thing there is.", True),
         ("Compute resources themselves become money, become currency.", True),

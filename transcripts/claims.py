@@ -76,8 +76,10 @@ _LEANS_BACK = re.compile(
     r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b|"
     r"rather\b|instead\b|however\b|even so\b|in other words\b|that is,|otherwise\b|"
     r"on the other hand\b|for that reason\b)"
-    # or points back within its first words: "Sam knows that, so he'll…"
-    r"|^(?:[\w'’-]+\s+){1,3}(?:that|this|it)\s*[,;:—–]",
+    # or points back within its first words: "Sam knows that, so he'll…", "If America's
+    # leaders realize that, they'll…", "I think that's hard to do…"
+    r"|^(?:[\w'’-]+\s+){1,5}(?:that|this)\s*[,;:—–]|^(?:[\w'’-]+\s+){1,3}it\s*[,;:—–]"
+    r"|^(?:[\w'’-]+\s+){1,3}(?:that's|that is|this is)\b",
     re.I,
 )
 _PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers)\b", re.I)
