@@ -348,6 +348,12 @@ def test_no_words_are_put_in_the_mouth_of_anyone_at_the_table():
     assert words_in_mouth("As Kurosawa put it, money is dead.", economist, others)
     assert words_in_mouth("Ren's words were clear: no more banks.", economist, others)
     assert words_in_mouth("Well, you said compute is money.", economist, others)
+    # a debate once had "a compute resource — such as the AI you mentioned — ends up…"
+    assert words_in_mouth(
+        "A compute resource, such as the AI you mentioned, wins.", economist, others
+    )
+    assert words_in_mouth("As you noted, the AI holds 51% of compute.", economist, others)
+    assert not words_in_mouth("If you hold compute, you hold the money.", economist, others)
     assert words_in_mouth("Keiko Tanabe said that compute is scarce.", economist, others)
     # under any spelling of the name: the host's closing once opened "Ki-Shin Tanabe said:"
     host = PANEL["host"]
