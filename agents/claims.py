@@ -399,6 +399,18 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     if len(text.split()) <= limit:
         return text
     anchor = terms(of) if of else None
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    if len(sentences) > 1:
+        # Of several sentences, the one that says the most of the claim, whole where it
+        # fits: a window across sentences cut one off mid-clause ("Hopefully, when a
+        # single computer holds world hegemony under qualitative compute-resourceism…",
+        # its point, "it will be a dystopian direction", left out).
+        def held(sentence: str) -> int:
+            found = terms(sentence) & anchor if anchor is not None else terms(sentence)
+            return len(found)
+
+        best_sentence = max(reversed(sentences), key=held)  # a later one wins a tie
+        return gist(best_sentence, limit, of=of)
     cuts = [m.span() for m in re.finditer(r"\s*(?:[,;:]|\s[—–])\s*", text)]
     starts = [0, *(end for _, end in cuts)]
     ends = [*(start for start, _ in cuts), len(text)]

@@ -836,3 +836,22 @@ def test_a_panelist_left_only_anothers_line_searches_with_its_stance(settings, s
     assert any(stance in q for q in search.queries)
     futurist = [t for t in runner.debate.turns if t.speaker_id == "futurist"]
     assert all(t.claim is not None and t.claim.line_start == 18 for t in futurist[:1])
+
+
+def test_a_recap_of_a_turn_of_several_sentences_quotes_one_whole():
+    """A window across sentences once cut a turn's point off mid-clause ("Hopefully, when
+    a single computer holds world hegemony under qualitative compute-resourceism…")."""
+    said = (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resourceism, things could head in a very dystopian direction. I would like "
+        "to think about whether we can avoid that and keep peace in the coming decades."
+    )
+    source = (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resource-ism, unless whoever holds it puts peace first, things could head "
+        "in a very dystopian direction."
+    )
+    assert gist(said, of=source) == (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resourceism, things could head in a very dystopian direction."
+    ).rstrip(".")
