@@ -23,6 +23,7 @@ from prompts import render, template_text
 from transcripts.claims import (
     ClaimBook,
     SourceSentence,
+    asserted,
     claimable,
     pieces,
     stands_alone,
@@ -267,9 +268,12 @@ def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:
 
 
 # Words by which a sentence pushes against something: a claim without any of them does not
-# contradict the claim before it, whatever side it leans to.
+# contradict the claim before it, whatever side it leans to. "But", "yet" and "though"
+# turn a sentence against its own first half, not against the claim before it: "Basic
+# income works only on top of capitalism… but wouldn't that be compute resources?"
+# agreed with the claim it was introduced as pushing back on.
 _CONTRAST = re.compile(
-    r"\b(?:not|no|never|nothing|but|however|yet|although|though|instead|rather than|doubt|"
+    r"\b(?:not|no|never|nothing|however|instead|rather than|doubt|"
     r"risk|danger|dangerous|dystopia\w*|problem\w*|flaw\w*|fail\w*|breaks? down|"
     r"can't|cannot|won't|isn't|aren't|don't|doesn't|wouldn't|shouldn't|unlikely|"
     r"impossible|hardly|wrong|collapse\w*|lose|loses)\b|"
@@ -280,7 +284,7 @@ _CONTRAST = re.compile(
 
 def pushes_back(text: str) -> bool:
     """Whether a sentence carries a word of contrast or negation (`_CONTRAST`)."""
-    return _CONTRAST.search(text) is not None
+    return _CONTRAST.search(asserted(text)) is not None
 
 
 def move_of(claim: Claim, persona: Persona, previous: Previous | None, language: str) -> Move:

@@ -135,6 +135,7 @@ def attribution_check(attributor: Any) -> Check:
             passages=req.passages,
             question=req.producer_question or req.question,
             settle=True,
+            claim=req.claim.text if req.claim is not None else "",
         )
         return Judgement(
             bool(verdict.attributable),

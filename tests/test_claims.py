@@ -855,3 +855,13 @@ def test_a_recap_of_a_turn_of_several_sentences_quotes_one_whole():
         "Hopefully, when a single computer holds world hegemony under qualitative "
         "compute-resourceism, things could head in a very dystopian direction."
     ).rstrip(".")
+
+
+def test_a_but_within_a_claim_does_not_make_it_push_back():
+    made = Previous(PANEL["altman"], claim("Compute resources themselves become money.", 8), 1)
+    agreeing = claim(
+        "Basic income works only on top of capitalism, moving money round the economy, but "
+        "wouldn't that essentially be compute resources?",
+        43,
+    )
+    assert move_of(agreeing, PANEL["economist"], made, "en") == "extend"

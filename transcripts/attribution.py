@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 import snowballstemmer
 
+from transcripts.claims import asserted
 from transcripts.models import Citation, Debate, Passage, Verdict
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "invented",
     "judge_debate",
     "names",
+    "turned",
     "with_verdicts",
 ]
 
@@ -76,6 +78,18 @@ DRIFT_WORDS = 8
 DRIFT_SHARE = 0.12
 DRIFT_RANK = 3
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+# What turns a claim's meaning when a turn leaves it out: its negation, its "unless", its
+# "if" (`transcripts.claims.asserted` first: a rhetorical tag asserts, it negates nothing).
+_TURNS = {
+    "negation": re.compile(
+        r"\b(?:not|never|no|nothing|nobody|none|neither|nor|without|cannot|hardly)\b|n't\b",
+        re.I,
+    ),
+    "unless": re.compile(r"\b(?:unless|only if|provided that|as long as)\b", re.I),
+    "if": re.compile(r"\b(?:if|whether|suppos\w*)\b", re.I),
+}
+# Words a turn may carry the claim's "if" with instead ("could", "might": still a maybe).
+_STILL_IF = re.compile(r"\b(?:if|whether|suppos\w*|would|could|might|may|perhaps|maybe)\b", re.I)
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP = frozenset(
@@ -532,6 +546,7 @@ class Attributor:
         passages: Sequence[Passage] = (),
         question: str = "",
         settle: bool = False,
+        claim: str = "",
     ) -> Verdict:
         """The verdict on one turn: `text` against the lines of its `citations`.
 
@@ -541,7 +556,9 @@ class Attributor:
         `settle`: when the overlap alone reaches the threshold, skip the search with the
         whole turn (the rank can only add to the score, so `attributable` is the same);
         the verdict then has `searched` False, `rank` None and the overlap as its score.
-        A draft check settles; a report of a debate does not.
+        A draft check settles; a report of a debate does not. `claim`: the sentence the
+        turn was to voice (English): a turn that leaves out its negation, "unless" or
+        "if" (`turned`) says something else and is not attributable.
         """
         found = self.invented(text, language=language, allowed=allowed)
         cited = self.cited_text(citations, passages)
@@ -564,6 +581,10 @@ class Attributor:
         if drifting:
             first = drifting[0] if len(drifting[0]) <= 60 else drifting[0][:57] + "…"
             reason = f"drifts from its lines: “{first}”"
+        changed = turned(text, claim) if ok and claim and language == "en" else ()
+        if changed and not drifting:
+            ok = False
+            reason = f"changes its claim: leaves out its {' and '.join(changed)}"
         if found:
             shown = ", ".join(found[:4]) + (" …" if len(found) > 4 else "")
             reason = (reason + "; " if reason else "") + f"not in the source: {shown}"
@@ -598,6 +619,31 @@ class Attributor:
             if found is None or found > DRIFT_RANK:
                 out.append(sentence)
         return tuple(out)
+
+
+def turned(text: str, claim: str) -> tuple[str, ...]:
+    """What of its claim's meaning an English turn leaves out: "negation" (the claim
+    says not, never, no…, the turn none of it), "unless" (the claim's condition, which
+    the turn neither keeps nor says as "if… not") and "if" (a claim's maybe said as a
+    fact). A debate once turned "unless whoever holds it is altruistic, things could
+    head in a dystopian direction" into "when a single computer holds world hegemony…
+    it will be a dystopian direction"; overlap alone passed it."""
+    said, source = asserted(text), asserted(claim)
+    out = []
+    if _TURNS["negation"].search(source) and not _TURNS["negation"].search(said):
+        out.append("negation")
+    if _TURNS["unless"].search(source) and not (
+        _TURNS["unless"].search(said)
+        or (_TURNS["if"].search(said) and _TURNS["negation"].search(said))
+    ):
+        out.append("unless")
+    elif (
+        _TURNS["if"].search(source)
+        and not _TURNS["unless"].search(source)
+        and not _STILL_IF.search(said)
+    ):
+        out.append("if")
+    return tuple(out)
 
 
 def persona_texts(personas: Iterable[Any]) -> list[str]:
@@ -670,6 +716,7 @@ def judge_debate(debate: Debate, attributor: Attributor) -> dict[int, Verdict]:
                 allowed=allowed,
                 passages=t.passages,
                 question=_question_of(debate, t),
+                claim=t.claim.text if t.claim is not None else "",
             )
             continue
         found = attributor.invented(t.text, language=debate.language, allowed=allowed)

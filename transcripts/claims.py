@@ -263,6 +263,21 @@ def claimable(text: str, language: str = "en", names: Sequence[str] = ()) -> boo
     return True
 
 
+# A negative tag that asks for agreement ("…, wouldn't that be compute resources?",
+# "isn't it?"): the sentence asserts, it negates nothing.
+_RHETORICAL_TAG = re.compile(
+    r"\b(?:wouldn't|isn't|won't|doesn't|aren't|can't|didn't|don't)\s+"
+    r"(?:that|it|he|she|they|we|you|there|this)\b",
+    re.I,
+)
+
+
+def asserted(text: str) -> str:
+    """`text` without its rhetorical negative tags (`_RHETORICAL_TAG`), for judging what
+    it asserts and what it negates."""
+    return _RHETORICAL_TAG.sub(" ", text)
+
+
 def stands_alone(text: str) -> bool:
     """Whether a claim reads without the sentence before it: it does not open on a
     pronoun or a phrase that points back ("In that second conversation", "So"), and
