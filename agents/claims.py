@@ -19,7 +19,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.personas import Persona
-from core.claims import ClaimBook, SourceSentence, claimable, pieces, stands_alone, words_of
+from core.claims import (
+    ClaimBook,
+    SourceSentence,
+    asserted,
+    claimable,
+    pieces,
+    stands_alone,
+    words_of,
+)
 from core.models import Claim, Move, Passage
 from core.text import terms
 from prompts import render, template_text
@@ -39,6 +47,7 @@ SEED_MARGIN = 1.0  # candidates this close to the best are the seed's to choose 
 SAME_LINE = 0.5  # a line another turn has claimed from already
 LONG_WORDS = 45  # longer claims are harder to voice in two or three sentences
 GIST_WORDS = 24
+THEIRS_BY = 3  # a claim with this many more words of another panelist's themes is theirs
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,23 @@ def score(
     return value
 
 
+def leans_elsewhere(
+    claim: Claim, persona: Persona, panel: Sequence[Persona], language: str
+) -> bool:
+    """Whether a claim is better another panelist's: it shares at least THEIRS_BY more
+    content words with another panelist's themes and stance than with this speaker's
+    (the futurist's "one giant ultra-intelligence… moves toward ASI" given to the
+    economist because the economist's own lines were used up)."""
+    words = terms(claim.text)
+    own = len(words & theme_terms(persona, language))
+    others = [
+        len(words & theme_terms(p, language))
+        for p in panel
+        if p.id != persona.id and p.role == "panelist"
+    ]
+    return max(others, default=0) - own >= THEIRS_BY
+
+
 def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:
     """How much more a claim leans to `persona`'s themes than to `other`'s (in shared
     content words; above 0: it is `persona`'s side of the argument)."""
@@ -242,9 +268,12 @@ def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:
 
 
 # Words by which a sentence pushes against something: a claim without any of them does not
-# contradict the claim before it, whatever side it leans to.
+# contradict the claim before it, whatever side it leans to. "But", "yet" and "though"
+# turn a sentence against its own first half, not against the claim before it: "Basic
+# income works only on top of capitalism… but wouldn't that be compute resources?"
+# agreed with the claim it was introduced as pushing back on.
 _CONTRAST = re.compile(
-    r"\b(?:not|no|never|nothing|but|however|yet|although|though|instead|rather than|doubt|"
+    r"\b(?:not|no|never|nothing|however|instead|rather than|doubt|"
     r"risk|danger|dangerous|dystopia\w*|problem\w*|flaw\w*|fail\w*|breaks? down|"
     r"can't|cannot|won't|isn't|aren't|don't|doesn't|wouldn't|shouldn't|unlikely|"
     r"impossible|hardly|wrong|collapse\w*|lose|loses)\b|"
@@ -255,7 +284,7 @@ _CONTRAST = re.compile(
 
 def pushes_back(text: str) -> bool:
     """Whether a sentence carries a word of contrast or negation (`_CONTRAST`)."""
-    return _CONTRAST.search(text) is not None
+    return _CONTRAST.search(asserted(text)) is not None
 
 
 def move_of(claim: Claim, persona: Persona, previous: Previous | None, language: str) -> Move:
@@ -374,6 +403,18 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     if len(text.split()) <= limit:
         return text
     anchor = terms(of) if of else None
+    sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if s.strip()]
+    if len(sentences) > 1:
+        # Of several sentences, the one that says the most of the claim, whole where it
+        # fits: a window across sentences cut one off mid-clause ("Hopefully, when a
+        # single computer holds world hegemony under qualitative compute-resourceism…",
+        # its point, "it will be a dystopian direction", left out).
+        def held(sentence: str) -> int:
+            found = terms(sentence) & anchor if anchor is not None else terms(sentence)
+            return len(found)
+
+        best_sentence = max(reversed(sentences), key=held)  # a later one wins a tie
+        return gist(best_sentence, limit, of=of)
     cuts = [m.span() for m in re.finditer(r"\s*(?:[,;:]|\s[—–])\s*", text)]
     starts = [0, *(end for _, end in cuts)]
     ends = [*(start for start, _ in cuts), len(text)]

@@ -132,6 +132,8 @@ def attribution_check(attributor: Any) -> Check:
             allowed=allowed,
             passages=req.passages,
             question=req.producer_question or req.question,
+            settle=True,
+            claim=req.claim.text if req.claim is not None else "",
         )
         return Judgement(
             bool(verdict.attributable),
@@ -490,7 +492,12 @@ _NAMED_SPEECH = re.compile(
     rf"|\b(?:as|according to|in the words of|to quote)\s+([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,2}})"
     rf"|\b([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*){{0,2}})(?:'s|’s)\s+(?:words|quote|line|view)\b"
 )
-_YOU_SAID = re.compile(r"\b(?:as you (?:said|put it)|you (?:said|told|claimed|argued))\b", re.I)
+_YOU_SAID = re.compile(
+    r"\b(?:as you (?:said|put it|mentioned|noted|suggested|described)|"
+    r"(?:that|which|the \w+) you (?:mentioned|described|raised|brought up)|"
+    r"you (?:said|told|claimed|argued|mentioned))\b",
+    re.I,
+)
 
 
 def words_in_mouth(

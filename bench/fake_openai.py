@@ -32,6 +32,8 @@ from typing import Any
 HOST = "127.0.0.1"
 FAULTS = ("429", "500", "503", "stall", "cut", "malformed")
 TAG = re.compile(r"\brun-\d+\b")  # a debate tag in the prompt is echoed in every reply
+# The claim a claim-first turn's prompt hands the model (prompts/templates/en/turn_claim.txt).
+CLAIM = re.compile(r'Your point, from the show \(line \d+\): "(.+?)"\n')
 
 WORDS = (
     "compute capital currency allocation datacenters energy wages labour markets policy "
@@ -101,9 +103,10 @@ def _schema_instance(schema: dict[str, Any], root: dict[str, Any], words: Any) -
 class Words:
     """Seeded made-up prose; every sentence carries the debate tag when there is one."""
 
-    def __init__(self, seed: str, tag: str | None) -> None:
+    def __init__(self, seed: str, tag: str | None, claim: str | None = None) -> None:
         self.rng = random.Random(seed)
         self.tag = tag
+        self.claim = claim  # voiced instead of made-up words, when given
 
     def choice(self, seq: list[Any]) -> Any:
         return self.rng.choice(seq)
@@ -115,6 +118,11 @@ class Words:
         return " ".join(words).capitalize() + "."
 
     def tokens(self, n: int) -> list[str]:
+        if self.claim:
+            lead = ["As", f"({self.tag})" if self.tag else "we", "heard", "on", "the", "show,"]
+            out = (lead + self.claim.split())[: max(n, len(lead) + 1)]
+            out[-1] = out[-1].rstrip(".") + "."
+            return [w if i == 0 else " " + w for i, w in enumerate(out)]
         out: list[str] = []
         while len(out) < n:
             out.extend(self.sentence(self.rng.randint(6, 11)).split())
@@ -136,8 +144,12 @@ class FakeOpenAI:
         model: str = "fake-panel",
         timings: bool = False,
         usage: bool = True,
+        voice_claims: bool = False,
     ) -> None:
         self.delay_s = delay_s
+        # voice_claims: a streamed reply to a claim-first prompt voices its claim, as a
+        # model that follows the prompt would (drafts then pass the attribution check).
+        self.voice_claims = voice_claims
         # Report token counts as llama.cpp's server does without usage: a `timings` object
         # ({"prompt_n", "predicted_n"}) in the last chunk, and no usage chunk.
         self.timings = timings
@@ -302,7 +314,12 @@ class FakeOpenAI:
             return await self._send(writer, int(fault), {"error": {"message": "server error"}})
         prompt = json.dumps(request.get("messages", []), ensure_ascii=False)
         tag = TAG.search(prompt)
-        words = Words(hashlib.sha256(body).hexdigest(), tag.group(0) if tag else None)
+        claim = None
+        if self.voice_claims and streamed:
+            said = "\n".join(str(m.get("content", "")) for m in request.get("messages", []))
+            found = CLAIM.search(said)
+            claim = found.group(1) if found else None
+        words = Words(hashlib.sha256(body).hexdigest(), tag.group(0) if tag else None, claim)
         if not streamed:
             if fault == "stall":
                 await asyncio.sleep(self.plan.stall_s)
@@ -427,11 +444,15 @@ def main() -> None:
     parser.add_argument("--stall-s", type=float, default=5.0)
     parser.add_argument("--retry-after-s", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--voice-claims", action="store_true", help="a claim-first turn voices its claim"
+    )
     args = parser.parse_args()
     server = FakeOpenAI(
         delay_s=args.delay_ms / 1000,
         reply_tokens=args.reply_tokens,
         port=args.port,
+        voice_claims=args.voice_claims,
         faults=FaultPlan(
             rate=args.fault_rate,
             seed=args.seed,

@@ -43,6 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from agents.llm.openai_backend import OpenAIModel
 from bench.checkpoint import Timed
@@ -50,6 +51,8 @@ from core.settings import Settings
 from episodes.store import DebateStore
 from graphs.batch import BatchProgress, run_batch
 from graphs.checkpoint import mask_url, open_checkpointer
+from graphs.context import SourceSearch
+from transcripts.embedder import E5Embedder
 from transcripts.index import PassageIndex
 
 TAG = re.compile(r"\(run-(\d+)\)")
@@ -108,7 +111,32 @@ class CpuLedger:
         return (now.user + now.system) - (self._began.user + self._began.system)
 
 
-def start_servers(n: int, delay_ms: float, reply_tokens: int, fault_rate: float, stall_s: float):
+class MeasuredSearch(SourceSearch):
+    """The show's own search (claims from the claim book, every draft checked against its
+    lines), its searches counted as retrieval and its draft checks as draft checks."""
+
+    def __init__(self, index: PassageIndex, ledger: CpuLedger) -> None:
+        super().__init__(index)
+        self.ledger = ledger
+
+    def __call__(self, query, k, sources=None):
+        with self.ledger.part("retrieval"):
+            return super().__call__(query, k, sources)
+
+    @property
+    def check(self):
+        inner = super().check
+        return None if inner is None else self.ledger.wrap("draft checks", inner)
+
+
+def start_servers(
+    n: int,
+    delay_ms: float,
+    reply_tokens: int,
+    fault_rate: float,
+    stall_s: float,
+    voice_claims: bool = False,
+):
     procs, urls = [], []
     for i in range(n):
         proc = subprocess.Popen(
@@ -130,6 +158,7 @@ def start_servers(n: int, delay_ms: float, reply_tokens: int, fault_rate: float,
                 str(stall_s),
                 "--retry-after-s",
                 "0.5",
+                *(["--voice-claims"] if voice_claims else []),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -184,9 +213,14 @@ def run(
     counted = getattr(embedder, "counts", dict)
     counts_before = counted()
 
-    def search(query, k, sources=None):
-        with ledger.part("retrieval"):
-            return index.search(query, k, sources=sources)
+    search: Any
+    if args.search == "show":
+        search = MeasuredSearch(index, ledger)
+    else:
+
+        def search(query, k, sources=None):
+            with ledger.part("retrieval"):
+                return index.search(query, k, sources=sources)
 
     models = {
         u: OpenAIModel("fake", base_url=u, timeout=args.timeout, max_retries=settings.max_retries)
@@ -266,10 +300,12 @@ def restored(obj: object, originals: dict[str, Callable]) -> Iterator[None]:
 def cpu_line(cpu: dict[str, float], wall: float) -> str:
     """ "12.3 s CPU (0.81 cores): retrieval 4.1 s (query encoding 3.0 s), ..." """
     total = cpu["total"]
-    rest = total - cpu.get("retrieval", 0) - cpu.get("model client", 0) - cpu.get("checkpoints", 0)
+    known = ("retrieval", "draft checks", "model client", "checkpoints")
+    rest = total - sum(cpu.get(k, 0) for k in known)
     parts = [
-        f"retrieval {cpu.get('retrieval', 0):.1f} s "
-        f"(query encoding {cpu.get('query encoding', 0):.1f} s)",
+        f"retrieval {cpu.get('retrieval', 0):.1f} s",
+        f"draft checks {cpu.get('draft checks', 0):.1f} s "
+        f"(query encoding in both {cpu.get('query encoding', 0):.1f} s)",
         f"model client {cpu.get('model client', 0):.1f} s",
         f"checkpoints {cpu.get('checkpoints', 0):.1f} s",
         f"graph and the rest {max(0.0, rest):.1f} s",
@@ -292,7 +328,21 @@ def main() -> None:
     parser.add_argument("--checkpoint-url", default=None)
     parser.add_argument("--data-dir", type=Path, default=None, help="reuse an indexed data dir")
     parser.add_argument("--topic", default="Who should own the world's compute?")
+    parser.add_argument(
+        "--search",
+        choices=("plain", "show"),
+        default="plain",
+        help="plain: a bare index search, drafts unchecked; show: the show's own search "
+        "(claim book, every draft checked), the servers voicing each turn's claim",
+    )
+    parser.add_argument(
+        "--query-batching",
+        choices=("on", "off"),
+        default="on",
+        help="gather queries of many debates into one encoder call (default on)",
+    )
     args = parser.parse_args()
+    E5Embedder.shared().batch_queries(args.query_batching == "on")
     if args.fault_rate and args.timeout >= args.stall_s:
         args.timeout = args.stall_s / 2  # stalls must outlast the timeout to be stalls
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="load-data-"))
@@ -300,7 +350,12 @@ def main() -> None:
     PassageIndex(data).ensure_bundled()
     print(f"index ready in {time.perf_counter() - began:.1f} s", file=sys.stderr)
     procs, urls = start_servers(
-        args.servers, args.delay_ms, args.reply_tokens, args.fault_rate, args.stall_s
+        args.servers,
+        args.delay_ms,
+        args.reply_tokens,
+        args.fault_rate,
+        args.stall_s,
+        voice_claims=args.search == "show",
     )
     try:
         lone = run(args, data, urls[:1], 1, 1, "one", 10_000)
@@ -323,6 +378,7 @@ def main() -> None:
         f"servers: {args.servers}, {args.delay_ms:g} ms per token, "
         f"{args.reply_tokens} tokens a reply; {args.turns} turns a debate; checkpoints: {store}"
     )
+    print(f"search: {args.search}; query batching: {args.query_batching}")
     print(f"one debate alone: {lone['wall']:.1f} s")
     print(
         f"{args.runs} debates, {args.concurrency} at once: {many['wall']:.1f} s "
@@ -336,7 +392,8 @@ def main() -> None:
             print(
                 f"query texts (dense and sparse), {label}: {q['asked']} asked, "
                 f"{q['encoded']} encoded, {q['asked'] - q['encoded'] - q['joined']} from the "
-                f"cache, {q['joined']} joined an encoding under way"
+                f"cache, {q['joined']} joined an encoding under way; {q['batches']} engine "
+                f"calls ({q['encoded'] / max(q['batches'], 1):.1f} texts a call)"
             )
     walls = [r.wall_s for r in many["results"]]
     print(

@@ -60,7 +60,13 @@ _PRONOUN_START = re.compile(r"^(?:he|she|they|it|that|this|these|those|his|her)\
 # point", "So", "And then"), and a person referred to by pronoun before anyone is named.
 _LEANS_BACK = re.compile(
     r"^(?:(?:in|on|at|for|from|with|after|because of|given) (?:that|this|those|these)\b|"
-    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b)",
+    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b|"
+    r"rather\b|instead\b|however\b|even so\b|in other words\b|that is,|otherwise\b|"
+    r"on the other hand\b|for that reason\b)"
+    # or points back within its first words: "Sam knows that, so he'll…", "If America's
+    # leaders realize that, they'll…", "I think that's hard to do…"
+    r"|^(?:[\w'’-]+\s+){1,5}(?:that|this)\s*[,;:—–]|^(?:[\w'’-]+\s+){1,3}it\s*[,;:—–]"
+    r"|^(?:[\w'’-]+\s+){1,3}(?:that's|that is|this is)\b",
     re.I,
 )
 _PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers)\b", re.I)
@@ -198,6 +204,21 @@ def claimable(text: str, language: str = "en", names: Sequence[str] = ()) -> boo
         if not {w.lower() for w in m.group(1).split()} & panel:
             return False
     return True
+
+
+# A negative tag that asks for agreement ("…, wouldn't that be compute resources?",
+# "isn't it?"): the sentence asserts, it negates nothing.
+_RHETORICAL_TAG = re.compile(
+    r"\b(?:wouldn't|isn't|won't|doesn't|aren't|can't|didn't|don't)\s+"
+    r"(?:that|it|he|she|they|we|you|there|this)\b",
+    re.I,
+)
+
+
+def asserted(text: str) -> str:
+    """`text` without its rhetorical negative tags (`_RHETORICAL_TAG`), for judging what
+    it asserts and what it negates."""
+    return _RHETORICAL_TAG.sub(" ", text)
 
 
 def stands_alone(text: str) -> bool:

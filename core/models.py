@@ -122,6 +122,8 @@ class Verdict:
         almost no content word with the lines or the question, and not finding the lines
         when searched with): a turn with any is not attributable, however well the rest
         scores.
+    searched: whether the index was searched with the whole turn; False when a draft
+        check settled on the overlap alone (`rank` is then None and `score` the overlap).
     """
 
     attributable: bool
@@ -131,6 +133,7 @@ class Verdict:
     reason: str
     overlap: float = 0.0
     drifting: tuple[str, ...] = ()
+    searched: bool = True
 
 
 class Rating(BaseModel):

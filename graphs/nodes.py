@@ -15,6 +15,7 @@ from agents.claims import (
     Previous,
     at_the_table,
     choose_claim,
+    leans_elsewhere,
     own_words,
     recap,
     reported_in,
@@ -262,6 +263,13 @@ def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> tuple
     return tuple(parts)
 
 
+def _question(state: ShowState, nxt: NextTurn) -> str:
+    """The question a turn answers: the producer's, else its segment's, else the topic."""
+    agenda = state.get("agenda") or []
+    seg = state.get("segment", 0)
+    return nxt.producer_question or (agenda[seg].question if agenda else state["topic"])
+
+
 def _tail(text: str, limit: int) -> str:
     """The last `limit` characters of `text`, from a word start where words are spaced."""
     if len(text) <= limit:
@@ -373,6 +381,23 @@ def _grounds(
         if other is not None and (claim is None or stands_alone(other.text)):
             claim, passages = other, [*passages, holder]
     persona = ctx.persona(nxt.speaker_id)
+    language = state["language"]
+    if (
+        ctx.book is not None
+        and not persona.simulated
+        and (claim is None or leans_elsewhere(claim, persona, ctx.panelists, language))
+    ):
+        # The turn's search left this speaker nothing of their own to say (what is left
+        # is used up, or another panelist's line): search again with the question and
+        # the speaker's stance, and take a claim found there that is theirs. (A plain
+        # search function, with no source sentences, goes on with what it gives.)
+        leaning = ctx.search(
+            (_question(state, nxt), persona.stance), _search_k(ctx), persona.sources
+        )
+        pool = _prefer_fresh(leaning, turns, len(leaning), ctx.host.id)
+        other, holder = _claim_in(state, ctx, nxt, [p for p in pool if p not in passages])
+        if other is not None and not leans_elsewhere(other, persona, ctx.panelists, language):
+            claim, passages = other, [*passages, holder]
     if claim is None and persona.simulated and ctx.book is not None:
         # A simulated person says only what the source reports them saying: when the
         # turn's search holds none of it that is left, the passages that do are found
@@ -402,11 +427,14 @@ def _claim_in(
     return claim, holder
 
 
+def _search_k(ctx: ShowContext) -> int:
+    """Passages a turn's search asks for: enough left after those passed over as recent."""
+    return 2 * ctx.passages_per_turn + RECENT
+
+
 def _found(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Passage]:
     return ctx.search(
-        _query(state, nxt, ctx.reply_search),
-        2 * ctx.passages_per_turn + RECENT,  # enough left after those passed over as recent
-        ctx.persona(nxt.speaker_id).sources,
+        _query(state, nxt, ctx.reply_search), _search_k(ctx), ctx.persona(nxt.speaker_id).sources
     )
 
 
@@ -432,8 +460,7 @@ def _claim_for(
         and not nxt.producer_question
     ):
         previous = Previous(ctx.persona(last.speaker_id), last.claim, last.index)
-    agenda = state.get("agenda") or []
-    question = nxt.producer_question or (agenda[seg].question if agenda else state["topic"])
+    question = _question(state, nxt)
     return choose_claim(
         ctx.persona(nxt.speaker_id),
         passages,

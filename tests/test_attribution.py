@@ -174,3 +174,103 @@ def test_invented_checks_against_the_allowed_texts():
     )
     quote = 'He said, "the chips will rebel against their owners tomorrow" and left.'
     assert invented(quote, source) == ("“the chips will rebel against their owners tomorrow”",)
+
+
+def test_a_settled_verdict_is_the_full_verdict_without_the_search(attributor: Attributor):
+    """A draft check settles on the overlap where it reaches the threshold: every labelled
+    turn gets the same `attributable` as with the search, and settling skips it often."""
+    cards = persona_texts(load_personas().values())
+    searches = []
+    real = attributor.rank
+
+    def counted(text, citations):
+        searches.append(text)
+        return real(text, citations)
+
+    skipped = 0
+    for row in labelled().values():
+        allowed = [row["question"], *cards]
+        args = (row["text"], row["citations"])
+        full = attributor.judge(*args, allowed=allowed, question=row["question"])
+        attributor.rank = counted
+        try:
+            searches.clear()
+            settled = attributor.judge(
+                *args, allowed=allowed, question=row["question"], settle=True
+            )
+        finally:
+            del attributor.rank
+        assert settled.attributable is full.attributable, row["id"]
+        assert settled.drifting == full.drifting and settled.invented == full.invented
+        if not settled.searched:
+            skipped += 1
+            assert settled.rank is None and settled.score == settled.overlap
+            assert row["text"] not in searches  # the whole turn was not searched
+        else:
+            assert (settled.rank, settled.score) == (full.rank, full.score)
+    assert skipped >= 10
+
+
+@pytest.mark.parametrize(
+    "claim, said, left_out",
+    [
+        # a debate turned the source's condition into its opposite
+        (
+            "Hopefully, when a single computer holds world hegemony, unless whoever holds it "
+            "puts peace first, things could head in a very dystopian direction.",
+            "Hopefully, when a single computer holds world hegemony, it will be a dystopian "
+            "direction.",
+            ("unless",),
+        ),
+        (
+            "Unless whoever holds it puts peace first, things could turn dystopian.",
+            "If whoever holds it does not put peace first, things could turn dystopian.",
+            (),
+        ),
+        (
+            "There's no movement from governments to implement basic income.",
+            "Governments are moving to implement basic income.",
+            ("negation",),
+        ),
+        (
+            "There's no movement from governments to implement basic income.",
+            "Governments aren't moving to implement basic income at all.",
+            (),
+        ),
+        (
+            "If America's leaders realize that, they'll probably go for it.",
+            "America's leaders will go for it.",
+            ("if",),
+        ),
+        (
+            "If America's leaders realize that, they'll probably go for it.",
+            "America's leaders could well go for it once they see it.",
+            (),
+        ),
+        # a rhetorical tag asserts: saying it plainly keeps the meaning
+        (
+            "Basic income moves money downstream, but wouldn't that be compute resources?",
+            "Basic income moves money downstream, and that is really compute resources.",
+            (),
+        ),
+    ],
+)
+def test_a_turn_that_leaves_out_its_claims_negation_or_condition_is_caught(claim, said, left_out):
+    from transcripts.attribution import turned
+
+    assert turned(said, claim) == left_out
+
+
+def test_a_turn_that_reverses_its_claim_is_not_attributable(attributor: Attributor):
+    row = labelled()["f23"]  # basic income circulating, cited to line 43 (faithful)
+    cards = persona_texts(load_personas().values())
+    kept = attributor.judge(row["text"], row["citations"], allowed=[row["question"], *cards])
+    assert kept.attributable
+    reversed_ = attributor.judge(
+        row["text"],
+        row["citations"],
+        allowed=[row["question"], *cards],
+        claim="Basic income does not work without capitalism, and it never circulates money.",
+    )
+    assert not reversed_.attributable
+    assert reversed_.reason == "changes its claim: leaves out its negation"

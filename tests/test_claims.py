@@ -349,6 +349,12 @@ def test_no_words_are_put_in_the_mouth_of_anyone_at_the_table():
     assert words_in_mouth("As Kurosawa put it, money is dead.", economist, others)
     assert words_in_mouth("Ren's words were clear: no more banks.", economist, others)
     assert words_in_mouth("Well, you said compute is money.", economist, others)
+    # a debate once had "a compute resource — such as the AI you mentioned — ends up…"
+    assert words_in_mouth(
+        "A compute resource, such as the AI you mentioned, wins.", economist, others
+    )
+    assert words_in_mouth("As you noted, the AI holds 51% of compute.", economist, others)
+    assert not words_in_mouth("If you hold compute, you hold the money.", economist, others)
     assert words_in_mouth("Keiko Tanabe said that compute is scarce.", economist, others)
     # under any spelling of the name: the host's closing once opened "Ki-Shin Tanabe said:"
     host = PANEL["host"]
@@ -588,7 +594,14 @@ def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
         ("He went as far as saying that compute resources are extremely scarce.", False),
         ("The price of gold bars goes up and down, as he said.", False),
         ("On that point, capitalism will not last forever.", False),
-        ("Sam Altman knows that, so I think he will join hands with the US government.", True),
+        # "knows that": what he knows was said before ("Sam knows that" opened a turn)
+        ("Sam Altman knows that, so I think he will join hands with the US government.", False),
+        ("However, basic income needs a tax base to stand on.", False),
+        ("Instead, compute is provided universally all over the world.", False),
+        ("If America's leaders realize that, they'll probably go for it.", False),
+        ("I think that's hard to do under the current legal system, though.", False),
+        ("I think that compute will replace capital within a decade.", True),
+        ("If you think about it, compute is the scarcest thing there is.", True),
         ("Compute resources themselves become money, become currency.", True),
     ],
 )
@@ -754,3 +767,102 @@ def test_the_reports_of_a_person_are_found_in_the_whole_show(book):
     assert {8, 14} <= lines
     assert 25 not in lines and 31 not in lines  # views of him, not reports
     assert reported_in(book, PANEL["altman"], "ja") == []
+
+
+def test_a_claim_with_more_of_another_panelists_themes_leans_elsewhere():
+    from agents.claims import leans_elsewhere
+
+    panel = list(PANEL.values())
+    asi = Claim(
+        source_id=SID,
+        line_start=18,
+        line_end=18,
+        text="In a context where one giant ultra-intelligence moves toward ASI, toward the "
+        "singularity, a single computer or an AI ends up holding 51% of all computing power.",
+    )
+    income = Claim(
+        source_id=SID,
+        line_start=42,
+        line_end=42,
+        text="Basic income is something that works only on top of capitalism, moving money "
+        "from the rich to the poor.",
+    )
+    assert leans_elsewhere(asi, PANEL["economist"], panel, "en")  # the futurist's line
+    assert not leans_elsewhere(asi, PANEL["futurist"], panel, "en")
+    assert not leans_elsewhere(income, PANEL["economist"], panel, "en")
+
+
+def test_a_panelist_left_only_anothers_line_searches_with_its_stance(settings, saver):
+    """The turn's search holds only the futurist's line (line 18: one ultra-intelligence
+    moving toward ASI holds 51%); the economist searches again with its stance and argues
+    a line of its own instead of voicing the futurist's."""
+    from graphs.runner import new_show
+    from tests.conftest import StubSearch, varied
+
+    book = read_book({SID: SOURCE})
+    stance = PANEL["economist"].stance
+    (asi,) = [s for s in book.of_source(SID) if s.line == 18 and "ASI" in (s.gloss or "")]
+    theirs = Passage(
+        source_id=SID,
+        chunk_id=f"{SID}:18-18:asi",
+        line_start=18,
+        line_end=18,
+        text=asi.text,
+        gloss=asi.gloss,
+        score=1.0,
+    )
+
+    class Source(StubSearch):
+        def __call__(self, query, k, sources=None):
+            super().__call__(query, k, sources)
+            if isinstance(query, tuple) and stance in query:
+                return [passage(book, 43), passage(book, 31)][:k]
+            return [theirs]
+
+    search = Source([])
+    search.book = book
+    runner = new_show(
+        settings.model_copy(update={"agenda": "standard", "turns": 6}),
+        "Compute as the new currency",
+        search=search,
+        checkpointer=saver,
+        model=varied(),
+    )
+    list(runner.run())
+    economist = [t for t in runner.debate.turns if t.speaker_id == "economist"]
+    assert economist, [t.speaker_id for t in runner.debate.turns]
+    assert all(t.claim is not None and t.claim.line_start in (43, 31) for t in economist), [
+        (t.kind, t.claim and t.claim.line_start, t.claim and t.claim.text) for t in economist
+    ]
+    assert any(stance in q for q in search.queries)
+    futurist = [t for t in runner.debate.turns if t.speaker_id == "futurist"]
+    assert all(t.claim is not None and t.claim.line_start == 18 for t in futurist[:1])
+
+
+def test_a_recap_of_a_turn_of_several_sentences_quotes_one_whole():
+    """A window across sentences once cut a turn's point off mid-clause ("Hopefully, when
+    a single computer holds world hegemony under qualitative compute-resourceism…")."""
+    said = (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resourceism, things could head in a very dystopian direction. I would like "
+        "to think about whether we can avoid that and keep peace in the coming decades."
+    )
+    source = (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resource-ism, unless whoever holds it puts peace first, things could head "
+        "in a very dystopian direction."
+    )
+    assert gist(said, of=source) == (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resourceism, things could head in a very dystopian direction."
+    ).rstrip(".")
+
+
+def test_a_but_within_a_claim_does_not_make_it_push_back():
+    made = Previous(PANEL["altman"], claim("Compute resources themselves become money.", 8), 1)
+    agreeing = claim(
+        "Basic income works only on top of capitalism, moving money round the economy, but "
+        "wouldn't that essentially be compute resources?",
+        43,
+    )
+    assert move_of(agreeing, PANEL["economist"], made, "en") == "extend"

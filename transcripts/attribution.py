@@ -41,6 +41,7 @@ from typing import Any, Protocol
 
 import snowballstemmer
 
+from core.claims import asserted
 from core.models import Citation, Debate, Passage, Verdict
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "invented",
     "judge_debate",
     "names",
+    "turned",
 ]
 
 # Chosen on tests/data/attribution_turns.jsonl; see the module docstring.
@@ -75,6 +77,18 @@ DRIFT_WORDS = 8
 DRIFT_SHARE = 0.12
 DRIFT_RANK = 3
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
+# What turns a claim's meaning when a turn leaves it out: its negation, its "unless", its
+# "if" (`core.claims.asserted` first: a rhetorical tag asserts, it negates nothing).
+_TURNS = {
+    "negation": re.compile(
+        r"\b(?:not|never|no|nothing|nobody|none|neither|nor|without|cannot|hardly)\b|n't\b",
+        re.I,
+    ),
+    "unless": re.compile(r"\b(?:unless|only if|provided that|as long as)\b", re.I),
+    "if": re.compile(r"\b(?:if|whether|suppos\w*)\b", re.I),
+}
+# Words a turn may carry the claim's "if" with instead ("could", "might": still a maybe).
+_STILL_IF = re.compile(r"\b(?:if|whether|suppos\w*|would|could|might|may|perhaps|maybe)\b", re.I)
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP = frozenset(
@@ -533,12 +547,20 @@ class Attributor:
         allowed: Sequence[str] = (),
         passages: Sequence[Passage] = (),
         question: str = "",
+        settle: bool = False,
+        claim: str = "",
     ) -> Verdict:
         """The verdict on one turn: `text` against the lines of its `citations`.
 
         `allowed`: texts whose names and figures are legitimate besides the source (the
         question, the topic, the persona cards). `passages`: the turn's retrieved
         passages, used for cited lines of a source whose file cannot be read.
+        `settle`: when the overlap alone reaches the threshold, skip the search with the
+        whole turn (the rank can only add to the score, so `attributable` is the same);
+        the verdict then has `searched` False, `rank` None and the overlap as its score.
+        A draft check settles; a report of a debate does not. `claim`: the sentence the
+        turn was to voice (English): a turn that leaves out its negation, "unless" or
+        "if" (`turned`) says something else and is not attributable.
         """
         found = self.invented(text, language=language, allowed=allowed)
         cited = self.cited_text(citations, passages)
@@ -546,7 +568,8 @@ class Attributor:
             reason = "cites no lines" if not citations else "cited lines not found in the sources"
             return Verdict(False, 0.0, None, found, reason, overlap=0.0)
         share = self.overlap(text, cited)
-        rank = self.rank(text, citations)
+        searched = not (settle and share >= self.threshold)
+        rank = self.rank(text, citations) if searched else None
         score = share + (self.rank_weight / rank if rank else 0.0)
         ok = score >= self.threshold
         reason = ""
@@ -560,6 +583,10 @@ class Attributor:
         if drifting:
             first = drifting[0] if len(drifting[0]) <= 60 else drifting[0][:57] + "…"
             reason = f"drifts from its lines: “{first}”"
+        changed = turned(text, claim) if ok and claim and language == "en" else ()
+        if changed and not drifting:
+            ok = False
+            reason = f"changes its claim: leaves out its {' and '.join(changed)}"
         if found:
             shown = ", ".join(found[:4]) + (" …" if len(found) > 4 else "")
             reason = (reason + "; " if reason else "") + f"not in the source: {shown}"
@@ -571,6 +598,7 @@ class Attributor:
             reason,
             overlap=round(share, 4),
             drifting=drifting,
+            searched=searched,
         )
 
     def drifting(
@@ -593,6 +621,31 @@ class Attributor:
             if found is None or found > DRIFT_RANK:
                 out.append(sentence)
         return tuple(out)
+
+
+def turned(text: str, claim: str) -> tuple[str, ...]:
+    """What of its claim's meaning an English turn leaves out: "negation" (the claim
+    says not, never, no…, the turn none of it), "unless" (the claim's condition, which
+    the turn neither keeps nor says as "if… not") and "if" (a claim's maybe said as a
+    fact). A debate once turned "unless whoever holds it is altruistic, things could
+    head in a dystopian direction" into "when a single computer holds world hegemony…
+    it will be a dystopian direction"; overlap alone passed it."""
+    said, source = asserted(text), asserted(claim)
+    out = []
+    if _TURNS["negation"].search(source) and not _TURNS["negation"].search(said):
+        out.append("negation")
+    if _TURNS["unless"].search(source) and not (
+        _TURNS["unless"].search(said)
+        or (_TURNS["if"].search(said) and _TURNS["negation"].search(said))
+    ):
+        out.append("unless")
+    elif (
+        _TURNS["if"].search(source)
+        and not _TURNS["unless"].search(source)
+        and not _STILL_IF.search(said)
+    ):
+        out.append("if")
+    return tuple(out)
 
 
 def persona_texts(personas: Iterable[Any]) -> list[str]:
@@ -665,6 +718,7 @@ def judge_debate(debate: Debate, attributor: Attributor) -> dict[int, Verdict]:
                 allowed=allowed,
                 passages=t.passages,
                 question=_question_of(debate, t),
+                claim=t.claim.text if t.claim is not None else "",
             )
             continue
         found = attributor.invented(t.text, language=debate.language, allowed=allowed)

