@@ -1,6 +1,8 @@
 """Run a show: start, resume or fork a debate, yield its events, save it as it goes.
 
-The same ShowRunner serves the CLI and the TUI. A producer steers it from any
+The same ShowRunner serves the CLI and the TUI (`graphs.session` assembles what it runs
+with: it is handed its search, checkpointer and models, and makes none). A producer
+steers it from any
 thread: `interject()` takes effect at the next interrupt (before the next speaker
 is chosen), as a state update; `pause()` and `stop()` also cut the turn being
 generated at its next streamed piece (it is spoken again on `play()`).
