@@ -2,10 +2,9 @@
 
 The same ShowRunner serves the CLI and the TUI (`graphs.session` assembles what it runs
 with: it is handed its search, checkpointer and models, and makes none). A producer
-steers it from any
-thread: `interject()` takes effect at the next interrupt (before the next speaker
-is chosen), as a state update; `pause()` and `stop()` also cut the turn being
-generated at its next streamed piece (it is spoken again on `play()`).
+steers it from any thread: `interject()` takes effect at the next interrupt (before the
+next speaker is chosen), as a state update; `pause()` and `stop()` also cut the turn
+being generated at its next streamed piece (it is spoken again on `play()`).
 """
 
 from __future__ import annotations
