@@ -865,3 +865,28 @@ def test_a_but_within_a_claim_does_not_make_it_push_back():
         43,
     )
     assert move_of(agreeing, PANEL["economist"], made, "en") == "extend"
+
+
+def test_a_small_model_that_ends_its_claim_on_words_of_its_own_is_redrafted():
+    futurist = PANEL["futurist"]
+    c = claim(
+        "As AI comes to play a really important role, within capitalism the value of AI "
+        "itself will gradually come to the fore."
+    )
+    replies = iter(
+        [
+            "As AI comes to play a really important role, the value of AI itself will "
+            "gradually be seen as an enemy.",
+            "As AI comes to play a really important role, the value of AI itself will "
+            "gradually come to the fore.",
+        ]
+    )
+    discards: list[str] = []
+    turn = speak(
+        ScriptedModel(responder=lambda m: next(replies)),
+        futurist,
+        request(claim=c),
+        on_discard=discards.append,
+    ).turn
+    assert discards == ["adds to its claim (enemi, seen)"]
+    assert turn.text.endswith("come to the fore.") and turn.voiced_by == "model"
