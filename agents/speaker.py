@@ -552,10 +552,11 @@ ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its l
 CLAIM_SHARE = 0.6  # of the content words of the sentence that says the claim, from the claim
 LATER_SHARE = 0.5  # of a later sentence's content words, from the claim
 CLAIM_COVER = 0.5  # of the claim's content words, said somewhere in what the turn keeps
-# Content words a small model's turn may bring in that its claim does not have (one: a
-# paraphrase's "alike"): read debates had it end a claim on words of its own ("…will
-# gradually come to be seen as an enemy", "it is also something with other forms").
-ADDED_MOST = 1
+# Content words a small model's turn may bring in that its claim does not have: read
+# debates had it end a claim on words of its own ("…will gradually come to be seen as an
+# enemy", "what if there are no more basic income machines?"). Its paraphrases keep the
+# claim's stems ("becoming currency", "computation"), so none is needed.
+ADDED_MOST = 0
 
 
 class ClaimFocus:

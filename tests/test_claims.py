@@ -252,7 +252,7 @@ def test_a_small_model_is_kept_to_its_claim_in_the_stream_and_the_turn():
     opening = lead(c, "en", 2)  # the embedded model's reply starts with its prefix
     reply = (
         f"{opening} America takes it or China takes it. Whoever holds it rules America and "
-        "China alike. The show is a comedy of contrasts!"
+        "China. The show is a comedy of contrasts!"
     )
     shown: list[str] = []
     req = request(claim=c, previous=("Keiko Tanabe", "x"))
@@ -260,7 +260,7 @@ def test_a_small_model_is_kept_to_its_claim_in_the_stream_and_the_turn():
     spoken = speak(model, futurist, req, on_token=shown.append)
     assert model.history[0].sampling.prefix == f"{opening} America takes it or"
     kept = f"{opening} America takes it or China takes it. Whoever holds it rules America and " \
-        "China alike."  # fmt: skip
+        "China."  # fmt: skip
     assert spoken.turn.text == kept
     assert " ".join("".join(shown).split()) == kept  # the stream showed what the turn keeps
     assert ClaimFocus(c, opening).cut(reply) == kept
