@@ -550,6 +550,11 @@ ON_CLAIM_SENTENCES = 3  # sentences of a small model's claim turn, besides its l
 CLAIM_SHARE = 0.6  # of the content words of the sentence that says the claim, from the claim
 LATER_SHARE = 0.5  # of a later sentence's content words, from the claim
 CLAIM_COVER = 0.5  # of the claim's content words, said somewhere in what the turn keeps
+# Content words a small model's turn may bring in that its claim does not have: read
+# debates had it end a claim on words of its own ("…will gradually come to be seen as an
+# enemy", "what if there are no more basic income machines?"). Its paraphrases keep the
+# claim's stems ("becoming currency", "computation"), so none is needed.
+ADDED_MOST = 0
 
 
 class ClaimFocus:
@@ -589,8 +594,8 @@ class ClaimFocus:
         """Why a kept text does not say its claim ("" when it does): the sentence that
         should say it takes less than CLAIM_SHARE of its content words from the claim, the
         text says less than CLAIM_COVER of the claim's content words (its point was cut
-        off or never made), or it names someone at the table (`names`) whom the claim
-        does not name."""
+        off or never made), it names someone at the table (`names`) whom the claim
+        does not name, or it brings in more than ADDED_MOST content words of its own."""
         said = text[len(self.lead) :] if text.startswith(self.lead) else text
         first = _sentences(said)[:1]
         words = terms(first[0]) if first else set()
@@ -603,6 +608,9 @@ class ClaimFocus:
                 if len(word) > 2 and re.search(rf"\b{re.escape(word)}\b", text):
                     if not re.search(rf"\b{re.escape(word)}\b", self.claim.text):
                         return f"names {word}, whom its claim does not"
+        added = sorted(terms(said) - self.claim_terms - terms(self.claim.source_text or ""))
+        if len(added) > ADDED_MOST:
+            return f"adds to its claim ({', '.join(added[:3])})"
         return ""
 
     def __call__(self, piece: str) -> None:

@@ -253,7 +253,7 @@ def test_a_small_model_is_kept_to_its_claim_in_the_stream_and_the_turn():
     opening = lead(c, "en", 2)  # the embedded model's reply starts with its prefix
     reply = (
         f"{opening} America takes it or China takes it. Whoever holds it rules America and "
-        "China alike. The show is a comedy of contrasts!"
+        "China. The show is a comedy of contrasts!"
     )
     shown: list[str] = []
     req = request(claim=c, previous=("Keiko Tanabe", "x"))
@@ -261,7 +261,7 @@ def test_a_small_model_is_kept_to_its_claim_in_the_stream_and_the_turn():
     spoken = speak(model, futurist, req, on_token=shown.append)
     assert model.history[0].sampling.prefix == f"{opening} America takes it or"
     kept = f"{opening} America takes it or China takes it. Whoever holds it rules America and " \
-        "China alike."  # fmt: skip
+        "China."  # fmt: skip
     assert spoken.turn.text == kept
     assert " ".join("".join(shown).split()) == kept  # the stream showed what the turn keeps
     assert ClaimFocus(c, opening).cut(reply) == kept
@@ -866,3 +866,28 @@ def test_a_but_within_a_claim_does_not_make_it_push_back():
         43,
     )
     assert move_of(agreeing, PANEL["economist"], made, "en") == "extend"
+
+
+def test_a_small_model_that_ends_its_claim_on_words_of_its_own_is_redrafted():
+    futurist = PANEL["futurist"]
+    c = claim(
+        "As AI comes to play a really important role, within capitalism the value of AI "
+        "itself will gradually come to the fore."
+    )
+    replies = iter(
+        [
+            "As AI comes to play a really important role, the value of AI itself will "
+            "gradually be seen as an enemy.",
+            "As AI comes to play a really important role, the value of AI itself will "
+            "gradually come to the fore.",
+        ]
+    )
+    discards: list[str] = []
+    turn = speak(
+        ScriptedModel(responder=lambda m: next(replies)),
+        futurist,
+        request(claim=c),
+        on_discard=discards.append,
+    ).turn
+    assert discards == ["adds to its claim (enemi, seen)"]
+    assert turn.text.endswith("come to the fore.") and turn.voiced_by == "model"
