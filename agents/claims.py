@@ -26,6 +26,7 @@ from core.claims import (
     claimable,
     pieces,
     stands_alone,
+    turned,
     words_of,
 )
 from core.models import Claim, Move, Passage
@@ -393,7 +394,10 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     words; of a longer one, the run of its clauses (between commas, dashes, semicolons,
     colons) of at most `limit` words that holds the most content words (a figure counts
     four; the last clause, where a spoken sentence's point tends to land, four more; a
-    later run wins a tie), with an ellipsis where it is cut. With `of` (the claim's
+    later run wins a tie) and keeps the condition its meaning turns on (`turned`: a recap once
+    quoted "…or puts peace first, things could head in a very dystopian direction" of
+    a claim that said so only "unless whoever holds it" did), with an ellipsis where it
+    is cut. With `of` (the claim's
     source sentence, when `text` is a turn's words for it), only content words the
     source sentence also has count, so the run that says the claim wins over words the
     turn added."""
@@ -424,6 +428,8 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
             window = text[starts[first] : ends[last]]
             if sum(1 for w in window.split() if w not in "—–") > limit:
                 break
+            if {"unless", "if"} & set(turned(window, text)):
+                continue  # it would leave out the condition the rest holds under
             found = terms(window) & anchor if anchor is not None else terms(window)
             value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
             value += 4 if last == len(ends) - 1 else 0

@@ -221,6 +221,45 @@ def asserted(text: str) -> str:
     return _RHETORICAL_TAG.sub(" ", text)
 
 
+# What turns a claim's meaning when a turn leaves it out: its negation, its "unless", its
+# "if" (`asserted` first: a rhetorical tag asserts, it negates nothing).
+_TURNS = {
+    "negation": re.compile(
+        r"\b(?:not|never|no|nothing|nobody|none|neither|nor|without|cannot|hardly)\b|n't\b",
+        re.I,
+    ),
+    "unless": re.compile(r"\b(?:unless|only if|provided that|as long as)\b", re.I),
+    "if": re.compile(r"\b(?:if|whether|suppos\w*)\b", re.I),
+}
+# Words a turn may carry the claim's "if" with instead ("could", "might": still a maybe).
+_STILL_IF = re.compile(r"\b(?:if|whether|suppos\w*|would|could|might|may|perhaps|maybe)\b", re.I)
+
+
+def turned(text: str, claim: str) -> tuple[str, ...]:
+    """What of its claim's meaning an English turn leaves out: "negation" (the claim
+    says not, never, no…, the turn none of it), "unless" (the claim's condition, which
+    the turn neither keeps nor says as "if… not") and "if" (a claim's maybe said as a
+    fact). A debate once turned "unless whoever holds it is altruistic, things could
+    head in a dystopian direction" into "when a single computer holds world hegemony…
+    it will be a dystopian direction"; overlap alone passed it."""
+    said, source = asserted(text), asserted(claim)
+    out = []
+    if _TURNS["negation"].search(source) and not _TURNS["negation"].search(said):
+        out.append("negation")
+    if _TURNS["unless"].search(source) and not (
+        _TURNS["unless"].search(said)
+        or (_TURNS["if"].search(said) and _TURNS["negation"].search(said))
+    ):
+        out.append("unless")
+    elif (
+        _TURNS["if"].search(source)
+        and not _TURNS["unless"].search(source)
+        and not _STILL_IF.search(said)
+    ):
+        out.append("if")
+    return tuple(out)
+
+
 def stands_alone(text: str) -> bool:
     """Whether a claim reads without the sentence before it: it does not open on a
     pronoun or a phrase that points back ("In that second conversation", "So"), and

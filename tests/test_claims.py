@@ -891,3 +891,14 @@ def test_a_small_model_that_ends_its_claim_on_words_of_its_own_is_redrafted():
     ).turn
     assert discards == ["adds to its claim (enemi, seen)"]
     assert turn.text.endswith("come to the fore.") and turn.voiced_by == "model"
+
+
+def test_a_recap_keeps_the_condition_its_claim_turns_on():
+    said = (
+        "Hopefully, when a single computer holds world hegemony under qualitative "
+        "compute-resource-ism — this may be wishful thinking — unless whoever holds it has an "
+        "altruistic way of thinking, or puts peace first, things could head in a very "
+        "dystopian direction, and I'd like to think about whether we can somehow avoid that."
+    )
+    quoted = gist(said, of=said)
+    assert "unless whoever holds it" in quoted and "dystopian direction" in quoted

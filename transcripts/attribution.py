@@ -41,7 +41,7 @@ from typing import Any, Protocol
 
 import snowballstemmer
 
-from core.claims import asserted
+from core.claims import turned
 from core.models import Citation, Debate, Passage, Verdict
 
 __all__ = [
@@ -77,18 +77,6 @@ DRIFT_WORDS = 8
 DRIFT_SHARE = 0.12
 DRIFT_RANK = 3
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s*")
-# What turns a claim's meaning when a turn leaves it out: its negation, its "unless", its
-# "if" (`core.claims.asserted` first: a rhetorical tag asserts, it negates nothing).
-_TURNS = {
-    "negation": re.compile(
-        r"\b(?:not|never|no|nothing|nobody|none|neither|nor|without|cannot|hardly)\b|n't\b",
-        re.I,
-    ),
-    "unless": re.compile(r"\b(?:unless|only if|provided that|as long as)\b", re.I),
-    "if": re.compile(r"\b(?:if|whether|suppos\w*)\b", re.I),
-}
-# Words a turn may carry the claim's "if" with instead ("could", "might": still a maybe).
-_STILL_IF = re.compile(r"\b(?:if|whether|suppos\w*|would|could|might|may|perhaps|maybe)\b", re.I)
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOP = frozenset(
@@ -621,31 +609,6 @@ class Attributor:
             if found is None or found > DRIFT_RANK:
                 out.append(sentence)
         return tuple(out)
-
-
-def turned(text: str, claim: str) -> tuple[str, ...]:
-    """What of its claim's meaning an English turn leaves out: "negation" (the claim
-    says not, never, no…, the turn none of it), "unless" (the claim's condition, which
-    the turn neither keeps nor says as "if… not") and "if" (a claim's maybe said as a
-    fact). A debate once turned "unless whoever holds it is altruistic, things could
-    head in a dystopian direction" into "when a single computer holds world hegemony…
-    it will be a dystopian direction"; overlap alone passed it."""
-    said, source = asserted(text), asserted(claim)
-    out = []
-    if _TURNS["negation"].search(source) and not _TURNS["negation"].search(said):
-        out.append("negation")
-    if _TURNS["unless"].search(source) and not (
-        _TURNS["unless"].search(said)
-        or (_TURNS["if"].search(said) and _TURNS["negation"].search(said))
-    ):
-        out.append("unless")
-    elif (
-        _TURNS["if"].search(source)
-        and not _TURNS["unless"].search(source)
-        and not _STILL_IF.search(said)
-    ):
-        out.append("if")
-    return tuple(out)
 
 
 def persona_texts(personas: Iterable[Any]) -> list[str]:
