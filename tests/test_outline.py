@@ -265,3 +265,19 @@ def test_debate_exports_mark_a_failing_turn_with_its_reason():
     assert "· #0" not in md and "· #1\n" in md
     page = to_html(debate)
     assert page.count("⚠ not supported") == 1 and "score 0.05 &lt; 0.30" in page
+
+
+def test_a_claim_stated_from_the_template_is_not_printed_twice():
+    debate = claimed_debate()
+    turn = debate.turns[2]  # Keiko Tanabe's claim, said as the template states it
+    debate.turns[2] = turn.model_copy(
+        update={"voiced_by": "template", "text": f"I see it differently. {turn.claim.text}"}
+    )
+    outline = build_outline(debate)
+    (point,) = [p for p in outline.segments[0].talking_points if p.turn == 3]
+    assert point.stated
+    md, html = outline_markdown(outline), outline_html(outline)
+    assert md.count(turn.claim.text) >= 1 and "I see it differently." not in md
+    assert "I see it differently." not in html
+    voiced = [p for p in outline.segments[0].talking_points if p.turn == 2]
+    assert voiced and "*said:* Compute is scarce" in md  # a voiced claim keeps its words
