@@ -269,16 +269,18 @@ def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:
 
 
 # Words by which a sentence pushes against something: a claim without any of them does not
-# contradict the claim before it, whatever side it leans to. "But", "yet" and "though"
-# turn a sentence against its own first half, not against the claim before it: "Basic
-# income works only on top of capitalism… but wouldn't that be compute resources?"
-# agreed with the claim it was introduced as pushing back on.
+# contradict the claim before it, whatever side it leans to. A claim pushes back when it
+# negates: "but", "yet" and "though" turn a sentence against its own first half ("Basic
+# income works only on top of capitalism… but wouldn't that be compute resources?" agreed
+# with the claim it was introduced as pushing back on), and a gloomy word (risk, dystopian,
+# flaw) is a view of the future, not an answer to the claim before ("a single computer
+# holding world hegemony… could head in a very dystopian direction" was introduced as
+# pushing back on "the monetary economy will change at its root").
 _CONTRAST = re.compile(
     r"\b(?:not|no|never|nothing|however|instead|rather than|doubt|"
-    r"risk|danger|dangerous|dystopia\w*|problem\w*|flaw\w*|fail\w*|breaks? down|"
     r"can't|cannot|won't|isn't|aren't|don't|doesn't|wouldn't|shouldn't|unlikely|"
-    r"impossible|hardly|wrong|collapse\w*|lose|loses)\b|"
-    r"ない|ません|しかし|でも|だが|危険|問題|リスク|限らない",
+    r"impossible|hardly|wrong)\b|"
+    r"ない|ません|しかし|でも|だが|限らない",
     re.I,
 )
 

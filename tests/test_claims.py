@@ -172,7 +172,9 @@ def test_a_reply_takes_its_side_against_the_claim_before_it(book):
         book=book,
     )
     assert reply is not None and reply.answers == 4
-    assert reply.move == "challenge" and reply.line_start == 31
+    # its own side (capitalism's flaw, line 31), but it negates nothing the futurist said:
+    # it builds on the claim rather than pushing back on it
+    assert reply.move == "extend" and reply.line_start == 31
 
 
 def test_another_seed_may_choose_another_close_claim(book):
