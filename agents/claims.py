@@ -432,6 +432,10 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
                 break
             if {"unless", "if"} & set(turned(window, text)):
                 continue  # it would leave out the condition the rest holds under
+            if last < len(ends) - 1 and _dangles(text[starts[last] : ends[last]]):
+                continue  # "…but I get the feeling that, essentially…" stops before its point
+            if first > 0 and len(text[starts[first] : ends[first]].split()) <= 2:
+                continue  # "…or AI – is created…" starts inside a thought
             found = terms(window) & anchor if anchor is not None else terms(window)
             value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
             value += 4 if last == len(ends) - 1 else 0
@@ -442,6 +446,13 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     _, first, last = best
     window = text[starts[first] : ends[last]]
     return ("…" if first > 0 else "") + window + ("…" if last < len(ends) - 1 else "")
+
+
+def _dangles(clause: str) -> bool:
+    """Whether a recap cut after this clause would stop mid-thought: a clause of one or two
+    words ("essentially"), or one that ends on a word of no content ("…the feeling that")."""
+    words = clause.split()
+    return len(words) <= 2 or not terms(words[-1])
 
 
 def recap(made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[str] = ()) -> str:

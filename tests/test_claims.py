@@ -904,3 +904,20 @@ def test_a_recap_keeps_the_condition_its_claim_turns_on():
     )
     quoted = gist(said, of=said)
     assert "unless whoever holds it" in quoted and "dystopian direction" in quoted
+
+
+def test_a_recap_neither_stops_nor_starts_inside_a_thought():
+    said = (
+        "Basic income is something that works only on top of capitalism — it's about moving "
+        "money further and further downstream and circulating it round and round through the "
+        "economy — but I get the feeling that, essentially, wouldn't that be compute resources?"
+    )
+    assert gist(said, of=said) == (
+        "…but I get the feeling that, essentially, wouldn't that be compute resources?"
+    )
+    said = (
+        "Even without waiting for quantum computing, in a context where one giant "
+        "ultra-intelligence — or AI – is created and moves toward ASI, it would be possible "
+        "that even the very powerful computer holds 51% of all computation."
+    )
+    assert not gist(said, of=said).startswith("…or AI")
