@@ -26,6 +26,26 @@ KIND_LABEL = {
         "closing": "クロージング",
     },
 }
+# A reply with a claim says how it stands to the turn it answers (its move), since a
+# "rebuttal" that builds on a claim rebuts nothing.
+MOVE_LABEL = {
+    "en": {"extend": "builds on #{n}", "challenge": "pushes back on #{n}"},
+    "ja": {"extend": "#{n}を受けて", "challenge": "#{n}に反論"},
+}
+
+
+def turn_label(turn: Turn, language: str) -> str:
+    """What a turn's header calls it: its kind ("question", "argument"…), or for a reply
+    that makes a claim, its move and the turn it answers ("builds on #2")."""
+    kinds = KIND_LABEL.get(language, KIND_LABEL["en"])
+    claim = turn.claim
+    if turn.kind == "rebuttal" and claim is not None and claim.answers is not None:
+        moves = MOVE_LABEL.get(language, MOVE_LABEL["en"])
+        if claim.move in moves:
+            return moves[claim.move].format(n=claim.answers + 1)
+    return kinds.get(turn.kind, turn.kind)
+
+
 TEXT = {
     "en": {
         "panel": "Panel",
@@ -111,7 +131,7 @@ def to_markdown(debate: Debate) -> str:
         "debate.md.j2",
         d=debate,
         w=words,
-        kinds=KIND_LABEL[debate.language],
+        label=lambda turn: turn_label(turn, debate.language),
         speaker=lambda persona_id: speaker_label(debate, persona_id),
         notes=lambda turn: _notes(turn, words),
         failed_note=failed_note,
@@ -128,6 +148,6 @@ def to_html(debate: Debate) -> str:
         lang=debate.language,
         d=debate,
         w=TEXT.get(debate.language, TEXT["en"]),
-        kinds=KIND_LABEL.get(debate.language, KIND_LABEL["en"]),
+        label=lambda turn: turn_label(turn, debate.language),
         failed_note=failed_note,
     )

@@ -281,3 +281,20 @@ def test_a_claim_stated_from_the_template_is_not_printed_twice():
     assert "I see it differently." not in html
     voiced = [p for p in outline.segments[0].talking_points if p.turn == 2]
     assert voiced and "*said:* Compute is scarce" in md  # a voiced claim keeps its words
+
+
+def test_a_replys_header_says_how_it_stands_to_the_turn_it_answers():
+    from episodes.export import turn_label
+
+    debate = claimed_debate()
+    reply = debate.turns[2]
+    assert reply.kind == "rebuttal" and reply.claim is not None
+    assert turn_label(reply, "en") == f"pushes back on #{reply.claim.answers + 1}"
+    builds = reply.model_copy(update={"claim": reply.claim.model_copy(update={"move": "extend"})})
+    assert turn_label(builds, "en") == f"builds on #{reply.claim.answers + 1}"
+    assert f"· builds on #{reply.claim.answers + 1} ·" in to_markdown(
+        debate.model_copy(update={"turns": [*debate.turns[:2], builds, *debate.turns[3:]]})
+    )
+    assert turn_label(debate.turns[1], "en") == "argument"  # an argument keeps its kind
+    unclaimed = reply.model_copy(update={"claim": None})
+    assert turn_label(unclaimed, "en") == "rebuttal" and turn_label(unclaimed, "ja") == "反論"

@@ -1,9 +1,11 @@
 """The Markdown and HTML pages of a debate, its outline and a merged outline, byte for byte.
 
 `tests/data/rendered/` holds each page as the renderers wrote it before they moved to
-templates; every render must still give the same bytes. One of the debates is hostile:
-markup, entities, quotes and Markdown specials in every text a user, a model or a file
-gives, which every HTML page and the outline's Markdown show escaped.
+templates (since rewritten once, on purpose: a reply's header names its move, "pushes back
+on #2", where it said "rebuttal"); every render must still give the same bytes. One of
+the debates is hostile: markup, entities, quotes and Markdown specials in every text a
+user, a model or a file gives, which every HTML page and the outline's Markdown show
+escaped.
 
 `python -m tests.test_rendering` writes the files anew (only after a deliberate change of
 a page).
