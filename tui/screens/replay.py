@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
 from core.models import Debate, Turn
+from episodes.export import turn_label
 from episodes.outline import UNSUPPORTED_MARK
 from tui.widgets.dialogs import ForkDialog, ForkRequest
 from tui.widgets.footer import KeyFooter, route_to_box, typing_into
@@ -319,7 +320,7 @@ class ReplayScreen(Screen[None]):
         body = speaker_line(
             self.debate.persona(turn.speaker_id),
             turn.speaker_id,
-            turn.kind,
+            turn_label(turn, self.debate.language),
             turn.index,
             unsupported=turn.unsupported,
         )
