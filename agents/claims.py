@@ -463,17 +463,19 @@ def recap(made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[st
     same order, pick the part of a long turn that says its claim (`gist`)."""
     out = []
     for i, (name, claim) in enumerate(made):
-        out.append(
-            render(
-                f"recap_{claim.move}",
-                language,
-                name=name,
-                gist=gist(claim.text, of=sources[i] if i < len(sources) else ""),
-                line=claim.line_start
-                if claim.line_start == claim.line_end
-                else f"{claim.line_start}-{claim.line_end}",
-            )
+        said = gist(claim.text, of=sources[i] if i < len(sources) else "")
+        text = render(
+            f"recap_{claim.move}",
+            language,
+            name=name,
+            gist=said,
+            line=claim.line_start
+            if claim.line_start == claim.line_end
+            else f"{claim.line_start}-{claim.line_end}",
         )
+        if said.endswith(("?", "!")):  # the template's full stop after a question mark
+            text = text.replace(f"{said}.", said)
+        out.append(text)
     return " ".join(out)
 
 

@@ -921,3 +921,10 @@ def test_a_recap_neither_stops_nor_starts_inside_a_thought():
         "that even the very powerful computer holds 51% of all computation."
     )
     assert not gist(said, of=said).startswith("…or AI")
+
+
+def test_a_recap_of_a_question_ends_on_its_question_mark():
+    asked = claim("Wouldn't that essentially be compute resources?", 43)
+    assert recap([("Keiko Tanabe", asked)], "en") == (
+        "Keiko Tanabe argued: “Wouldn't that essentially be compute resources?”"
+    )
