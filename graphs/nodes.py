@@ -478,7 +478,8 @@ def _claim_for(
 def _recapped(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[tuple[int, Claim]]:
     """The claims a host's summary or closing names, with the turns that made them: a
     summary, those of the segment; a closing, the debate's last challenge and the claim
-    it answered, else each panelist's first claim. Empty for other turns."""
+    it answered, else each panelist's latest claim (a closing that named the first ones
+    left the last segment out). Empty for other turns."""
     if nxt.speaker_id != ctx.host.id or nxt.kind not in ("summary", "closing"):
         return []
     turns = state.get("turns", [])
@@ -492,11 +493,11 @@ def _recapped(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[tuple[i
         i, c = challenges[-1]
         answered = [(j, d) for j, d in made if j == c.answers]
         return [*answered, (i, c)]
-    first: dict[str, tuple[int, Claim]] = {}
+    latest: dict[str, tuple[int, Claim]] = {}
     by_speaker = {t.index: t.speaker_id for t in turns}
     for i, c in made:
-        first.setdefault(by_speaker[i], (i, c))
-    return sorted(first.values(), key=lambda ic: ic[0])
+        latest[by_speaker[i]] = (i, c)  # the segments' summaries named the earlier ones
+    return sorted(latest.values(), key=lambda ic: ic[0])
 
 
 def _addressee(text: str, speaker_id: str, ctx: ShowContext) -> str | None:

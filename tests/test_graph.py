@@ -489,3 +489,24 @@ def test_a_checkpoint_that_holds_the_next_turn_as_next_resumes(settings, search,
     assert [t.index for t in final.turns] == list(range(12))
     assert [t.text for t in final.turns[: len(stopped.turns)]] == [t.text for t in stopped.turns]
     assert final.turns[len(stopped.turns)].speaker_id == state.values["next_turn"].speaker_id
+
+
+def test_a_closing_without_a_challenge_recaps_each_panelists_latest_claim():
+    from types import SimpleNamespace
+
+    from graphs.nodes import _recapped
+    from graphs.state import NextTurn
+    from tests.tui_fixtures import claimed_debate
+
+    debate = claimed_debate()
+    turns = []
+    for t in debate.turns:  # every reply builds on the claim before it
+        if t.claim is not None and t.claim.move == "challenge":
+            t = t.model_copy(update={"claim": t.claim.model_copy(update={"move": "extend"})})
+        turns.append(t)
+    ctx = SimpleNamespace(host=SimpleNamespace(id="host"))
+    got = _recapped({"turns": turns}, ctx, NextTurn(speaker_id="host", kind="closing"))
+    claimed = [t for t in turns if t.claim is not None]
+    latest = {t.speaker_id: t.index for t in claimed}
+    assert [i for i, _ in got] == sorted(latest.values())
+    assert len(latest) > 1 and any(t.index not in latest.values() for t in claimed)
