@@ -127,6 +127,11 @@ _REPORTING = (
     r"|says|said|finally said|went as far as saying|put it|described|argued|has said"
 )
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I'd|I've|I'll|me|my|mine|myself)\b")
+# A sentence that opens on a hedge paraphrases the person loosely, in its speaker's words:
+# "Something like a 'compute-resource-ism' replacing capitalism, as Mr. Sam Altman was
+# describing" comes after "So he hasn't stated it explicitly", and names the speaker's own
+# paper; blind reads found it put in the simulated person's mouth.
+_HEDGED = re.compile(r"^\W*(?:something like|kind of|sort of|maybe|perhaps|i guess)\b", re.I)
 
 
 def _name_pattern(persona: Persona) -> str:
@@ -143,8 +148,9 @@ def reports(text: str, persona: Persona, named_before: bool = False) -> bool:
     name (or "he", when the passage named them before) is the subject of a verb of
     saying or doing ("What Sam Altman is saying this time is…", "as Mr. Sam Altman was
     describing", "he is pushing forward with fusion reactors"). A sentence in which its
-    own speaker says "I" or "my" is that speaker's view of the person, not a report."""
-    if _FIRST_PERSON.search(text):
+    own speaker says "I" or "my" is that speaker's view of the person, not a report, and
+    one that opens on a hedge ("Something like…", `_HEDGED`) a loose paraphrase."""
+    if _FIRST_PERSON.search(text) or _HEDGED.search(text):
         return False
     subject = _name_pattern(persona) + (r"|\bhe\b" if named_before else "")
     found = re.search(rf"(?:{subject})\s+(?:\w+\s+)?(?:{_REPORTING})\b", text, re.I)

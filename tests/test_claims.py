@@ -628,13 +628,13 @@ def test_a_panelist_speaks_of_another_at_the_table_by_first_name():
         source_id=SID,
         line_start=14,
         line_end=14,
-        text="Something like a compute-resource-ism replacing capitalism, as Mr. Sam Altman "
+        text="A compute-resource-ism replaces capitalism, as Mr. Sam Altman "
         "was describing; Altman's view is that Sam Altman knows it.",
     )
     said = at_the_table(claim, PANEL["economist"], list(PANEL.values()), "en")
     assert said is not None
     assert said.text == (
-        "Something like a compute-resource-ism replacing capitalism, as Sam was "
+        "A compute-resource-ism replaces capitalism, as Sam was "
         "describing; Sam's view is that Sam knows it."
     )
     assert said.key == claim.key  # still the same claim of the source
@@ -643,7 +643,7 @@ def test_a_panelist_speaks_of_another_at_the_table_by_first_name():
     own = at_the_table(claim, PANEL["altman"], list(PANEL.values()), "en")
     assert own is not None and own.key == claim.key
     assert own.text == (
-        "Something like a compute-resource-ism replacing capitalism, as I was describing; "
+        "A compute-resource-ism replaces capitalism, as I was describing; "
         "my view is that I know it."
     )
     assert at_the_table(claim, PANEL["economist"], list(PANEL.values()), "ja") == claim
@@ -698,10 +698,9 @@ REPORTED = [
         "resources themselves become money, become currency, that kind of thing.",
     ),
     (
-        "Something like a 'compute-resource-ism' replacing capitalism, as Mr. Sam Altman was "
-        "describing.",
+        "A 'compute-resource-ism' replaces capitalism, as Mr. Sam Altman was describing.",
         False,
-        "Something like a 'compute-resource-ism' replacing capitalism, as I was describing.",
+        "A 'compute-resource-ism' replaces capitalism, as I was describing.",
     ),
     (
         "In that second conversation, he finally said that compute resources will take the "
@@ -719,6 +718,9 @@ NOT_REPORTED = [
     "Because if Sam Altman did something like taking control of the world, the US would act.",
     # "he" with no one named before it
     "In that second conversation, he finally said that compute will replace money.",
+    # a loose paraphrase (line 14 follows "So he hasn't stated it explicitly")
+    "Something like a 'compute-resource-ism' replacing capitalism, as Mr. Sam Altman was "
+    "describing.",
 ]
 
 
@@ -766,7 +768,7 @@ def test_the_reports_of_a_person_are_found_in_the_whole_show(book):
     from agents.claims import reported_in
 
     lines = {s.line for s in reported_in(book, PANEL["altman"], "en")}
-    assert {8, 14} <= lines
+    assert 8 in lines and 14 not in lines  # line 14 hedges: "Something like…"
     assert 25 not in lines and 31 not in lines  # views of him, not reports
     assert reported_in(book, PANEL["altman"], "ja") == []
 
