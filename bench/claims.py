@@ -47,18 +47,30 @@ DEBATES = [(DEFAULT_TOPIC, 0), (DEFAULT_TOPIC, 1), (OUR_TOPIC, 0)]
 CHILD = """
 import json, sys, time
 from pathlib import Path
-import cli
+try:  # the layout since the packages were re-cut (core/, graphs/session.py)
+    from core.settings import Settings
+    from graphs.models import default_model
+    from graphs.session import Session
+
+    def search_for(settings):
+        return Session(settings).search()
+except ImportError:  # an earlier commit's layout
+    import cli
+    from settings import Settings
+    from graphs.runner import default_model
+
+    def search_for(settings):
+        return cli.searcher(cli.open_index(settings, quiet=True))
 from graphs.checkpoint import open_checkpointer
-from graphs.runner import default_model, new_show
-from core.settings import Settings
+from graphs.runner import new_show
 
 data, out, topic, seed, turns = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:6])
 settings = Settings(data_dir=Path(data), out_dir=Path(out), seed=seed, turns=turns)
 model = default_model(settings)
-index = cli.open_index(settings, quiet=True)
-index.search("warm up", 1)
+search = search_for(settings)
+search("warm up", 1)
 with open_checkpointer(settings.data_dir) as saver:
-    runner = new_show(settings, topic, search=cli.searcher(index), checkpointer=saver, model=model)
+    runner = new_show(settings, topic, search=search, checkpointer=saver, model=model)
     began = time.perf_counter()
     for _event in runner.run():
         pass
