@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from core.models import Debate
-from episodes.evaluate import distinctiveness, e5_embed, evaluate
+from episodes.evaluate import distinctiveness, evaluate
+from graphs.session import e5_embed
 from transcripts.attribution import Attributor, load_labelled, persona_texts
 from transcripts.index import PassageIndex
 
