@@ -11,9 +11,7 @@ import pytest
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.mark.parametrize(
-    "name", sorted(p.stem for p in BENCH.glob("*.py") if p.stem != "__init__")
-)
+@pytest.mark.parametrize("name", sorted(p.stem for p in BENCH.glob("*.py") if p.stem != "__init__"))
 def test_a_benchmark_imports(name):
     module = importlib.import_module(f"bench.{name}")
     assert callable(getattr(module, "main", None)), f"bench.{name} has no main()"
