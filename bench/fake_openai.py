@@ -370,7 +370,10 @@ class FakeOpenAI:
         self, request: dict[str, Any], words: Words, writer: asyncio.StreamWriter, fault: str | None
     ) -> bool:
         limit = int(request.get("max_tokens") or self.reply_tokens)
-        tokens = words.tokens(max(1, min(self.reply_tokens, limit)))
+        # A voiced claim is said whole (within the request's max_tokens): cut at the
+        # server's reply length it would lose the end a draft check looks for.
+        wanted = limit if words.claim else min(self.reply_tokens, limit)
+        tokens = words.tokens(max(1, wanted))
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Cache-Control: no-cache\r\nTransfer-Encoding: chunked\r\n\r\n"
