@@ -478,8 +478,16 @@ _CHATTY = re.compile(
 )
 
 
+# Scaffolding a small model leaves in a title: a table's pipes, a numbered list's numbers
+# ("…51% of all compute? | 1. | 2. | 3.").
+_SCAFFOLD = re.compile(r"\||(?:^|\s)\d+\.(?:\s|$)")
+
+
 def _trails(title: str) -> str | None:
-    """Why a title is cut off (it ends on a word that needs another after it)."""
+    """Why a title is cut off (it ends on a word that needs another after it) or trails
+    scaffolding (`_SCAFFOLD`)."""
+    if _SCAFFOLD.search(title):
+        return f"it carries list or table marks (“{title}”)"
     last = title.rstrip(" .…").split()[-1:] if title.strip() else []
     if last and last[0].lower() in {"the", "a", "an", "of", "to", "and", "or", "what", "that"}:
         return f"it breaks off (“{title}”)"

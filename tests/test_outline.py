@@ -298,3 +298,20 @@ def test_a_replys_header_says_how_it_stands_to_the_turn_it_answers():
     assert turn_label(debate.turns[1], "en") == "argument"  # an argument keeps its kind
     unclaimed = reply.model_copy(update={"claim": None})
     assert turn_label(unclaimed, "en") == "rebuttal" and turn_label(unclaimed, "ja") == "反論"
+
+
+def test_a_title_that_trails_a_numbered_table_is_not_taken():
+    from agents.llm.scripted import ScriptedModel
+    from graphs.session import write_notes
+
+    debate = sample_debate()
+    assembled = build_outline(debate)
+    written = {  # what the bundled model wrote as a title for a default debate
+        "title": "What happens when one AI holds 51% of all compute? | 1. | 2. | 3. | 4.",
+        "logline": "Who holds the compute, and what that means for money.",
+        "segment_titles": ["Compute as money", "Who holds it"],
+    }
+    outline = write_notes(assembled, debate.topic, ScriptedModel().enqueue(written))
+    assert outline.title == assembled.title
+    marks = "the title, it carries list or table marks"
+    assert any(d.startswith(marks) for d in outline.notes_dropped), outline.notes_dropped
