@@ -225,12 +225,7 @@ def score(
     words = terms(claim.text)
     value = QUESTION_WEIGHT * len(words & terms(question))
     value += THEME_WEIGHT * len(words & theme_terms(persona, language))
-    others = [
-        len(words & theme_terms(p, language))
-        for p in panel
-        if p.id != persona.id and p.role == "panelist"
-    ]
-    value -= OTHERS_WEIGHT * max(others, default=0)
+    value -= OTHERS_WEIGHT * _theirs(words, persona, panel, language)
     value += RANK_WEIGHT / (1 + candidate.rank)
     if previous is not None:
         value += LINK_WEIGHT * min(3, len(words & terms(previous.claim.text)))
@@ -259,12 +254,19 @@ def leans_elsewhere(
     economist because the economist's own lines were used up)."""
     words = terms(claim.text)
     own = len(words & theme_terms(persona, language))
+    return _theirs(words, persona, panel, language) - own >= THEIRS_BY
+
+
+def _theirs(
+    words: frozenset[str], persona: Persona, panel: Sequence[Persona], language: str
+) -> int:
+    """The most content words of `words` that another panelist's themes and stance hold."""
     others = [
         len(words & theme_terms(p, language))
         for p in panel
         if p.id != persona.id and p.role == "panelist"
     ]
-    return max(others, default=0) - own >= THEIRS_BY
+    return max(others, default=0)
 
 
 def side(claim: Claim, persona: Persona, other: Persona, language: str) -> int:

@@ -246,9 +246,7 @@ def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> tuple
     mode that turn's last QUERY_TAIL characters. A claim is a sentence of the source, so
     replies in many debates of one process search with the same few, and their
     encodings are cached."""
-    agenda = state.get("agenda") or []
-    question = agenda[state.get("segment", 0)].question if agenda else state["topic"]
-    parts = [question]
+    parts = [_segment_question(state)]
     if nxt.producer_question:
         parts.insert(0, nxt.producer_question)
     turns = state.get("turns", [])
@@ -263,11 +261,15 @@ def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> tuple
     return tuple(parts)
 
 
-def _question(state: ShowState, nxt: NextTurn) -> str:
-    """The question a turn answers: the producer's, else its segment's, else the topic."""
+def _segment_question(state: ShowState) -> str:
+    """The question of the segment under way (the topic before there is an agenda)."""
     agenda = state.get("agenda") or []
-    seg = state.get("segment", 0)
-    return nxt.producer_question or (agenda[seg].question if agenda else state["topic"])
+    return agenda[state.get("segment", 0)].question if agenda else state["topic"]
+
+
+def _question(state: ShowState, nxt: NextTurn) -> str:
+    """The question a turn answers: the producer's, else its segment's."""
+    return nxt.producer_question or _segment_question(state)
 
 
 def _tail(text: str, limit: int) -> str:
