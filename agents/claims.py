@@ -34,12 +34,18 @@ from core.text import terms
 from prompts import render, template_text
 
 # Weights of what makes a sentence this turn's claim (all counts of shared content words).
-QUESTION_WEIGHT = 1.0  # words it shares with the segment question
-THEME_WEIGHT = 1.5  # words of the speaker's themes and stance
+QUESTION_WEIGHT = 2.0  # words it shares with what the segment question asks beyond the topic
+TOPIC_WEIGHT = 0.5  # words it shares with the question that the topic has too
+ASPECT_WEIGHT = 1.0  # words of what the question is about (`ASPECTS`), at most ASPECT_MOST
+ASPECT_MOST = 3
+THEME_WEIGHT = 1.5  # words of the speaker's themes and stance, at most THEME_MOST
+THEME_MOST = 4  # past this, a line is this speaker's anyway: the question decides among them
 OTHERS_WEIGHT = 1.0  # words of another panelist's themes (the line is better theirs)
 LINK_WEIGHT = 0.8  # a reply: words it shares with the claim it answers
 SIDE_WEIGHT = 1.0  # a reply: the speaker's themes over the previous speaker's
-CONTRAST_WEIGHT = 1.0  # a reply: a word of contrast or negation (it can oppose the claim)
+CONTRAST_WEIGHT = 1.0  # a reply, where the source is not charted: a word of contrast or negation
+OPPOSED_WEIGHT = 8.0  # a reply: the source's opposition file charts it against the claim answered
+ANSWERABLE_WEIGHT = 1.0  # a segment's first claim: the source charts a sentence against it
 RANK_WEIGHT = 1.0  # the retrieval rank of its passage (1 / (1 + rank))
 NOT_ALONE = 2.0  # opens on a pronoun pointing back ("He went as far as…")
 SELF_NAMED = 3.0  # names the speaker (a persona does not speak of itself in the third person)
@@ -69,6 +75,59 @@ class Candidate:
     score: float = 0.0
 
 
+# What a question is about, beyond its own words: a small thesaurus of the show's field
+# (query expansion with a hand-made thesaurus, as in Manning, Raghavan and Schütze,
+# "Introduction to Information Retrieval", 2008, section 9.2.2). A question "for ordinary
+# people" is answered by a line about the poor, the rich and basic income, not by one
+# that shares only the topic's words ("compute", "currency") with it.
+ASPECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.I), words)
+    for pattern, words in [
+        (
+            r"ordinary people|everyday|people|普通の人|生活",
+            "people everyone poor rich income basic income money society wealth world "
+            "貧乏 金持ち 所得 社会 お金",
+        ),
+        (
+            r"\bpower\b|who gains|who loses|力を|覇権",
+            "power hegemony rule control government nation company leaders military "
+            "America China 覇権 支配 政府 国家 会社 軍事",
+        ),
+        (
+            r"should (?:governments|companies)|do now|policy|今何を|すべき",
+            "government policy legal system prepare preparation implement fix avoid "
+            "regulation 政府 準備 政策 規制",
+        ),
+        (
+            r"wages|savings|basic income|income|賃金|貯蓄|所得",
+            "money income basic income wealth rich poor capitalism downstream economy "
+            "ベーシックインカム お金 所得 資本主義 経済",
+        ),
+        (
+            r"race|US-China|America|China|米中|競争",
+            "America China hegemony leaders military world race アメリカ 中国 覇権 指導者",
+        ),
+    ]
+)
+
+
+def question_terms(question: str, topic: str = "") -> tuple[frozenset[str], frozenset[str]]:
+    """What a segment question asks, as (its own content words beyond the topic's,
+    the words of what it is about from `ASPECTS`). A question made of the topic's words
+    alone (the topic's own question, opening the debate) asks all of its words."""
+    asked = terms(question)
+    own = asked - terms(topic) if topic else asked
+    about = aspects_of(question)
+    return (own or asked), (terms(about) - asked if about else frozenset())
+
+
+def aspects_of(question: str) -> str:
+    """The words of what `question` is about (`ASPECTS`), "" when the thesaurus has none:
+    what a panelist's search adds to the question, so that the lines that answer it are
+    among the passages a claim is chosen from."""
+    return " ".join(words for pattern, words in ASPECTS if pattern.search(question))
+
+
 def theme_terms(persona: Persona, language: str) -> frozenset[str]:
     """The content words a persona's claims lean to: its themes, stance and bio."""
     themes = " ".join(persona.themes.get(language, []) or persona.themes.get("en", []))
@@ -89,13 +148,17 @@ def candidates(
     With a `voice` that is a simulated persona of a real person: only the sentences that
     report what that person said or did (`reports`; `at_the_table` has it say them in the
     first person), so a simulated person says only what the source says they said. With
-    another voice: no sentence that names or reports a simulated persona in `present`
-    (its reports are that persona's to say; what the show's speakers guessed about the
-    real person is not put to their simulated self at the table)."""
+    another voice: no sentence that reports what a simulated persona in `present` said
+    (that is theirs to say). What the show's speakers thought of the real person ("even if
+    Sam Altman were a truly good person… even a country like America couldn't stop it")
+    stays theirs to argue, and `at_the_table` names the person as the panel does."""
     book = book or ClaimBook()
     seen: set[tuple[str, int, str]] = set()
     out: list[Candidate] = []
     simulated = [p for p in present if p.simulated]
+    theirs: set[SourceSentence] = set()
+    if voice is not None and voice.simulated:
+        theirs = set(reported_in(book, voice, language))
     for rank, passage in enumerate(passages):
         named: set[str] = set()  # simulated personas the passage has named so far
         for sentence in book.in_passage(passage):
@@ -103,10 +166,11 @@ def candidates(
                 before = set(named)
                 named |= {p.id for p in simulated if _mentions(text, p)}
                 if voice is not None and voice.simulated:
-                    if language != "en" or not reports(text, voice, voice.id in before):
+                    said = voice.id in before or sentence in theirs
+                    if language != "en" or not reports(text, voice, said):
                         continue
-                elif any(_mentions(text, p) or reports(text, p, p.id in before) for p in simulated):
-                    continue  # their reports are theirs to say; guesses about them not ours
+                elif any(reports(text, p, p.id in before) or relays(text, p) for p in simulated):
+                    continue  # what the person said is theirs to say
                 shown = text
                 if not claimable(shown, language, names):
                     continue
@@ -132,6 +196,14 @@ _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I'd|I've|I'll|me|my|mine|myself)\b")
 # describing" comes after "So he hasn't stated it explicitly", and names the speaker's own
 # paper; blind reads found it put in the simulated person's mouth.
 _HEDGED = re.compile(r"^\W*(?:something like|kind of|sort of|maybe|perhaps|i guess)\b", re.I)
+
+
+def relays(text: str, persona: Persona) -> bool:
+    """Whether a sentence passes on what `persona`'s real person said, however loosely:
+    it names them and has a verb of saying ("Mr. Sam Altman put it as 'like electricity',
+    and I think he meant…"). Another panelist relaying it to the simulated person at the
+    table argues nothing of their own."""
+    return _mentions(text, persona) and re.search(rf"\b(?:{_REPORTING})\b", text, re.I) is not None
 
 
 def _name_pattern(persona: Persona) -> str:
@@ -168,11 +240,26 @@ def reported_in(book: ClaimBook, persona: Persona, language: str) -> list[Source
         recent: list[str] = []
         for sentence in book.of_source(source_id):
             shown = sentence.shown(language)
-            named = any(_mentions(t, persona) for t in recent)
-            if reports(shown, persona, named):
+            if reports(shown, persona, _last_named(recent, persona)):
                 out.append(sentence)
-            recent = [*recent[-1:], shown]
+            recent = [*recent[-(HE_WITHIN - 1) :], shown]
     return out
+
+
+HE_WITHIN = 4  # "he" is the person named last within this many sentences before
+_SOMEONE = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Professor)\.?\s+[A-Z]\w+")
+
+
+def _last_named(recent: Sequence[str], persona: Persona) -> bool:
+    """Whether `persona` is the person named last in `recent` (earliest first): "he" in
+    the sentence after them is that person ("What Sam Altman is saying… — I see. — Could
+    you explain…? — …to make that happen he is pushing forward with fusion reactors")."""
+    for text in reversed(recent):
+        if _mentions(text, persona):
+            return True
+        if _SOMEONE.search(text):
+            return False
+    return False
 
 
 _AGREEMENT = [
@@ -218,21 +305,36 @@ def score(
     previous: Previous | None,
     claimed_lines: set[tuple[str, int]],
     panel: Sequence[Persona] = (),
+    topic: str = "",
+    book: ClaimBook | None = None,
 ) -> float:
     """How well a candidate serves as this speaker's claim on this question (higher is
-    better; the weights are the module's constants)."""
+    better; the weights are the module's constants). With the debate's `topic`, the words
+    the question shares with it count less than what the question asks beyond it
+    (`question_terms`). With a `book` that charts the source's oppositions, a reply that
+    the chart sets against the claim it answers is worth much more, and a first claim
+    that something in the source opposes a little more (the next voice can answer it)."""
     claim = candidate.claim
     words = terms(claim.text)
-    value = QUESTION_WEIGHT * len(words & terms(question))
-    value += THEME_WEIGHT * len(words & theme_terms(persona, language))
-    value -= OTHERS_WEIGHT * _theirs(words, persona, panel, language)
+    own, about = question_terms(question, topic)
+    value = QUESTION_WEIGHT * len(words & own)
+    value += TOPIC_WEIGHT * len(words & (terms(question) - own))
+    value += ASPECT_WEIGHT * min(ASPECT_MOST, len(words & about))
+    value += THEME_WEIGHT * min(THEME_MOST, len(words & theme_terms(persona, language)))
+    value -= OTHERS_WEIGHT * min(THEME_MOST, _theirs(words, persona, panel, language))
     value += RANK_WEIGHT / (1 + candidate.rank)
+    charted = book is not None and book.charts(claim.source_id)
     if previous is not None:
         value += LINK_WEIGHT * min(3, len(words & terms(previous.claim.text)))
-        value += SIDE_WEIGHT * side(claim, persona, previous.persona, language)
-        if pushes_back(claim.text):
+        lean = side(claim, persona, previous.persona, language)
+        value += SIDE_WEIGHT * max(-THEME_MOST, min(THEME_MOST, lean))
+        if charted and book is not None and book.opposes(claim, previous.claim):
+            value += OPPOSED_WEIGHT
+        elif not charted and pushes_back(claim.text):
             value += CONTRAST_WEIGHT
-    if not stands_alone(claim.text):
+    elif charted and book is not None and book.opponents(claim):
+        value += ANSWERABLE_WEIGHT
+    if not reads_alone(claim, persona):
         value -= NOT_ALONE
     if _mentions(claim.text, persona):
         value -= SELF_NAMED
@@ -298,13 +400,24 @@ def pushes_back(text: str) -> bool:
     return _CONTRAST.search(asserted(text)) is not None
 
 
-def move_of(claim: Claim, persona: Persona, previous: Previous | None, language: str) -> Move:
-    """`open` when no claim went before in the segment; `challenge` when the claim leans
-    to this speaker's side more than to the previous speaker's and pushes against
-    something (a word of contrast or negation, `pushes_back`); `extend` otherwise, so a
-    turn that agrees is never introduced as a rebuttal."""
+def move_of(
+    claim: Claim,
+    persona: Persona,
+    previous: Previous | None,
+    language: str,
+    book: ClaimBook | None = None,
+) -> Move:
+    """`open` when no claim went before in the segment. Of a source whose oppositions the
+    `book` charts: `challenge` when the chart sets the claim against the previous one,
+    `extend` otherwise (a line that merely negates something, "money as we know it no
+    longer holds up", does not oppose "one AI could hold 51% of all compute"). Of another
+    source: `challenge` when the claim leans to this speaker's side more than to the
+    previous speaker's and pushes against something (`pushes_back`). A turn that agrees
+    is never introduced as a rebuttal."""
     if previous is None:
         return "open"
+    if book is not None and book.charts(claim.source_id):
+        return "challenge" if book.opposes(claim, previous.claim) else "extend"
     leans = side(claim, persona, previous.persona, language) > 0
     return "challenge" if leans and pushes_back(claim.text) else "extend"
 
@@ -321,6 +434,7 @@ def choose_claim(
     panel: Sequence[Persona] = (),
     book: ClaimBook | None = None,
     seed: int = 0,
+    topic: str = "",
 ) -> Claim | None:
     """The claim of a panelist's turn, with its move; None when no passage holds a
     claimable sentence the debate has not claimed yet. Of the candidates that read on their
@@ -339,10 +453,14 @@ def choose_claim(
         return None
     # A sentence that leans on the one before it ("He went as far as…") is taken only when
     # the passages hold nothing that reads on its own.
-    found = [c for c in found if stands_alone(c.claim.text)] or found
+    found = [c for c in found if reads_alone(c.claim, persona)] or found
     scored = sorted(
         (
-            (score(c, persona, language, question, previous, claimed_lines, panel), -i, c)
+            (
+                score(c, persona, language, question, previous, claimed_lines, panel, topic, book),
+                -i,
+                c,
+            )
             for i, c in enumerate(found)
         ),
         key=lambda row: (row[0], row[1]),
@@ -350,10 +468,20 @@ def choose_claim(
     )
     close = [c for value, _, c in scored if value >= scored[0][0] - SEED_MARGIN]
     best = close[seed % len(close)]
-    move = move_of(best.claim, persona, previous, language)
+    move = move_of(best.claim, persona, previous, language, book)
     return best.claim.model_copy(
         update={"move": move, "answers": previous.turn if previous is not None else None}
     )
+
+
+def reads_alone(claim: Claim, persona: Persona) -> bool:
+    """Whether a claim reads without the sentence before it (`stands_alone`) as this
+    persona says it: a simulated persona says a report of itself in its own words ("He
+    finally said that…" is "I finally said that…")."""
+    text = claim.text
+    if persona.simulated and reports(text, persona, True):
+        text = in_own_words(text, persona)
+    return stands_alone(text)
 
 
 def first_name(name: str) -> str:
@@ -485,6 +613,19 @@ def recap(made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[st
             text = text.replace(f"{said}.", said)
         out.append(text)
     return " ".join(out)
+
+
+def in_sequence(made: Sequence[tuple[int, Claim]]) -> list[tuple[int, Claim]]:
+    """Claims to recap, with the turns that made them, each reply's move kept only where
+    the claim it answers comes right before it in the recap: a closing that names each
+    panelist's latest claim side by side does not say "built on it" of a claim whose
+    turn answered something it leaves out."""
+    out = []
+    for k, (index, claim) in enumerate(made):
+        if claim.move != "open" and (k == 0 or claim.answers != made[k - 1][0]):
+            claim = claim.model_copy(update={"move": "open"})
+        out.append((index, claim))
+    return out
 
 
 def at_the_table(

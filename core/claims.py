@@ -22,8 +22,9 @@ from core.text import split_sentences
 _JP = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 # Conversational openings of a spoken sentence that carry nothing of its argument.
 _FILLER = re.compile(
-    r"^(?:(?:well|yes|yeah|so|and|but|mm|mm-hm|right|ah|oh|no|now|then|actually|rather|"
-    r"because|um|uh|that's right|i see|the other is that|the thing is)\b[\s,;:.—–-]*)+",
+    r"^(?:(?:well|yes|yeah|so(?!\s+that\s+(?!means\b|is\b|was\b|'s\b))|and|but|mm|mm-hm|right|ah|oh|no|now|then|actually|"
+    r"rather|exactly|because|um|uh|that's right|i see|the other is that|the thing is)"
+    r"\b[\s,;:.—–-]*)+",
     re.I,
 )
 # Titles before a name: a sentence naming someone so ("Mr. Saito") talks about the show's
@@ -55,12 +56,21 @@ _PERSONAL = re.compile(
     r"my (?:slides?|book|paper|company|lecture|notes))\b",
     re.I,
 )
+# A cleft opening that only frames what follows: "It was really that compute resources
+# are what matters most…" says "Compute resources are what matters most…".
+_CLEFT = re.compile(r"^(?:it|this)\s+(?:was|is)\s+(?:really\s+|just\s+|simply\s+)?that\s+", re.I)
+# A framing phrase that points back to what was said before: "In that second
+# conversation, he finally said that…" says "He finally said that…" on its own.
+_BACK_FRAME = re.compile(
+    r"^(?:in|on|at|during) (?:that|this|those|these)\b[^,;:—–]{0,40},\s+", re.I
+)
 _PRONOUN_START = re.compile(r"^(?:he|she|they|it|that|this|these|those|his|her)\b", re.I)
 # Openers that lean on what was said before ("In that second conversation", "On that
 # point", "So", "And then"), and a person referred to by pronoun before anyone is named.
 _LEANS_BACK = re.compile(
     r"^(?:(?:in|on|at|for|from|with|after|because of|given) (?:that|this|those|these)\b|"
-    r"so\b|and\b|but\b|then\b|also\b|still\b|that's why|which\b|as a result\b|"
+    r"so\b(?!\s+that\s+(?!means\b|is\b|was\b|'s\b))|and\b|but\b|then\b|also\b|still\b|"
+    r"that's why|which\b|as a result\b|"
     r"rather\b|instead\b|however\b|even so\b|in other words\b|that is,|otherwise\b|"
     r"on the other hand\b|for that reason\b)"
     # or points back within its first words: "Sam knows that, so he'll…", "If America's
@@ -84,6 +94,12 @@ class SourceSentence:
     text: str
     gloss: str | None = None
     line_end: int | None = None  # where it is only known to lie within lines line..line_end
+    order: int = 0  # of the sentences on its line, from 0 (a gloss row's "sentence")
+
+    @property
+    def ref(self) -> tuple[str, int, int]:
+        """(source id, line, order on the line): how an opposition file names it."""
+        return (self.source_id, self.line, self.order)
 
     def shown(self, language: str) -> str:
         """What a debate in `language` shows of it: the gloss in English, where there is one."""
@@ -103,13 +119,67 @@ class SourceSentence:
         )
 
 
-class ClaimBook:
-    """The sentences of the sources, by source id, in reading order."""
+Ref = tuple[str, int, int]  # SourceSentence.ref
+Side = tuple[Ref, str]  # a sentence, and words its claim must hold ("" for any part of it)
 
-    def __init__(self, sentences: Iterable[SourceSentence] = ()) -> None:
+
+class ClaimBook:
+    """The sentences of the sources, by source id, in reading order, and which of them
+    oppose which (`opposed`: pairs of `SourceSentence.ref`, read from a source's
+    opposition file; the relation is symmetric)."""
+
+    def __init__(
+        self, sentences: Iterable[SourceSentence] = (), opposed: Iterable[tuple[Side, Side]] = ()
+    ) -> None:
         self._by_source: dict[str, list[SourceSentence]] = {}
         for s in sentences:
             self._by_source.setdefault(s.source_id, []).append(s)
+        self._by_ref = {s.ref: s for group in self._by_source.values() for s in group}
+        self._opposed: dict[Ref, list[tuple[str, Side]]] = {}
+        for a, b in opposed:
+            self._opposed.setdefault(a[0], []).append((a[1], b))
+            self._opposed.setdefault(b[0], []).append((b[1], a))
+        self._charted = {ref[0] for ref in self._opposed}
+
+    def charts(self, source_id: str) -> bool:
+        """Whether the book knows which sentences of this source oppose which: then
+        `opposes` is the whole truth for it, and two claims not charted do not clash."""
+        return source_id in self._charted
+
+    def sentence_of(self, claim: Claim) -> SourceSentence | None:
+        """The source sentence a claim was taken from (None when the book lacks it)."""
+        said = " ".join((claim.source_text or claim.text).split())
+        for s in self._by_source.get(claim.source_id, []):
+            if s.line == claim.line_start and " ".join(s.text.split()) == said:
+                return s
+        return None
+
+    def _sides(self, claim: Claim) -> list[Side]:
+        """The sides charted against a claim: those against its sentence, where the part
+        of the sentence they oppose (when given) is in the claim's words."""
+        found = self.sentence_of(claim)
+        if found is None:
+            return []
+        return [
+            other
+            for part, other in self._opposed.get(found.ref, [])
+            if not part or _holds(claim, part)
+        ]
+
+    def opposes(self, claim: Claim, other: Claim) -> bool:
+        """Whether two claims are charted as opposed (each sentence, and where a pair names
+        a part of a long sentence, that part)."""
+        theirs = self.sentence_of(other)
+        return theirs is not None and any(
+            ref == theirs.ref and (not part or _holds(other, part))
+            for ref, part in self._sides(claim)
+        )
+
+    def opponents(self, claim: Claim) -> list[tuple[SourceSentence, str]]:
+        """The sentences charted as opposing a claim, in reading order, each with the
+        part of it that opposes ("" for the whole sentence)."""
+        found = [(self._by_ref[r], part) for r, part in self._sides(claim) if r in self._by_ref]
+        return sorted(found, key=lambda row: row[0].ref)
 
     @property
     def sources(self) -> list[str]:
@@ -131,6 +201,11 @@ class ClaimBook:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_source.values())
+
+
+def _holds(claim: Claim, part: str) -> bool:
+    said = " ".join(f"{claim.text} {claim.source_text or ''}".split()).lower()
+    return " ".join(part.split()).lower() in said
 
 
 def split_passage(passage: Passage) -> list[SourceSentence]:
@@ -155,14 +230,19 @@ def split_passage(passage: Passage) -> list[SourceSentence]:
 
 
 def tidy(text: str) -> str:
-    """A spoken sentence as a claim: conversational openings ("Well,", "Yes —") dropped, the
-    first letter capitalised; the words themselves are kept."""
+    """A spoken sentence as a claim: conversational openings ("Well,", "Yes —", "Exactly —";
+    not the "so" of "so that"), a cleft's frame ("It was really that…") and a frame that
+    points back ("In that second conversation,") dropped, the first letter capitalised;
+    the words themselves are kept."""
     text = " ".join(text.split())
     if _JP.search(text):
         return text
     stripped = _FILLER.sub("", text).strip()
     if len(stripped.split()) < 4:
         return text
+    plain = _BACK_FRAME.sub("", _CLEFT.sub("", stripped))
+    if len(plain.split()) >= 4:
+        stripped = plain
     return stripped[:1].upper() + stripped[1:]
 
 
@@ -172,11 +252,20 @@ def words_of(text: str) -> int:
 
 def pieces(text: str) -> list[str]:
     """A sentence as the claims it can give: itself, or, when it is too long for one turn
-    (over MAX_WORDS words), its parts between semicolons, each a claim of its own words."""
+    (over MAX_WORDS words), its parts between semicolons (and of a part still too long,
+    between dashes), each a claim of its own words."""
     text = tidy(text)
     if _JP.search(text) or words_of(text) <= MAX_WORDS:
         return [text]
     parts = [tidy(p.strip(" ,")) for p in text.split(";")]
+    # A part still too long is cut at its dashes ("…could end up dominating everything —
+    # that's what I meant."); a short tail of such a cut is not a claim and is left out
+    # by `claimable`.
+    parts = [
+        tidy(q.strip(" ,"))
+        for p in parts
+        for q in (re.split(r"\s[—–]\s", p) if words_of(p) > MAX_WORDS else [p])
+    ]
     return [p if p.endswith((".", "!", "?")) else p + "." for p in parts if p]
 
 

@@ -13,10 +13,13 @@ from langgraph.runtime import Runtime
 
 from agents.claims import (
     Previous,
+    aspects_of,
     at_the_table,
     choose_claim,
+    in_sequence,
     leans_elsewhere,
     own_words,
+    reads_alone,
     recap,
     reported_in,
 )
@@ -24,7 +27,7 @@ from agents.host import plan_agenda, standard_agenda
 from agents.personas import Persona
 from agents.speaker import TurnRequest
 from agents.speaker import speak as speak_turn
-from core.claims import claims_made, stands_alone, used_keys
+from core.claims import claims_made, used_keys
 from core.models import Claim, Passage, Turn
 from graphs import events
 from graphs.context import ShowContext
@@ -258,6 +261,10 @@ def _query(state: ShowState, nxt: NextTurn, reply_search: str = "tail") -> tuple
             parts.append(_tail(turns[-1].text, QUERY_TAIL))
     if nxt.kind in ("opening", "closing"):
         parts.insert(0, state["topic"])
+    if nxt.kind in _ARGUED and not nxt.producer_question:
+        about = aspects_of(_segment_question(state))
+        if about:
+            parts.append(about)  # what the question is about, in the field's words
     return tuple(parts)
 
 
@@ -377,17 +384,26 @@ def _grounds(
     if ctx.persona(nxt.speaker_id).role != "panelist":
         return passages, None
     claim = _claim_for(state, ctx, nxt, passages)
-    if claim is None or not stands_alone(claim.text):
+    against = _against(state, ctx, nxt, passages)
+    if against:
+        # The source charts lines against the claim this turn answers: their passages
+        # join the pool, and a reply taken from one of them joins the turn's passages.
+        answer, holder = _claim_in(state, ctx, nxt, [*passages, *against])
+        if answer is not None and holder is not None and _opposes(ctx, answer, state, nxt):
+            claim = answer
+            passages = passages if holder in passages else [*passages, holder]
+    persona = ctx.persona(nxt.speaker_id)
+    if claim is None or not (reads_alone(claim, persona) or _opposes(ctx, claim, state, nxt)):
         fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
         other, holder = _claim_in(state, ctx, nxt, [p for p in fresh if p not in passages])
-        if other is not None and (claim is None or stands_alone(other.text)):
+        if other is not None and (claim is None or reads_alone(other, persona)):
             claim, passages = other, [*passages, holder]
-    persona = ctx.persona(nxt.speaker_id)
     language = state["language"]
     if (
         ctx.book is not None
         and not persona.simulated
         and (claim is None or leans_elsewhere(claim, persona, ctx.panelists, language))
+        and not (claim is not None and _opposes(ctx, claim, state, nxt))
     ):
         # The turn's search left this speaker nothing of their own to say (what is left
         # is used up, or another panelist's line): search again with the question and
@@ -415,6 +431,36 @@ def _grounds(
         if claim is not None:
             passages = [*passages, holder]
     return passages, claim
+
+
+def _against(
+    state: ShowState, ctx: ShowContext, nxt: NextTurn, passages: list[Passage]
+) -> list[Passage]:
+    """The passages, not among `passages`, that hold the sentences the source's chart
+    sets against the claim this turn answers (`ClaimBook.opponents`) and that the
+    debate has not claimed yet; each sentence is searched with its own words."""
+    previous = _previous(state, ctx, nxt)
+    if previous is None or ctx.book is None:
+        return []
+    used = used_keys(state.get("turns", []))
+    language = state["language"]
+    sources = ctx.persona(nxt.speaker_id).sources
+    more: list[Passage] = []
+    for sentence, _ in ctx.book.opponents(previous.claim):
+        if sentence.claim(language).key in used:
+            continue
+        for p in ctx.search(sentence.shown(language), 3, sources):
+            if p.covers(sentence.source_id, sentence.line, sentence.line):
+                if p not in passages and p not in more:
+                    more.append(p)
+                break
+    return more
+
+
+def _opposes(ctx: ShowContext, claim: Claim, state: ShowState, nxt: NextTurn) -> bool:
+    """Whether the source's chart sets `claim` against the claim this turn answers."""
+    previous = _previous(state, ctx, nxt)
+    return previous is not None and ctx.book is not None and ctx.book.opposes(claim, previous.claim)
 
 
 def _claim_in(
@@ -451,17 +497,6 @@ def _claim_for(
     """The claim a panelist's turn argues (`agents.claims.choose_claim`): it answers the
     previous turn's claim when that turn was another panelist's, in the same segment."""
     turns = state.get("turns", [])
-    seg = state.get("segment", 0)
-    previous = None
-    last = turns[-1] if turns else None
-    if (
-        last is not None
-        and last.claim is not None
-        and last.segment == seg
-        and last.speaker_id != nxt.speaker_id
-        and not nxt.producer_question
-    ):
-        previous = Previous(ctx.persona(last.speaker_id), last.claim, last.index)
     question = _question(state, nxt)
     return choose_claim(
         ctx.persona(nxt.speaker_id),
@@ -470,11 +505,28 @@ def _claim_for(
         question=question,
         used=used_keys(turns),
         claimed_lines={(c.source_id, c.line_start) for _, c in claims_made(turns)},
-        previous=previous,
+        previous=_previous(state, ctx, nxt),
         panel=ctx.panel,
         book=ctx.book,
         seed=ctx.seed,
+        topic=state["topic"],
     )
+
+
+def _previous(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> Previous | None:
+    """The claim this turn answers: the previous turn's, when that turn was another
+    panelist's, in the same segment, and no producer's question came between."""
+    turns = state.get("turns", [])
+    last = turns[-1] if turns else None
+    if (
+        last is not None
+        and last.claim is not None
+        and last.segment == state.get("segment", 0)
+        and last.speaker_id != nxt.speaker_id
+        and not nxt.producer_question
+    ):
+        return Previous(ctx.persona(last.speaker_id), last.claim, last.index)
+    return None
 
 
 def _recapped(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[tuple[int, Claim]]:
@@ -615,7 +667,7 @@ def _recap_turn(
             ctx.persona(turns[i].speaker_id).label,
             c.model_copy(update={"text": own_words(turns[i].text, c, language)}),
         )
-        for i, c in recapped
+        for i, c in in_sequence(recapped)
     ]
     said = recap(made, language, [c.text for _, c in recapped])
     if req.kind == "summary":

@@ -135,7 +135,8 @@ def test_each_panelist_claims_what_fits_its_themes_and_the_question(book):
     economist = choose_claim(PANEL["economist"], found, language="en", question=question, book=book)
     futurist = choose_claim(PANEL["futurist"], found, language="en", question=question, book=book)
     assert economist is not None and futurist is not None
-    assert economist.line_start == 31 and "capitalism" in economist.text.lower()
+    # the economist's line on who loses: the poor, as free competition leaves them
+    assert economist.line_start == 31 and "poor" in economist.text.lower()
     assert futurist.line_start == 25 and ("America" in futurist.text or "China" in futurist.text)
     assert economist.move == futurist.move == "open" and economist.answers is None
     # the claim's lines are its citation
@@ -595,7 +596,11 @@ def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
         ("In that second conversation, he finally said compute will replace money.", False),
         ("He went as far as saying that compute resources are extremely scarce.", False),
         ("The price of gold bars goes up and down, as he said.", False),
-        ("On that point, capitalism will not last forever.", False),
+        # a frame that points back is dropped (`tidy`), and what is left reads on its own
+        ("On that point, capitalism will not last forever.", True),
+        ("That's why capitalism will not last forever.", False),
+        ("So that means holding world hegemony for good.", False),
+        ("So that things don't turn dystopian, compute should be distributed.", True),
         # "knows that": what he knows was said before ("Sam knows that" opened a turn)
         ("Sam Altman knows that, so I think he will join hands with the US government.", False),
         ("However, basic income needs a tax base to stand on.", False),
@@ -755,13 +760,22 @@ def test_the_simulated_persona_claims_only_reports_of_itself_and_others_leave_th
 
     own = candidates(found, "en", book=book, voice=PANEL["altman"], present=panel)
     assert own and all(c.claim.line_start == 8 for c in own)
-    # The other panelists leave that report to him, and put no guess about him to him at
-    # the table (line 25: "Sam Altman knows that, so I think he'll surely join hands…"),
-    # while the rest of line 25 is theirs.
+    # The other panelists leave that report to him; their views of him are theirs to
+    # argue (line 25: "If Sam Altman did something like taking control of the world, the
+    # US government wouldn't allow it"), said to him at the table by his first name.
     other = candidates(found, "en", book=book, voice=PANEL["economist"], present=panel)
     assert other and all(c.claim.line_start != 8 for c in other)
-    assert [c for c in other if c.claim.line_start == 25]
-    assert not [c for c in other if "Altman" in c.claim.text]
+    (view,) = [c.claim for c in other if "US government wouldn't allow it" in c.claim.text]
+    told = at_the_table(view, PANEL["economist"], panel, "en")
+    assert told is not None and told.text.startswith("If Sam did something like taking control")
+    # What the show's speakers relayed of his words, however loosely, is not theirs:
+    # line 14 ("…as Mr. Sam Altman was describing"), line 16 ("Mr. Sam Altman put it as
+    # 'like electricity,' and I think he meant…").
+    relayed = candidates(
+        [passage(book, 14), passage(book, 16)], "en", book=book, voice=PANEL["futurist"],
+        present=panel,
+    )  # fmt: skip
+    assert relayed and not [c for c in relayed if "Altman" in c.claim.text]
 
 
 def test_the_reports_of_a_person_are_found_in_the_whole_show(book):
@@ -797,20 +811,20 @@ def test_a_claim_with_more_of_another_panelists_themes_leans_elsewhere():
 
 
 def test_a_panelist_left_only_anothers_line_searches_with_its_stance(settings, saver):
-    """The turn's search holds only the futurist's line (line 18: one ultra-intelligence
-    moving toward ASI holds 51%); the economist searches again with its stance and argues
-    a line of its own instead of voicing the futurist's."""
+    """The turn's search holds only the futurist's line (line 20: a single computer
+    holding world hegemony); the economist searches again with its stance and argues a
+    line of its own instead of voicing the futurist's."""
     from graphs.runner import new_show
     from tests.conftest import StubSearch, varied
 
     book = read_book({SID: SOURCE})
     stance = PANEL["economist"].stance
-    (asi,) = [s for s in book.of_source(SID) if s.line == 18 and "ASI" in (s.gloss or "")]
+    (asi,) = [s for s in book.of_source(SID) if s.line == 20 and "hegemony" in (s.gloss or "")]
     theirs = Passage(
         source_id=SID,
-        chunk_id=f"{SID}:18-18:asi",
-        line_start=18,
-        line_end=18,
+        chunk_id=f"{SID}:20-20:hegemony",
+        line_start=20,
+        line_end=20,
         text=asi.text,
         gloss=asi.gloss,
         score=1.0,
@@ -840,7 +854,7 @@ def test_a_panelist_left_only_anothers_line_searches_with_its_stance(settings, s
     ]
     assert any(stance in q for q in search.queries)
     futurist = [t for t in runner.debate.turns if t.speaker_id == "futurist"]
-    assert all(t.claim is not None and t.claim.line_start == 18 for t in futurist[:1])
+    assert all(t.claim is not None and t.claim.line_start == 20 for t in futurist[:1])
 
 
 def test_a_recap_of_a_turn_of_several_sentences_quotes_one_whole():

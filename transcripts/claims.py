@@ -4,6 +4,7 @@ topics`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from core.claims import ClaimBook, SourceSentence, claimable, pieces, stands_alone
+from core.claims import ClaimBook, Side, SourceSentence, claimable, pieces, stands_alone
 from core.errors import UserError
 from core.models import Turn
 from core.paths import bundled_sources, source_id_for
@@ -22,15 +23,24 @@ log = logging.getLogger(__name__)
 
 
 def read_book(paths: Mapping[str, Path]) -> ClaimBook:
-    """Read each source file (and its gloss file beside it); an unreadable one is left
-    out with a warning (its passages are then split on their own)."""
+    """Read each source file (and its gloss and opposition files beside it); an unreadable
+    source is left out with a warning (its passages are then split on their own), and so
+    is an unreadable opposition file (its source's claims are then never charted as
+    opposed)."""
     sentences: list[SourceSentence] = []
+    opposed: list[tuple[Side, Side]] = []
     for source_id, path in paths.items():
         try:
-            sentences += _read(str(path), source_id)
+            read = _read(str(path), source_id)
         except (UserError, OSError) as exc:
             log.warning("claims: cannot read %s (%s)", path, exc)
-    return ClaimBook(sentences)
+            continue
+        sentences += read
+        try:
+            opposed += _opposed(str(path), source_id)
+        except (UserError, OSError) as exc:
+            log.warning("claims: %s", exc)
+    return ClaimBook(sentences, opposed)
 
 
 def book_of(index: Any) -> ClaimBook:
@@ -49,11 +59,64 @@ def book_of(index: Any) -> ClaimBook:
 def _read(path: str, source_id: str) -> tuple[SourceSentence, ...]:
     source = read_source(Path(path))
     gloss = load_gloss(Path(path))
-    return tuple(
-        SourceSentence(source_id, s.line, s.text.strip(), gloss.get((s.line, s.text)))
-        for s in source.sentences
-        if s.text.strip()
-    )
+    out: list[SourceSentence] = []
+    on_line: dict[int, int] = {}
+    for s in source.sentences:
+        order = on_line.get(s.line, 0)
+        on_line[s.line] = order + 1  # counted as a gloss row counts "sentence"
+        if s.text.strip():
+            out.append(
+                SourceSentence(
+                    source_id, s.line, s.text.strip(), gloss.get((s.line, s.text)), order=order
+                )
+            )
+    return tuple(out)
+
+
+def opposition_path(path: Path) -> Path:
+    """Where a source's opposition file lies: beside it, `<name>.opposed.jsonl`
+    (`show.ja.txt` -> `show.ja.opposed.jsonl`)."""
+    return path.with_name(path.name.rsplit(".", 1)[0] + ".opposed.jsonl")
+
+
+@lru_cache(maxsize=16)
+def _opposed(path: str, source_id: str) -> tuple[tuple[Side, Side], ...]:
+    """The pairs of a source's opposition file: JSON lines of {"line", "sentence",
+    "opposes": {"line", "sentence"}, "why"}, each naming a sentence by its line and its
+    order on the line (from 0, as gloss rows do); either side may add "part", words of
+    the English gloss that the claim must hold, where a long sentence gives several
+    claims and only one of them is opposed. None when there is no file.
+
+    Raises UserError naming the file and the row for a row that is not such an object
+    or names a sentence the source does not have."""
+    file = opposition_path(Path(path))
+    if not file.exists():
+        return ()
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{file}: not UTF-8 text") from exc
+    known = {s.ref for s in _read(path, source_id)}
+    pairs: list[tuple[Side, Side]] = []
+    for number, raw in enumerate(text.split("\n"), 1):
+        if not raw.strip():
+            continue
+        try:
+            row = json.loads(raw)
+            them = row["opposes"]
+            a = (source_id, int(row["line"]), int(row["sentence"]))
+            b = (source_id, int(them["line"]), int(them["sentence"]))
+            parts = (str(row.get("part", "")), str(them.get("part", "")))
+            str(row["why"])
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+            raise UserError(f"{file}: line {number}: not an opposition row ({exc!r})") from exc
+        for ref in (a, b):
+            if ref not in known:
+                raise UserError(
+                    f"{file}: line {number}: the source has no sentence {ref[2]} on line {ref[1]}"
+                )
+        pairs.append(((a, parts[0]), (b, parts[1])))
+    return tuple(pairs)
 
 
 @dataclass(frozen=True)

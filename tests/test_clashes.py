@@ -1,0 +1,271 @@
+"""Clashes and questions: a reply is introduced as pushing back only when the source's
+opposition chart sets its claim against the one it answers; a reply can reach the line
+that opposes; a segment's question picks the lines that answer it, not the topic's."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from agents.claims import (
+    Previous,
+    choose_claim,
+    move_of,
+    question_terms,
+    reported_in,
+)
+from agents.personas import load_personas
+from core.claims import ClaimBook, pieces, stands_alone, tidy
+from core.errors import UserError
+from core.models import Passage
+from tests.conftest import SOURCE
+from transcripts.claims import _opposed, opposition_path, read_book
+
+SID = "compute_resource_ism_panel"
+PANEL = load_personas()
+TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all compute?"
+
+
+@pytest.fixture(scope="module")
+def book() -> ClaimBook:
+    return read_book({SID: SOURCE})
+
+
+def passage(book: ClaimBook, start: int) -> Passage:
+    rows = [s for s in book.of_source(SID) if s.line == start]
+    return Passage(
+        source_id=SID,
+        chunk_id=f"{SID}:{start}-{start}:t",
+        line_start=start,
+        line_end=start,
+        text=" ".join(s.text for s in rows),
+        gloss=" ".join(s.gloss or "" for s in rows),
+        score=0.5,
+    )
+
+
+def claim_of(book: ClaimBook, line: int, words: str, persona: str = "futurist"):
+    """The claim `persona` makes of the sentence on `line` that holds `words`."""
+    made = choose_claim(PANEL[persona], [passage(book, line)], language="en", question="?",
+                        book=book, used=_others(book, line, words))  # fmt: skip
+    assert made is not None and words in made.text, made
+    return made
+
+
+def _others(book: ClaimBook, line: int, words: str) -> set:
+    keys = set()
+    for s in book.of_source(SID):
+        if s.line == line and words not in (s.gloss or ""):
+            keys.add(s.claim("en").key)
+    return keys
+
+
+# -- the chart ------------------------------------------------------------------------------------
+def test_the_bundled_chart_is_read_and_is_symmetric(book):
+    race = claim_of(book, 25, "America takes it or China takes it")
+    company = claim_of(book, 27, "rather than a nation", "economist")
+    assert book.charts(SID)
+    assert book.opposes(race, company) and book.opposes(company, race)
+    lines = {s.line for s, _ in book.opponents(race)}
+    assert lines == {26, 27}
+
+
+def test_a_part_of_a_long_sentence_is_opposed_only_where_the_chart_names_it(book):
+    # Line 18 gives several claims; only "one giant ultra-intelligence… 51%" is charted
+    # against line 44's distributed compute, not "in a capitalist economy… very hard".
+    asi, capitalist = None, None
+    for s in book.of_source(SID):
+        if s.line == 18 and s.order == 0:
+            for piece in pieces(s.shown("en")):
+                made = s.claim("en").model_copy(update={"text": piece})
+                if "ultra-intelligence" in piece:
+                    asi = made
+                elif "capitalist economy" in piece:
+                    capitalist = made
+    distributed = claim_of(book, 44, "distributed")
+    assert asi is not None and capitalist is not None
+    assert book.opposes(asi, distributed)
+    assert not book.opposes(capitalist, distributed)
+
+
+def test_a_bad_chart_row_names_the_file_and_the_row(tmp_path, caplog):
+    source = tmp_path / "show.ja.txt"
+    source.write_text(SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
+    chart = opposition_path(source)
+    assert chart.name == "show.ja.opposed.jsonl"
+    good = '{"line": 25, "sentence": 11, "opposes": {"line": 27, "sentence": 0}, "why": "x"}'
+    chart.write_text(good + "\n[1, 2]\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"show\.ja\.opposed\.jsonl: line 2: not an opposition row"):
+        _opposed(str(source), "show")
+    chart.write_text(
+        '{"line": 25, "sentence": 40, "opposes": {"line": 27, "sentence": 0}, "why": "x"}\n',
+        encoding="utf-8",
+    )
+    _opposed.cache_clear()
+    with pytest.raises(UserError, match="line 1: the source has no sentence 40 on line 25"):
+        _opposed(str(source), "show")
+    # The book still holds the source's sentences; only the chart is left out, with a word.
+    _opposed.cache_clear()
+    with caplog.at_level(logging.WARNING):
+        loaded = read_book({"show": source})
+    assert loaded.of_source("show") and not loaded.charts("show")
+    assert "no sentence 40 on line 25" in caplog.text
+    _opposed.cache_clear()
+
+
+# -- moves ----------------------------------------------------------------------------------------
+def test_a_line_that_only_negates_something_does_not_push_back(book):
+    # The blind reads' case: "money as we know it … no longer holds up" was introduced as
+    # pushing back on "one AI could hold 51%": it negates, but opposes nothing said.
+    asi = claim_of(book, 20, "world hegemony")
+    money = claim_of(book, 51, "no longer holds up", "economist")
+    made = Previous(PANEL["futurist"], asi, 3)
+    assert move_of(money, PANEL["economist"], made, "en", book) == "extend"
+    # Without the chart the old test, negation and side, calls it a challenge.
+    assert move_of(money, PANEL["economist"], made, "en") == "challenge"
+
+
+def test_a_reply_takes_the_line_the_chart_sets_against_the_claim(book):
+    race = claim_of(book, 25, "America takes it or China takes it")
+    made = Previous(PANEL["futurist"], race, 4)
+    found = [passage(book, 31), passage(book, 27)]
+    reply = choose_claim(PANEL["economist"], found, language="en", question="Who gains power?",
+                         previous=made, used={race.key}, book=book)  # fmt: skip
+    assert reply is not None and reply.line_start == 27 and reply.move == "challenge", reply
+    assert reply.answers == 4
+    # With no opposed line in its passages, the reply builds on the claim.
+    other = choose_claim(PANEL["economist"], [passage(book, 31)], language="en",
+                         question="Who gains power?", previous=made, used={race.key},
+                         book=book)  # fmt: skip
+    assert other is not None and other.move == "extend"
+
+
+def test_the_graph_brings_the_opposed_line_into_the_reply(settings, saver):
+    """The reply's own search never returns line 27; the chart sets it against the
+    futurist's line 25, so the reply searches for it and argues it."""
+    from graphs.runner import new_show
+    from tests.conftest import StubSearch, varied
+
+    book = read_book({SID: SOURCE})
+    race, company = passage(book, 25), passage(book, 27)
+
+    class Source(StubSearch):
+        def __call__(self, query, k, sources=None):
+            super().__call__(query, k, sources)
+            if isinstance(query, str) and "rather than a nation" in query:
+                return [company]
+            return [race]
+
+    search = Source([])
+    search.book = book
+    runner = new_show(
+        settings.model_copy(update={"agenda": "standard", "turns": 4, "seed": 0}),
+        "Who rules the world?",
+        search=search,
+        checkpointer=saver,
+        model=varied(),
+        persona_ids=["host", "futurist", "economist"],
+    )
+    list(runner.run())
+    panel = [t for t in runner.debate.turns if t.claim is not None]
+    assert [t.speaker_id for t in panel[:2]] == ["futurist", "economist"], panel
+    first, reply = panel[0].claim, panel[1].claim
+    assert first is not None and reply is not None
+    assert first.line_start == 25 and reply.line_start == 27 and reply.move == "challenge"
+    assert any(p.line_start == 27 for p in panel[1].passages)  # cited from its passage
+
+
+def test_a_recap_says_pushed_back_only_right_after_the_claim_answered(book):
+    from agents.claims import in_sequence, recap
+
+    race = claim_of(book, 25, "America takes it or China takes it")
+    company = claim_of(book, 27, "rather than a nation", "economist").model_copy(
+        update={"move": "challenge", "answers": 4}
+    )
+    money = claim_of(book, 51, "no longer holds up", "economist").model_copy(
+        update={"move": "extend", "answers": 1}
+    )
+
+    def said(made):
+        names = {4: "Ren Kurosawa", 5: "Keiko Tanabe", 9: "Keiko Tanabe"}
+        return recap([(names[i], c) for i, c in in_sequence(made)], "en")
+
+    assert "Keiko Tanabe pushed back" in said([(4, race), (5, company)])
+    # a closing's side-by-side claims: turn 9 answered turn 1, which the recap leaves out
+    text = said([(4, race), (9, money)])
+    assert "Keiko Tanabe argued" in text and "built on" not in text
+
+
+# -- the question ---------------------------------------------------------------------------------
+def test_a_question_asks_what_it_adds_to_the_topic():
+    own, about = question_terms("What would “Compute as the new currency” mean for ordinary "
+                                "people?", TOPIC)  # fmt: skip
+    assert "peopl" in own and "comput" not in own and "currenc" not in own
+    assert {"poor", "rich"} <= about
+    # The topic's own question asks all of its words.
+    own, _ = question_terms("What happens if one AI holds 51% of all compute?", TOPIC)
+    assert {"51", "comput"} <= own
+
+
+def test_ordinary_people_are_answered_with_the_poor_not_the_51_percent(book):
+    found = [passage(book, 18), passage(book, 31), passage(book, 51)]
+    question = "What would “Compute as the new currency” mean for ordinary people?"
+    made = choose_claim(PANEL["economist"], found, language="en", question=question,
+                        book=book, topic=TOPIC, panel=list(PANEL.values()))  # fmt: skip
+    assert made is not None and made.line_start == 31 and "poor" in made.text, made.text
+
+
+def test_the_question_words_beyond_the_topic_go_into_the_panel_search():
+    from core.models import Segment
+    from graphs.nodes import _query
+    from graphs.state import NextTurn
+
+    state = {
+        "topic": TOPIC,
+        "agenda": [
+            Segment(title="t", question="What would it mean for ordinary people?", turns=2)
+        ],  # fmt: skip
+        "segment": 0,
+        "turns": [],
+    }
+    parts = _query(state, NextTurn(speaker_id="economist", kind="argument"), "question")
+    assert any("poor" in p and "rich" in p for p in parts)
+    host = _query(state, NextTurn(speaker_id="host", kind="question"), "question")
+    assert not any("poor" in p for p in host)
+
+
+# -- claims that read on their own ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    "spoken, said",
+    [
+        ("Well, exactly — a company may come to rule the world.",
+         "A company may come to rule the world."),
+        ("It was really that compute resources are what matters most.",
+         "Compute resources are what matters most."),
+        ("In that second conversation, he finally said compute will replace money.",
+         "He finally said compute will replace money."),
+        ("So, so that things don't swing into dystopia, compute should be distributed.",
+         "So that things don't swing into dystopia, compute should be distributed."),
+    ],
+)  # fmt: skip
+def test_tidy_drops_what_only_frames_a_claim(spoken, said):
+    assert tidy(spoken) == said
+
+
+def test_a_long_sentence_with_no_semicolon_is_cut_at_its_dash(book):
+    (long,) = [s for s in book.of_source(SID) if s.line == 48]
+    found = pieces(long.shown("en"))
+    assert len(found) == 2 and "qualitative superiority" in found[0]
+    assert found[1] == "That's what I meant." and not stands_alone(found[1])
+
+
+def test_he_is_the_person_named_last_a_few_sentences_before(book):
+    # Line 10 ("…to make that happen he is pushing forward with nuclear fusion
+    # reactors…") comes three sentences after line 8 names Sam Altman.
+    lines = {s.line for s in reported_in(book, PANEL["altman"], "en")}
+    assert {3, 8, 10} <= lines
+    assert 25 not in lines and 31 not in lines
+    made = choose_claim(PANEL["altman"], [passage(book, 10)], language="en", question="?",
+                        book=book, panel=list(PANEL.values()))  # fmt: skip
+    assert made is not None and "fusion" in made.text
