@@ -80,32 +80,33 @@ class Candidate:
 # "Introduction to Information Retrieval", 2008, section 9.2.2). A question "for ordinary
 # people" is answered by a line about the poor, the rich and basic income, not by one
 # that shares only the topic's words ("compute", "currency") with it.
-ASPECTS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.I), words)
-    for pattern, words in [
+ASPECTS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
+    (re.compile(pattern, re.I), english, japanese)
+    for pattern, english, japanese in [
         (
             r"ordinary people|everyday|people|普通の人|生活",
-            "people everyone poor rich income basic income money society wealth world "
+            "people everyone poor rich income basic income money society wealth world",
             "貧乏 金持ち 所得 社会 お金",
         ),
         (
             r"\bpower\b|who gains|who loses|力を|覇権",
-            "power hegemony rule control government nation company leaders military "
-            "America China 覇権 支配 政府 国家 会社 軍事",
+            "power hegemony rule control government nation company leaders military America China",
+            "覇権 支配 政府 国家 会社 軍事",
         ),
         (
             r"should (?:governments|companies)|do now|policy|今何を|すべき",
-            "government policy legal system prepare preparation implement fix avoid "
-            "regulation 政府 準備 政策 規制",
+            "government policy legal system prepare preparation implement fix avoid regulation",
+            "政府 準備 政策 規制",
         ),
         (
             r"wages|savings|basic income|income|賃金|貯蓄|所得",
-            "money income basic income wealth rich poor capitalism downstream economy "
+            "money income basic income wealth rich poor capitalism downstream economy",
             "ベーシックインカム お金 所得 資本主義 経済",
         ),
         (
             r"race|US-China|America|China|米中|競争",
-            "America China hegemony leaders military world race アメリカ 中国 覇権 指導者",
+            "America China hegemony leaders military world race",
+            "アメリカ 中国 覇権 指導者",
         ),
     ]
 )
@@ -122,10 +123,15 @@ def question_terms(question: str, topic: str = "") -> tuple[frozenset[str], froz
 
 
 def aspects_of(question: str) -> str:
-    """The words of what `question` is about (`ASPECTS`), "" when the thesaurus has none:
-    what a panelist's search adds to the question, so that the lines that answer it are
-    among the passages a claim is chosen from."""
-    return " ".join(words for pattern, words in ASPECTS if pattern.search(question))
+    """The words of what `question` is about (`ASPECTS`, in the question's language), ""
+    when the thesaurus has none: what a panelist's search adds to the question, so that
+    the lines that answer it are among the passages a claim is chosen from."""
+    japanese = _JAPANESE_TEXT.search(question) is not None
+    found = [ja if japanese else en for pattern, en, ja in ASPECTS if pattern.search(question)]
+    return " ".join(found)
+
+
+_JAPANESE_TEXT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def theme_terms(persona: Persona, language: str) -> frozenset[str]:

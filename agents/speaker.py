@@ -55,7 +55,8 @@ _SCAFFOLD = re.compile(
     r"\s*\b(?:BEGIN|START)[ _](?:OF[ _])?(?:ANSWER|RESPONSE|REPLY)\s*[:：]\s*", re.I
 )
 _ASKS = re.compile(
-    r"(?:what|who|how|why|when|where|which|should|can|could|would|will|is|are|do|does)\b", re.I
+    r"(?:what|who|how|why|when|where|which|should|can|could|would|will|is|are|do|does|if|and|so)\b",
+    re.I,
 )
 SENTENCE_END = (".", "!", "?", "。", "！", "？", '"', "”", "'", "」")
 

@@ -112,6 +112,9 @@ class JapaneseTokenizer:
 
     _lock = threading.Lock()
     _shared = None
+    # One Sudachi tokenizer serves every instance, and it may not be used by two threads
+    # at once ("Tokenizer is already in use"): one lock for all of them.
+    _use = threading.Lock()
 
     def __init__(self) -> None:
         with JapaneseTokenizer._lock:
@@ -124,21 +127,21 @@ class JapaneseTokenizer:
                 )
         self._tokenizer, self._mode = JapaneseTokenizer._shared
         self._stemmer = snowballstemmer.stemmer("english")  # not thread-safe: one each
-        self._call_lock = threading.Lock()
+        self._call_lock = threading.Lock()  # guards this instance's stemmer
 
     def __call__(self, text: str) -> list[str]:
         text = text.lower()
         words: list[str] = []
         english = [w for w in _WORD.findall(text) if w not in _EN_STOP and len(w) > 1]
-        with self._call_lock:
-            if _JAPANESE.search(text):
-                morphemes = self._tokenizer.tokenize(text, self._mode)
-                for m in morphemes:
+        if _JAPANESE.search(text):
+            with JapaneseTokenizer._use:
+                for m in self._tokenizer.tokenize(text, self._mode):
                     if m.part_of_speech()[0] in _SKIP_POS:
                         continue
                     form = m.normalized_form().lower()
                     if _JAPANESE.search(form):
                         words.append(form)
+        with self._call_lock:
             words.extend(self._stemmer.stemWords(english))
         return words
 
@@ -165,8 +168,9 @@ def terms(text: str) -> frozenset[str]:
     question, stances and source sentences many times (in a batch, by every debate)."""
     global _STEMMER, _TOKENIZER
     if _CJK.search(text):
-        if _TOKENIZER is None:
-            _TOKENIZER = JapaneseTokenizer()
+        with _STEM_LOCK:
+            if _TOKENIZER is None:
+                _TOKENIZER = JapaneseTokenizer()
         return frozenset(_TOKENIZER(text))
     if _STEMMER is None:
         _STEMMER = snowballstemmer.stemmer("english")

@@ -269,3 +269,20 @@ def test_he_is_the_person_named_last_a_few_sentences_before(book):
     made = choose_claim(PANEL["altman"], [passage(book, 10)], language="en", question="?",
                         book=book, panel=list(PANEL.values()))  # fmt: skip
     assert made is not None and "fusion" in made.text
+
+
+@pytest.mark.parametrize(
+    "question, said",
+    [
+        ("Who would gain power?", "Ren Kurosawa, who would gain power?"),
+        ("If the answer were yes, what would it mean for ordinary people?",
+         "Ren Kurosawa, if the answer were yes, what would it mean for ordinary people?"),
+        ("US-China: who wins?", "Ren Kurosawa, US-China: who wins?"),
+    ],
+)  # fmt: skip
+def test_the_host_puts_the_question_to_a_panelist_mid_sentence(question, said):
+    from agents.speaker import TurnRequest, _template
+
+    req = TurnRequest(index=4, kind="question", topic="t", question=question, language="en",
+                      passages=[], first="Ren Kurosawa")  # fmt: skip
+    assert _template(req, PANEL["host"]) == said

@@ -421,3 +421,18 @@ def test_the_query_cache_keeps_the_most_recently_used():
     cache.get(["c"], encode)
     cache.get(["a", "b"], encode)
     assert encoded == ["a", "b", "c", "b"]
+
+
+def test_japanese_tokenizers_may_be_used_from_many_threads_at_once():
+    """Every JapaneseTokenizer shares one Sudachi tokenizer, which refuses a second
+    thread while it works ("Tokenizer is already in use"): a batch of debates tokenizes
+    from many threads (the index's, the attribution's and `terms`' instances)."""
+    line = SOURCE.read_text(encoding="utf-8").splitlines()[17]
+    tokenizers = [JapaneseTokenizer() for _ in range(4)]
+
+    def work(i: int) -> int:
+        return len(tokenizers[i % 4](f"{line}{i}"))
+
+    with ThreadPoolExecutor(8) as pool:
+        counts = list(pool.map(work, range(400)))
+    assert all(n > 10 for n in counts)
