@@ -85,7 +85,8 @@ ASPECTS: tuple[tuple[re.Pattern[str], str, str], ...] = tuple(
     for pattern, english, japanese in [
         (
             r"ordinary people|everyday|people|普通の人|生活",
-            "people everyone poor rich income basic income money society wealth world",
+            "people everyone poor rich income basic income money society wealth world "
+            "abundance universally",
             "貧乏 金持ち 所得 社会 お金",
         ),
         (
@@ -282,7 +283,9 @@ _AGREEMENT = [
 def in_own_words(text: str, persona: Persona) -> str:
     """A sentence that `reports` a person, as that person's own words: their name and
     "he" become "I", "his" and "'s" "my", "him" "me", "himself" "myself", with the verb
-    after "I" agreeing ("What I am saying this time is…"). English only."""
+    after "I" agreeing ("What I am saying this time is…"). A report that only frames what
+    was said ("He finally said that compute resources will take the place of money")
+    says it ("Compute resources will take the place of money"). English only."""
     name = _name_pattern(persona)
     out = re.sub(rf"(?:{name})['’]s\b", "my", text)
     out = re.sub(name, "I", out)
@@ -295,7 +298,18 @@ def in_own_words(text: str, persona: Persona) -> str:
     ]:
         out = re.sub(pattern, repl, out)
     out = re.sub(r"(^|[.!?]\s+)my\b", lambda m: m.group(1) + "My", out)
+    # "I finally said that X": the reporter's frame, not what the person would say
+    said = _SAID_THAT.match(out)
+    if said and len(said.group(1).split()) >= 5:
+        out = said.group(1)
     return out[:1].upper() + out[1:]
+
+
+# A report's frame around what was said: "He finally said that…", "He went as far as
+# saying that…" (in the first person, `in_own_words` says what follows it).
+_SAID_THAT = re.compile(
+    r"^I\s+(?:\w+ly\s+)?(?:said|say|have said|went as far as saying|was saying)\s+(?:that\s+)?(.+)$"
+)
 
 
 def _mentions(text: str, persona: Persona) -> bool:
@@ -327,7 +341,7 @@ def score(
     value += TOPIC_WEIGHT * len(words & (terms(question) - own))
     value += ASPECT_WEIGHT * min(ASPECT_MOST, len(words & about))
     value += THEME_WEIGHT * min(THEME_MOST, len(words & theme_terms(persona, language)))
-    value -= OTHERS_WEIGHT * min(THEME_MOST, _theirs(words, persona, panel, language))
+    value -= OTHERS_WEIGHT * min(THEME_MOST, _theirs(words, persona, panel, language, claim.text))
     value += RANK_WEIGHT / (1 + candidate.rank)
     charted = book is not None and book.charts(claim.source_id)
     if previous is not None:
@@ -362,17 +376,23 @@ def leans_elsewhere(
     economist because the economist's own lines were used up)."""
     words = terms(claim.text)
     own = len(words & theme_terms(persona, language))
-    return _theirs(words, persona, panel, language) - own >= THEIRS_BY
+    return _theirs(words, persona, panel, language, claim.text) - own >= THEIRS_BY
 
 
 def _theirs(
-    words: frozenset[str], persona: Persona, panel: Sequence[Persona], language: str
+    words: frozenset[str], persona: Persona, panel: Sequence[Persona], language: str, text: str
 ) -> int:
-    """The most content words of `words` that another panelist's themes and stance hold."""
+    """The most content words of `words` (a claim's, `text`) that the themes and stance
+    of another panelist who could make the claim hold: a simulated persona makes only
+    the claims that report it (`reports`), so a line in its themes that no one reports
+    it saying ("…aim for super-abundance, with compute resources in a distributed
+    state") is not kept from the others for it."""
     others = [
         len(words & theme_terms(p, language))
         for p in panel
-        if p.id != persona.id and p.role == "panelist"
+        if p.id != persona.id
+        and p.role == "panelist"
+        and (not p.simulated or reports(text, p, True))
     ]
     return max(others, default=0)
 

@@ -11,8 +11,11 @@ debate is then judged here with this checkout's attribution measure
 (`transcripts.attribution`). Prints per debate and in total: the share of panelist turns
 attributable to their cited lines, the share with invented names, dates or figures,
 copy_rate (a turn's marked quotations not counted as copies; with them counted, beside
-it) and distinct-2 over all turns, and the wall time of the debate (the graph's
-run, from the first event to the last).
+it) and distinct-2 over all turns, the wall time of the debate (the graph's
+run, from the first event to the last), the replies introduced as pushing back and how
+many of them the show's opposition chart sets against the claim they answer (a reading
+of the show, not a measure of it: see docs/ARCHITECTURE.md), and how many lines of the
+source the simulated persona spoke from.
 
     python -m bench.claims [--against COMMIT] [--show]
 
@@ -32,9 +35,12 @@ import time
 from io import BytesIO
 from pathlib import Path
 
+from core.claims import ClaimBook
 from core.models import Debate
+from core.paths import bundled_sources, source_id_for
 from core.text import copy_rate, distinct_n
 from transcripts.attribution import Attributor, judge_debate
+from transcripts.claims import read_book
 from transcripts.index import PassageIndex
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +129,7 @@ def run_one(
     return Debate.model_validate(raw), float(row["wall_s"])
 
 
-def figures(debate: Debate, attributor: Attributor) -> dict[str, float]:
+def figures(debate: Debate, attributor: Attributor, book: ClaimBook) -> dict[str, float]:
     verdicts = judge_debate(debate, attributor)
     roles = {p.id: p.role for p in debate.personas}
     panel = [t for t in debate.turns if roles.get(t.speaker_id) == "panelist"]
@@ -138,7 +144,21 @@ def figures(debate: Debate, attributor: Attributor) -> dict[str, float]:
         "distinct_2": distinct_n(texts, 2),
         "templated": sum(t.voiced_by == "template" for t in panel) / max(1, len(panel)),
         "unsupported": sum(t.unsupported for t in panel) / max(1, len(panel)),
+        **clashes(debate, book),
     }
+
+
+def clashes(debate: Debate, book: ClaimBook) -> dict[str, float]:
+    """The debate's replies introduced as pushing back (`challenge`), and how many of
+    them the bundled show's opposition chart sets against the claim they answer (the
+    rest pushed back on a claim they do not oppose); and the simulated persona's
+    distinct source lines."""
+    claims = {t.index: t.claim for t in debate.turns if t.claim is not None}
+    pushed = [c for c in claims.values() if c.move == "challenge" and c.answers in claims]
+    opposed = [c for c in pushed if book.opposes(c, claims[c.answers])]  # type: ignore[index]
+    simulated = {p.id for p in debate.personas if getattr(p, "simulated", False)}
+    lines = {t.claim.line_start for t in debate.turns if t.speaker_id in simulated and t.claim}
+    return {"pushed": len(pushed), "opposed": len(opposed), "simulated_lines": len(lines)}
 
 
 def line(name: str, f: dict[str, float], wall: float) -> str:
@@ -147,7 +167,9 @@ def line(name: str, f: dict[str, float], wall: float) -> str:
         f"copy_rate={f['copy_rate']:.2f} (quotes counted {f['copy_quoted']:.2f}) "
         f"distinct-2={f['distinct_2']:.2f} wall={wall:.1f}s "
         f"(panel turns {int(f['panel_turns'])}, stated from the template "
-        f"{f['templated']:.2f}, unsupported {f['unsupported']:.2f})"
+        f"{f['templated']:.2f}, unsupported {f['unsupported']:.2f}; pushing back "
+        f"{int(f['pushed'])}, opposed by the chart {int(f['opposed'])}; the simulated "
+        f"persona's lines {int(f['simulated_lines'])})"
     )
 
 
@@ -179,10 +201,11 @@ def main() -> None:
             )
     print(f"bench.claims: {len(debates)} debates each way in {time.perf_counter() - began:.0f} s")
     attributor = Attributor(PassageIndex(work / "new" / "data"))  # indexed by the runs
+    book = read_book({source_id_for(p): p for p in bundled_sources()})
     totals: dict[str, dict[str, float]] = {}
     here = git("rev-parse", "--short", "HEAD")
     for name, label in (("old", f"before ({against})"), ("new", f"claim-first ({here})")):
-        rows = [(figures(d, attributor), w) for d, w in results[name]]
+        rows = [(figures(d, attributor, book), w) for d, w in results[name]]
         print(f"{label}:")
         for (topic, seed), (f, wall) in zip(debates, rows, strict=True):
             print("  " + line(f"{topic[:30]}… seed {seed}", f, wall))
@@ -191,6 +214,8 @@ def main() -> None:
             k: sum(f[k] * f["panel_turns"] for f, _ in rows) / max(1, panel)
             for k in ("attributable", "invented", "templated", "unsupported")
         }
+        for k in ("pushed", "opposed", "simulated_lines"):
+            total[k] = sum(f[k] for f, _ in rows)
         total.update(
             panel_turns=panel,
             copy_rate=sum(f["copy_rate"] for f, _ in rows) / len(rows),

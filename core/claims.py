@@ -59,6 +59,13 @@ _PERSONAL = re.compile(
 # A cleft opening that only frames what follows: "It was really that compute resources
 # are what matters most…" says "Compute resources are what matters most…".
 _CLEFT = re.compile(r"^(?:it|this)\s+(?:was|is)\s+(?:really\s+|just\s+|simply\s+)?that\s+", re.I)
+# A closing frame that only says the sentence was what someone meant: "…building
+# semiconductor fabs all over the world — that's the kind of thing he was talking about."
+_TAIL_FRAME = re.compile(
+    r"\s*[—–]\s*(?:that's|that is|this is)\s+(?:the kind of thing|what)\s+"
+    r"(?:he|she|they|I|we)\s+(?:was|were|am|is|are)?\s*(?:talking about|saying|meant)\.?$",
+    re.I,
+)
 # A framing phrase that points back to what was said before: "In that second
 # conversation, he finally said that…" says "He finally said that…" on its own.
 _BACK_FRAME = re.compile(
@@ -231,16 +238,21 @@ def split_passage(passage: Passage) -> list[SourceSentence]:
 
 def tidy(text: str) -> str:
     """A spoken sentence as a claim: conversational openings ("Well,", "Yes —", "Exactly —";
-    not the "so" of "so that"), a cleft's frame ("It was really that…") and a frame that
-    points back ("In that second conversation,") dropped, the first letter capitalised;
-    the words themselves are kept."""
+    not the "so" of "so that"), a cleft's frame ("It was really that A, and that B"), a
+    frame that points back ("In that second conversation,") and a closing frame ("— that's
+    the kind of thing he was talking about") dropped, the first letter capitalised; the
+    words themselves are kept."""
     text = " ".join(text.split())
     if _JP.search(text):
         return text
     stripped = _FILLER.sub("", text).strip()
     if len(stripped.split()) < 4:
         return text
-    plain = _BACK_FRAME.sub("", _CLEFT.sub("", stripped))
+    plain = _BACK_FRAME.sub("", stripped)
+    if _CLEFT.match(plain):
+        # "It was really that A, and that B" says "A, and B"
+        plain = re.sub(r",\s+and that\s+", ", and ", _CLEFT.sub("", plain), count=1)
+    plain = _TAIL_FRAME.sub(".", plain)
     if len(plain.split()) >= 4:
         stripped = plain
     return stripped[:1].upper() + stripped[1:]
@@ -253,11 +265,12 @@ def words_of(text: str) -> int:
 def pieces(text: str) -> list[str]:
     """A sentence as the claims it can give: itself, or, when it is too long for one turn
     (over MAX_WORDS words), its parts between semicolons (and of a part still too long,
-    between dashes), each a claim of its own words."""
-    text = tidy(text)
-    if _JP.search(text) or words_of(text) <= MAX_WORDS:
-        return [text]
-    parts = [tidy(p.strip(" ,")) for p in text.split(";")]
+    between dashes), each a claim of its own words. Its length is counted as spoken,
+    before `tidy` drops its frames."""
+    spoken = " ".join(text.split())
+    if _JP.search(spoken) or words_of(spoken) <= MAX_WORDS:
+        return [tidy(spoken)]
+    parts = [tidy(p.strip(" ,")) for p in spoken.split(";")]
     # A part still too long is cut at its dashes ("…could end up dominating everything —
     # that's what I meant."); a short tail of such a cut is not a claim and is left out
     # by `claimable`.

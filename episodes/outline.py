@@ -467,6 +467,9 @@ def notes_unusable(outline: Outline, why: object) -> Outline:
     )
 
 
+_JA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
 def _clean(text: str, limit: int) -> str:
     return " ".join(text.replace("<<<", "").replace(">>>", "").split())[:limit].strip()
 
@@ -564,7 +567,17 @@ def with_notes(outline: Outline, topic: str, notes: Notes, written_by: str) -> O
         segments.append(seg)
     if segments != outline.segments:
         update["segments"] = segments
-    asked = [q for q in (_clean(q, 140) for q in notes.open_questions) if len(q) >= 8]
+    asked = []
+    for q in (_clean(q, 140) for q in notes.open_questions):
+        if not q:
+            continue
+        shown = q if len(q) <= 60 else q[:57] + "…"
+        if not q.endswith(("?", "？")) or len(q.split()) < 4 and not _JA.search(q):
+            dropped.append(f"an open question, it is not a whole question (“{shown}”)")
+        elif (reason := why(q, 8) or _trails(q)) is not None:
+            dropped.append(f"an open question, {reason}")
+        else:
+            asked.append(q)
     if asked:
         update["open_questions"] = list(dict.fromkeys(asked + outline.open_questions))[:6]
     if dropped:

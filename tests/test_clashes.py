@@ -16,7 +16,7 @@ from agents.claims import (
     reported_in,
 )
 from agents.personas import load_personas
-from core.claims import ClaimBook, pieces, stands_alone, tidy
+from core.claims import ClaimBook, pieces, tidy
 from core.errors import UserError
 from core.models import Passage
 from tests.conftest import SOURCE
@@ -64,18 +64,34 @@ def _others(book: ClaimBook, line: int, words: str) -> set:
 # -- the chart ------------------------------------------------------------------------------------
 def test_the_bundled_chart_is_read_and_is_symmetric(book):
     race = claim_of(book, 25, "America takes it or China takes it")
-    company = claim_of(book, 27, "rather than a nation", "economist")
+    company = claim_of(book, 26, "a single company", "economist")
     assert book.charts(SID)
     assert book.opposes(race, company) and book.opposes(company, race)
-    lines = {s.line for s, _ in book.opponents(race)}
-    assert lines == {26, 27}
+    assert [s.line for s, _ in book.opponents(race)] == [26]
+    # The same speaker's next thought is not charted against it: line 27 ("…also the
+    # possibility that a company, rather than a nation, comes to rule the world") opens
+    # "Well, exactly —", agreeing with line 26; a blind read called it staged.
+    assert not book.opposes(race, claim_of(book, 27, "rather than a nation", "economist"))
 
 
-def test_a_part_of_a_long_sentence_is_opposed_only_where_the_chart_names_it(book):
-    # Line 18 gives several claims; only "one giant ultra-intelligence… 51%" is charted
-    # against line 44's distributed compute, not "in a capitalist economy… very hard".
+def test_a_part_of_a_long_sentence_is_opposed_only_where_the_chart_names_it(tmp_path):
+    # Line 18 gives several claims: a chart may set one of them ("…one giant
+    # ultra-intelligence… 51%") against line 44's distributed compute, and not another
+    # ("in a capitalist economy… very hard").
+    source = tmp_path / "show.ja.txt"
+    source.write_text(SOURCE.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "show.ja.gloss.en.jsonl").write_text(
+        (SOURCE.parent / "compute_resource_ism_panel.ja.gloss.en.jsonl").read_text("utf-8"),
+        encoding="utf-8",
+    )
+    opposition_path(source).write_text(
+        '{"line": 18, "sentence": 0, "part": "ultra-intelligence", '
+        '"opposes": {"line": 44, "sentence": 1}, "why": "one AI, against: distributed"}\n',
+        encoding="utf-8",
+    )
+    charted = read_book({"show": source})
     asi, capitalist = None, None
-    for s in book.of_source(SID):
+    for s in charted.of_source("show"):
         if s.line == 18 and s.order == 0:
             for piece in pieces(s.shown("en")):
                 made = s.claim("en").model_copy(update={"text": piece})
@@ -83,10 +99,14 @@ def test_a_part_of_a_long_sentence_is_opposed_only_where_the_chart_names_it(book
                     asi = made
                 elif "capitalist economy" in piece:
                     capitalist = made
-    distributed = claim_of(book, 44, "distributed")
+    (distributed,) = [
+        s.claim("en") for s in charted.of_source("show") if s.line == 44 and s.order == 1
+    ]
     assert asi is not None and capitalist is not None
-    assert book.opposes(asi, distributed)
-    assert not book.opposes(capitalist, distributed)
+    assert charted.opposes(asi, distributed) and charted.opposes(distributed, asi)
+    assert not charted.opposes(capitalist, distributed)
+    assert [row[1] for row in charted.opponents(distributed)] == ["ultra-intelligence"]
+    _opposed.cache_clear()
 
 
 def test_a_bad_chart_row_names_the_file_and_the_row(tmp_path, caplog):
@@ -129,10 +149,10 @@ def test_a_line_that_only_negates_something_does_not_push_back(book):
 def test_a_reply_takes_the_line_the_chart_sets_against_the_claim(book):
     race = claim_of(book, 25, "America takes it or China takes it")
     made = Previous(PANEL["futurist"], race, 4)
-    found = [passage(book, 31), passage(book, 27)]
+    found = [passage(book, 31), passage(book, 26)]
     reply = choose_claim(PANEL["economist"], found, language="en", question="Who gains power?",
                          previous=made, used={race.key}, book=book)  # fmt: skip
-    assert reply is not None and reply.line_start == 27 and reply.move == "challenge", reply
+    assert reply is not None and reply.line_start == 26 and reply.move == "challenge", reply
     assert reply.answers == 4
     # With no opposed line in its passages, the reply builds on the claim.
     other = choose_claim(PANEL["economist"], [passage(book, 31)], language="en",
@@ -142,18 +162,18 @@ def test_a_reply_takes_the_line_the_chart_sets_against_the_claim(book):
 
 
 def test_the_graph_brings_the_opposed_line_into_the_reply(settings, saver):
-    """The reply's own search never returns line 27; the chart sets it against the
+    """The reply's own search never returns line 26; the chart sets it against the
     futurist's line 25, so the reply searches for it and argues it."""
     from graphs.runner import new_show
     from tests.conftest import StubSearch, varied
 
     book = read_book({SID: SOURCE})
-    race, company = passage(book, 25), passage(book, 27)
+    race, company = passage(book, 25), passage(book, 26)
 
     class Source(StubSearch):
         def __call__(self, query, k, sources=None):
             super().__call__(query, k, sources)
-            if isinstance(query, str) and "rather than a nation" in query:
+            if isinstance(query, str) and "more money than a nation" in query:
                 return [company]
             return [race]
 
@@ -172,15 +192,15 @@ def test_the_graph_brings_the_opposed_line_into_the_reply(settings, saver):
     assert [t.speaker_id for t in panel[:2]] == ["futurist", "economist"], panel
     first, reply = panel[0].claim, panel[1].claim
     assert first is not None and reply is not None
-    assert first.line_start == 25 and reply.line_start == 27 and reply.move == "challenge"
-    assert any(p.line_start == 27 for p in panel[1].passages)  # cited from its passage
+    assert first.line_start == 25 and reply.line_start == 26 and reply.move == "challenge"
+    assert any(p.line_start == 26 for p in panel[1].passages)  # cited from its passage
 
 
 def test_a_recap_says_pushed_back_only_right_after_the_claim_answered(book):
     from agents.claims import in_sequence, recap
 
     race = claim_of(book, 25, "America takes it or China takes it")
-    company = claim_of(book, 27, "rather than a nation", "economist").model_copy(
+    company = claim_of(book, 26, "a single company", "economist").model_copy(
         update={"move": "challenge", "answers": 4}
     )
     money = claim_of(book, 51, "no longer holds up", "economist").model_copy(
@@ -253,11 +273,12 @@ def test_tidy_drops_what_only_frames_a_claim(spoken, said):
     assert tidy(spoken) == said
 
 
-def test_a_long_sentence_with_no_semicolon_is_cut_at_its_dash(book):
+def test_a_long_sentence_with_no_semicolon_loses_its_closing_frame(book):
     (long,) = [s for s in book.of_source(SID) if s.line == 48]
-    found = pieces(long.shown("en"))
-    assert len(found) == 2 and "qualitative superiority" in found[0]
-    assert found[1] == "That's what I meant." and not stands_alone(found[1])
+    # 64 words as spoken; cut at its dash, and the closing frame ("— that's what I
+    # meant") is dropped
+    (found,) = pieces(long.shown("en"))
+    assert "qualitative superiority" in found and found.endswith("dominating everything.")
 
 
 def test_he_is_the_person_named_last_a_few_sentences_before(book):
@@ -286,3 +307,28 @@ def test_the_host_puts_the_question_to_a_panelist_mid_sentence(question, said):
     req = TurnRequest(index=4, kind="question", topic="t", question=question, language="en",
                       passages=[], first="Ren Kurosawa")  # fmt: skip
     assert _template(req, PANEL["host"]) == said
+
+
+def test_a_line_in_the_simulated_personas_themes_that_does_not_report_it_is_others(book):
+    # Line 16 ("…people all over the world need it, and it is provided universally…")
+    # shares four words with the simulated Altman's themes and one with the economist's,
+    # but nobody reports Sam Altman saying it: it is not his to claim, so it does not
+    # lean to him, away from the economist.
+    from agents.claims import leans_elsewhere
+
+    panel = list(PANEL.values())
+    (universal,) = [s.claim("en") for s in book.of_source(SID) if s.line == 16 and s.order == 0]
+    assert not leans_elsewhere(universal, PANEL["economist"], panel, "en")
+    # Where Altman could make it (as a report of him), it would be his.
+    as_report = universal.model_copy(
+        update={"text": "Sam Altman said that " + universal.text[:1].lower() + universal.text[1:]}
+    )
+    assert leans_elsewhere(as_report, PANEL["economist"], panel, "en")
+
+
+def test_a_long_part_is_cut_at_its_dashes():
+    filler = " ".join(["compute"] * 34)
+    text = f"Capital will stay {filler} for decades — yet a single AI could {filler} hold it all."
+    found = pieces(text)
+    assert len(found) == 2 and found[0].startswith("Capital will stay")
+    assert found[1].startswith("Yet a single AI")

@@ -150,6 +150,25 @@ def test_model_writes_the_prose_and_assembly_keeps_the_rest():
     assert "written by writer" in outline_markdown(outline)
 
 
+def test_a_models_open_question_is_taken_only_whole_and_on_the_debate():
+    from agents.llm.scripted import ScriptedModel
+    from graphs.session import write_notes
+
+    debate = sample_debate()
+    assembled = build_outline(debate)
+    # A read outline listed "What would" as its one open question for the next episode.
+    questions = ["What would", "Is the weather nice today?", "Should compute be taxed like land?"]
+    model = ScriptedModel(name="writer").enqueue(
+        {"title": "Episode 3", "logline": "Three guests argue about compute.",
+         "segment_titles": [], "open_questions": questions}
+    )  # fmt: skip
+    outline = write_notes(assembled, debate.topic, model)
+    assert outline.open_questions[0] == "Should compute be taxed like land?"
+    for dropped in ("What would", "weather"):
+        assert dropped not in " ".join(outline.open_questions)
+        assert any(dropped in note for note in outline.notes_dropped), outline.notes_dropped
+
+
 def test_a_model_that_fails_leaves_a_valid_assembled_outline():
     from agents.llm.scripted import ScriptedModel
     from core.errors import ModelError

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from agents.claims import aspects_of
 from agents.llm.scripted import ScriptedModel
 from core.models import Citation, Passage, Turn
 from graphs.runner import new_show
@@ -121,8 +122,11 @@ def test_the_choice_is_saved_and_replies_search_with_the_question_alone(settings
     assert runner.debate.settings.reply_search == "question"
     questions = {s.question for s in runner.debate.agenda}
     topic = "Compute as the new currency"
-    # every search is a question of the agenda (the opening and closing put the topic first)
-    assert all(q.removeprefix(topic + " ") in questions for q in search.queries)
+    # every search is a question of the agenda (the opening and closing put the topic
+    # first; a panelist's adds the words of what the question is about, `aspects_of`)
+    asked = questions | {f"{q} {aspects_of(q)}" for q in questions}
+    assert all(q.removeprefix(topic + " ") in asked for q in search.queries)
+    assert any(aspects_of(q) and f"{q} {aspects_of(q)}" in search.queries for q in questions)
     # debates saved before the choice existed searched with the end of the turn answered
     assert RunSettings(backend="embedded", model="m").reply_search == "tail"
 
@@ -193,11 +197,17 @@ def test_a_reply_searches_with_the_question_and_the_claim_it_answers(settings, s
         if t.kind == "rebuttal" and turns[t.index - 1].claim is not None
     ]
     assert replies  # the debate has replies to claims
-    assert all(reply in search.given for reply in replies)
-    assert ("Compute as the new currency", agenda[0].question) in search.given
+    # (a panelist's search ends on the words of what the question is about, `aspects_of`)
+    given = [
+        q[:-1] if len(q) > 1 and q[-1] == aspects_of(q[0]) else q
+        for q in search.given
+        if isinstance(q, tuple)
+    ]
+    assert all(reply in given for reply in replies)
+    assert ("Compute as the new currency", agenda[0].question) in given
     questions = {s.question for s in agenda}
     claims = {t.claim.text for t in turns if t.claim is not None}
-    for query in search.given:
+    for query in given:
         assert query[0] in questions or query[1] in questions  # the opening: topic first
         assert len(query) == 1 or query[-1] in claims or query[0] not in questions
 
