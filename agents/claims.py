@@ -48,6 +48,7 @@ OPPOSED_WEIGHT = 8.0  # a reply: the source's opposition file charts it against 
 ANSWERABLE_WEIGHT = 1.0  # a segment's first claim: the source charts a sentence against it
 RANK_WEIGHT = 1.0  # the retrieval rank of its passage (1 / (1 + rank))
 NOT_ALONE = 2.0  # opens on a pronoun pointing back ("He went as far as…")
+REJECTED = 10.0  # holds a position the persona file says this panelist does not take
 SELF_NAMED = 3.0  # names the speaker (a persona does not speak of itself in the third person)
 OTHER_NAMED = 1.5  # names someone else at the table (talks about them, not to the question)
 SEED_MARGIN = 1.0  # candidates this close to the best are the seed's to choose among
@@ -133,6 +134,14 @@ def aspects_of(question: str) -> str:
 
 
 _JAPANESE_TEXT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+
+
+def fit(persona: Persona, question: str, topic: str, language: str) -> int:
+    """How many content words of what `question` asks beyond the topic and is about
+    (`question_terms`) the persona's themes and stance hold: who a host puts the question
+    to."""
+    own, about = question_terms(question, topic)
+    return len((own | about) & theme_terms(persona, language))
 
 
 def theme_terms(persona: Persona, language: str) -> frozenset[str]:
@@ -354,6 +363,8 @@ def score(
             value += CONTRAST_WEIGHT
     elif charted and book is not None and book.opponents(claim):
         value += ANSWERABLE_WEIGHT
+    if rejected(claim, persona, language):
+        value -= REJECTED
     if not reads_alone(claim, persona):
         value -= NOT_ALONE
     if _mentions(claim.text, persona):
@@ -367,13 +378,24 @@ def score(
     return value
 
 
+def rejected(claim: Claim, persona: Persona, language: str) -> bool:
+    """Whether a claim holds a phrase of a position the persona does not take (its
+    `rejects`, matched without regard to case or spacing)."""
+    said = " ".join(claim.text.split()).lower()
+    phrases = persona.rejects.get(language, []) if language in persona.rejects else []
+    return any(" ".join(p.split()).lower() in said for p in phrases)
+
+
 def leans_elsewhere(
     claim: Claim, persona: Persona, panel: Sequence[Persona], language: str
 ) -> bool:
-    """Whether a claim is better another panelist's: it shares at least THEIRS_BY more
+    """Whether a claim is better another panelist's: it holds a position this speaker
+    rejects (`rejected`), or it shares at least THEIRS_BY more
     content words with another panelist's themes and stance than with this speaker's
     (the futurist's "one giant ultra-intelligence… moves toward ASI" given to the
     economist because the economist's own lines were used up)."""
+    if rejected(claim, persona, language):
+        return True
     words = terms(claim.text)
     own = len(words & theme_terms(persona, language))
     return _theirs(words, persona, panel, language, claim.text) - own >= THEIRS_BY

@@ -56,7 +56,14 @@ class Persona(BaseModel):
         "likelier claims of this panelist's turns.",
     )
 
-    @field_validator("themes")
+    rejects: dict[Literal["en", "ja"], list[str]] = Field(
+        default_factory=dict,
+        description="Phrases of positions this panelist does not take, per language: a "
+        "source sentence that holds one is not this panelist's claim (the sceptical "
+        "economist does not argue that money 'no longer holds up').",
+    )
+
+    @field_validator("themes", "rejects")
     @classmethod
     def _short_themes(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for language, items in value.items():

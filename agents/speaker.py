@@ -36,7 +36,7 @@ from agents.llm.base import (
 from agents.personas import Persona
 from core.errors import ModelError, TransientModelError
 from core.models import Citation, Claim, Passage, Turn, TurnKind
-from core.text import copied_share, terms
+from core.text import copied_share, terms, word_stems
 from prompts import name_list, render
 
 ECHO_THRESHOLD = 0.5
@@ -556,6 +556,13 @@ CLAIM_COVER = 0.5  # of the claim's content words, said somewhere in what the tu
 # enemy", "what if there are no more basic income machines?"). Its paraphrases keep the
 # claim's stems ("becoming currency", "computation"), so none is needed.
 ADDED_MOST = 0
+# Words of any kind (function words too) a small model's claim sentence may bring in: a
+# read debate kept "In the same way, money is used in the world — what people all over
+# the world need it.", every content word its claim's and the sentence garbled by "what".
+NEW_WORDS_MOST = 0
+# ...besides these, which join or hedge what is there without changing what it says ("a
+# single AI may hold 51%" for "it is entirely possible that a single AI ends up holding").
+HARMLESS = frozenset("a an the and also so too very just really may might could can".split())
 
 
 class ClaimFocus:
@@ -595,8 +602,11 @@ class ClaimFocus:
         """Why a kept text does not say its claim ("" when it does): the sentence that
         should say it takes less than CLAIM_SHARE of its content words from the claim, the
         text says less than CLAIM_COVER of the claim's content words (its point was cut
-        off or never made), it names someone at the table (`names`) whom the claim
-        does not name, or it brings in more than ADDED_MOST content words of its own."""
+        off or never made) or not the claim's last content word (where its point lands),
+        it names someone at the table (`names`) whom the claim
+        does not name, or it brings in more than ADDED_MOST content words of its own, or
+        more than NEW_WORDS_MOST words of any kind but the HARMLESS ones (contractions
+        spelled out)."""
         said = text[len(self.lead) :] if text.startswith(self.lead) else text
         first = _sentences(said)[:1]
         words = terms(first[0]) if first else set()
@@ -612,6 +622,15 @@ class ClaimFocus:
         added = sorted(terms(said) - self.claim_terms - terms(self.claim.source_text or ""))
         if len(added) > ADDED_MOST:
             return f"adds to its claim ({', '.join(added[:3])})"
+        known = set(word_stems(self.claim.text)) | HARMLESS
+        new = list(dict.fromkeys(w for w in word_stems(said) if w not in known))
+        if len(new) > NEW_WORDS_MOST:
+            return f"adds words to its claim ({', '.join(new[:3])})"
+        last = _last_term(self.claim.text)
+        if last and last not in terms(said):
+            # a spoken sentence lands its point at its end: "…comes to rule the world"
+            # voiced as "…rather than the nation comes to rule"
+            return f"leaves out where its claim ends ({last})"
         return ""
 
     def __call__(self, piece: str) -> None:
@@ -655,6 +674,18 @@ class ClaimFocus:
                 self.closed = True
         text = " ".join("".join(kept).split())
         return text[:-1].rstrip() if _unopened(text) else text
+
+
+def _last_term(text: str) -> str:
+    """The stem of the last content word of an English text ("" for Japanese or none)."""
+    for word in reversed(text.split()):
+        found = terms(word)
+        if found and not _JAPANESE_RE.search(word):
+            return next(iter(found))
+    return ""
+
+
+_JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def _unopened(text: str) -> bool:

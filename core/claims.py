@@ -83,7 +83,11 @@ _LEANS_BACK = re.compile(
     # or points back within its first words: "Sam knows that, so he'll…", "If America's
     # leaders realize that, they'll…", "I think that's hard to do…"
     r"|^(?:[\w'’-]+\s+){1,5}(?:that|this)\s*[,;:—–]|^(?:[\w'’-]+\s+){1,3}it\s*[,;:—–]"
-    r"|^(?:[\w'’-]+\s+){1,3}(?:that's|that is|this is)\b",
+    r"|^(?:[\w'’-]+\s+){1,3}(?:that's|that is|this is)\b"
+    # or does something to "that" before saying what ("There's no movement from
+    # governments to fix that, or…": the structure of the sentence before)
+    r"|^(?:[\w'’-]+\s+){1,7}(?:fix|avoid|stop|allow|change|prevent|handle|solve|address)"
+    r"\s+(?:that|this|it)\s*(?:[,.;:—–]|or\b|and\b)",
     re.I,
 )
 _PERSON_PRONOUN = re.compile(r"\b(?:he|she|him|his|her|hers)\b", re.I)

@@ -181,3 +181,38 @@ def terms(text: str) -> frozenset[str]:
     ]
     with _STEM_LOCK:
         return frozenset(_STEMMER.stemWords(found))
+
+
+# Contractions a small model writes for words its claim spells out, and the reverse.
+_CONTRACTIONS = {
+    "n't": " not",
+    "'m": " am",
+    "'re": " are",
+    "'ve": " have",
+    "'ll": " will",
+    "'d": " would",
+}
+_IRREGULAR = {"can't": "can not", "cannot": "can not", "won't": "will not", "it's": "it is",
+              "that's": "that is", "there's": "there is", "what's": "what is",
+              "he's": "he is", "she's": "she is", "let's": "let us"}  # fmt: skip
+
+
+def word_stems(text: str) -> list[str]:
+    """Every English word of a text, function words too, as stems, with contractions
+    spelled out ("it's" -> "it", "is"; "won't" -> "will", "not"): what tells whether a
+    rewording brings in a word its source lacks."""
+    global _STEMMER
+    spelled: list[str] = []
+    for word in _WORD.findall(text.lower().replace("’", "'")):
+        if word in _IRREGULAR:
+            spelled += _IRREGULAR[word].split()
+            continue
+        for end, full in _CONTRACTIONS.items():
+            if word.endswith(end):
+                word = word[: -len(end)] + full
+                break
+        spelled += word.replace("'s", "").split()
+    with _STEM_LOCK:
+        if _STEMMER is None:
+            _STEMMER = snowballstemmer.stemmer("english")
+        return list(_STEMMER.stemWords(spelled))

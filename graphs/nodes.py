@@ -19,7 +19,6 @@ from agents.claims import (
     in_sequence,
     leans_elsewhere,
     own_words,
-    reads_alone,
     recap,
     reported_in,
 )
@@ -383,21 +382,22 @@ def _grounds(
     passages = _prefer_fresh(found, turns, ctx.passages_per_turn, ctx.host.id)
     if ctx.persona(nxt.speaker_id).role != "panelist":
         return passages, None
-    claim = _claim_for(state, ctx, nxt, passages)
-    against = _against(state, ctx, nxt, passages)
+    # The claim is chosen from the whole search, not only the passages the turn shows
+    # (scoring weighs the retrieval rank): the lines that answer the question best are
+    # often a few places down. The passage that holds it joins the turn's.
+    fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
+    claim, holder = _claim_in(state, ctx, nxt, fresh)
+    if holder is not None and holder not in passages:
+        passages = [*passages, holder]
+    against = _against(state, ctx, nxt, fresh)
     if against:
         # The source charts lines against the claim this turn answers: their passages
         # join the pool, and a reply taken from one of them joins the turn's passages.
-        answer, holder = _claim_in(state, ctx, nxt, [*passages, *against])
+        answer, holder = _claim_in(state, ctx, nxt, [*fresh, *against])
         if answer is not None and holder is not None and _opposes(ctx, answer, state, nxt):
             claim = answer
             passages = passages if holder in passages else [*passages, holder]
     persona = ctx.persona(nxt.speaker_id)
-    if claim is None or not (reads_alone(claim, persona) or _opposes(ctx, claim, state, nxt)):
-        fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
-        other, holder = _claim_in(state, ctx, nxt, [p for p in fresh if p not in passages])
-        if other is not None and (claim is None or reads_alone(other, persona)):
-            claim, passages = other, [*passages, holder]
     language = state["language"]
     if (
         ctx.book is not None
@@ -662,13 +662,11 @@ def _recap_turn(
     turns = {t.index: t for t in state.get("turns", [])}
     host = ctx.host
     language = req.language
-    made = [
-        (
-            ctx.persona(turns[i].speaker_id).label,
-            c.model_copy(update={"text": own_words(turns[i].text, c, language)}),
-        )
-        for i, c in in_sequence(recapped)
+    said = [
+        (i, c.model_copy(update={"text": own_words(turns[i].text, c, language)}))
+        for i, c in recapped
     ]
+    made = [(ctx.persona(turns[i].speaker_id).label, c) for i, c in in_sequence(said)]
     said = recap(made, language, [c.text for _, c in recapped])
     if req.kind == "summary":
         openers = host.summary_openers.get(language, [])

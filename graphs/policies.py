@@ -1,6 +1,7 @@
 """Speaker selection policies: who of the panelists speaks next.
 
-round-robin     panelists in turn, across the whole show
+round-robin     panelists in turn; each segment opens with the panelist its question
+                speaks to most (not the last speaker, nobody a turn ahead)
 host-directed   the host's model picks among valid ids: never the last speaker,
                 nobody more than one turn ahead of the least heard; a panelist
                 named by the last turn gets the floor if valid; unusable picks
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agents.claims import fit
 from agents.host import collect_bids, host_pick, least_spoken
 from core.models import Turn
 from graphs.context import ShowContext
@@ -54,11 +56,39 @@ def _addressed(turns: list[Turn], ctx: ShowContext) -> str | None:
 
 
 def round_robin(state: ShowState, ctx: ShowContext) -> Pick:
+    """Panelists in turn. Each segment opens with the panelist its question speaks to
+    most (`_opener`), and the panelist the host put a question to answers it; the
+    others follow in panel order from there."""
+    turns = state.get("turns", [])
     order = [p.id for p in ctx.panelists]
-    last = _last_panelist(state.get("turns", []), ctx)
-    if last is None:
-        return Pick(order[0])
+    if turns and turns[-1].speaker_id == ctx.host.id and turns[-1].addressed_to in order:
+        return Pick(turns[-1].addressed_to)  # type: ignore[arg-type]
+    seg = state.get("segment", 0)
+    if not any(t.segment == seg and t.speaker_id in order for t in turns):
+        return Pick(_opener(state, ctx))
+    last = _last_panelist(turns, ctx)
+    assert last is not None
     return Pick(order[(order.index(last) + 1) % len(order)])
+
+
+def _opener(state: ShowState, ctx: ShowContext) -> str:
+    """Who opens a segment: of the panelists the host may turn to (`_eligible`: not the
+    last to speak, nobody more than one turn ahead), the one whose themes share the most
+    words with what the segment's question asks and is about (`agents.claims.fit`; the
+    show's headline question goes to the panelist who argues it), then the one who has
+    spoken least, then panel order."""
+    turns = state.get("turns", [])
+    agenda = state.get("agenda") or []
+    seg = state.get("segment", 0)
+    topic = state.get("topic", "")
+    question = agenda[seg].question if seg < len(agenda) else topic
+    counts = _counts(turns, ctx)
+    able = set(_eligible(turns, ctx, _last_panelist(turns, ctx)))
+    language = state.get("language", "en")
+    return max(
+        (p for p in ctx.panelists if p.id in able),
+        key=lambda p: (fit(p, question, topic, language), -counts[p.id]),
+    ).id
 
 
 def addressed_reply(state: ShowState, ctx: ShowContext) -> Pick:

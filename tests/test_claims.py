@@ -201,7 +201,10 @@ def test_the_small_budget_gives_the_claim_whole_and_starts_from_its_words():
         "AI ends up holding 51% of all computing power, and that changes capitalism."
     )
     model = ScriptedModel(
-        responder=lambda m: "quantum computing, a single AI may hold 51% of all computing power."
+        responder=lambda m: (
+            "quantum computing, a single AI may hold 51% of all computing "
+            "power, and that changes capitalism."
+        )
     )
     spoken = speak(model, futurist, request(claim=long))
     (call,) = model.history
@@ -227,6 +230,49 @@ def test_a_draft_that_leaves_most_of_its_claim_unsaid_is_redrafted():
     spoken = speak(model, PANEL["futurist"], request(claim=long))
     assert len(model.history) == 2
     assert "become money" in spoken.turn.text and spoken.turn.voiced_by == "model"
+
+
+def test_a_draft_garbled_by_a_word_its_claim_lacks_is_redrafted():
+    universal = claim(
+        "In the same way money is used in the world — the way money is used right now — "
+        "people all over the world need it, and it is provided universally all over the world.",
+        16,
+    )
+    drafts = iter(
+        [
+            # every content word is the claim's; "what" garbles the sentence
+            "In the same way, money is used in the world — what people all over the world need it.",
+            # "a", "and" and "may" join or hedge: taken
+            "In the same way money is used in the world, people all over the world may need "
+            "it, and it is provided universally.",
+        ]
+    )
+    model = ScriptedModel(responder=lambda m: next(drafts))
+    spoken = speak(model, PANEL["futurist"], request(claim=universal))
+    assert len(model.history) == 2
+    assert "what people" not in spoken.turn.text and spoken.turn.voiced_by == "model"
+    assert [d.split(" — ")[1] for d in spoken.discarded] == [
+        "what people all over the world need it."
+    ]
+    from agents.speaker import ClaimFocus
+
+    focus = ClaimFocus(universal, "")
+    assert focus.strays(spoken.discarded[0], []) == "adds words to its claim (what)"
+
+
+def test_a_draft_that_drops_where_its_claim_ends_is_redrafted():
+    from agents.speaker import ClaimFocus
+
+    company = claim(
+        "There's also the possibility that a company, rather than a nation, comes to rule the "
+        "world.",
+        27,
+    )
+    focus = ClaimFocus(company, "")
+    # a read debate kept this: "the world" gone, "a nation" become "the nation"
+    dropped = "There's also the possibility that a company, rather than the nation comes to rule."
+    assert focus.strays(dropped, []) == "leaves out where its claim ends (world)"
+    assert focus.strays("A company, rather than a nation, may come to rule the world.", []) == ""
 
 
 def test_a_server_model_gets_the_whole_passages_and_the_last_two_turns():
@@ -607,6 +653,9 @@ def test_a_recap_quotes_what_the_turn_said_not_the_source_line():
         ("Instead, compute is provided universally all over the world.", False),
         ("If America's leaders realize that, they'll probably go for it.", False),
         ("I think that's hard to do under the current legal system, though.", False),
+        ("There's no movement from governments to fix that, or to implement basic income.", False),
+        # "that" after its referent points within the sentence
+        ("Things could turn dystopian, and we must think how we can avoid that.", True),
         ("I think that compute will replace capital within a decade.", True),
         ("If you think about it, compute is the scarcest thing there is.", True),
         ("Compute resources themselves become money, become currency.", True),
