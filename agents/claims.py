@@ -583,7 +583,9 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     later run wins a tie) and keeps the condition its meaning turns on (`turned`: a recap once
     quoted "…or puts peace first, things could head in a very dystopian direction" of
     a claim that said so only "unless whoever holds it" did), with an ellipsis where it
-    is cut. With `of` (the claim's
+    is cut; a run from the claim's start is worth START_BONUS more (a read summary
+    quoted a simulated guest from "…at the same time, because…"), and a run may end on
+    a clause that ends on "and" or "or", without it. With `of` (the claim's
     source sentence, when `text` is a turn's words for it), only content words the
     source sentence also has count, so the run that says the claim wins over words the
     turn added."""
@@ -616,27 +618,40 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
                 break
             if {"unless", "if"} & set(turned(window, text)):
                 continue  # it would leave out the condition the rest holds under
-            if last < len(ends) - 1 and _dangles(text[starts[last] : ends[last]]):
+            if last < len(ends) - 1 and _dangles(_unjoined(text[starts[last] : ends[last]])):
                 continue  # "…but I get the feeling that, essentially…" stops before its point
             if first > 0 and len(text[starts[first] : ends[first]].split()) <= 2:
                 continue  # "…or AI – is created…" starts inside a thought
             found = terms(window) & anchor if anchor is not None else terms(window)
             value = len(found) + 3 * sum(1 for t in found if any(ch.isdigit() for ch in t))
             value += 4 if last == len(ends) - 1 else 0
+            value += START_BONUS if first == 0 else 0
             if best is None or value >= best[0]:  # a later run wins a tie
                 best = (value, first, last)
     if best is None:
         return " ".join(text.split()[:limit]).rstrip(",;:—–- ") + "…"
     _, first, last = best
     window = text[starts[first] : ends[last]]
+    if last < len(ends) - 1:
+        window = _unjoined(window)
     return ("…" if first > 0 else "") + window + ("…" if last < len(ends) - 1 else "")
 
 
+START_BONUS = 4  # a recap that starts where the turn started reads as what was said
+
+
+def _unjoined(clause: str) -> str:
+    """A clause without a joining word it ends on ("…nuclear fusion reactors and" before
+    ", at the same time,"): a recap cut there ends on the clause's last content word."""
+    return re.sub(r"\s+(?:and|or|but|so)$", "", clause.rstrip())
+
+
 def _dangles(clause: str) -> bool:
-    """Whether a recap cut after this clause would stop mid-thought: a clause of one or two
-    words ("essentially"), or one that ends on a word of no content ("…the feeling that")."""
+    """Whether a recap cut after this clause would stop mid-thought: a clause of at most
+    four words ("essentially", "at the same time"), or one that ends on a word of no
+    content ("…the feeling that")."""
     words = clause.split()
-    return len(words) <= 2 or not terms(words[-1])
+    return len(words) <= 4 or not terms(words[-1])
 
 
 def recap(made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[str] = ()) -> str:

@@ -53,6 +53,11 @@ class TalkingPoint(BaseModel):
     unsupported: bool = False
     stated: bool = Field(False, description="The persona's template stated the claim.")
     flagged: bool = Field(False, description="The turn fails the fact-check against its lines.")
+    reported: bool = Field(
+        False,
+        description="The claim is the show's report of what the simulated persona's real "
+        "person said (the source's words speak of them; the turn said it in the first person).",
+    )
 
 
 class Clash(BaseModel):
@@ -123,9 +128,12 @@ def minutes(
     return len(text.split()) / wpm
 
 
-def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> TalkingPoint:
+def talking_point(
+    turn: Turn, speaker: str, *, flagged: bool = False, simulated: bool = False
+) -> TalkingPoint:
     """A panelist's turn as a talking point: its claim with the claim's lines, and what the
-    turn said. `flagged`: the turn fails the fact-check against its lines."""
+    turn said. `flagged`: the turn fails the fact-check against its lines; `simulated`:
+    the speaker is a simulated persona, whose claims are the show's reports of them."""
     claim = turn.claim
     said = " ".join(turn.text.split())
     if claim is None:
@@ -150,6 +158,7 @@ def talking_point(turn: Turn, speaker: str, *, flagged: bool = False) -> Talking
         unsupported=turn.unsupported,
         flagged=flagged,
         stated=turn.voiced_by == "template",
+        reported=simulated,
     )
 
 
@@ -219,6 +228,7 @@ def build_outline(
         and (v := (verdicts.get(t.index) if verdicts is not None else None) or t.attribution)
     }
     failing = {i for i, v in verdict.items() if not v.attributable}
+    fake = {p.id for p in debate.personas if p.simulated}
     quotes = [
         Quote(speaker=label[t.speaker_id], turn=t.number, text=q, unsupported=t.index in failing)
         for t in panel
@@ -233,7 +243,12 @@ def build_outline(
     for i, seg in enumerate(agenda or [None]):  # type: ignore[list-item]
         turns = [t for t in debate.turns if t.segment == i] if agenda else debate.turns
         mine = [t for t in turns if t in panel and t.text]
-        points = [talking_point(t, label[t.speaker_id], flagged=t.index in failing) for t in mine]
+        points = [
+            talking_point(
+                t, label[t.speaker_id], flagged=t.index in failing, simulated=t.speaker_id in fake
+            )
+            for t in mine
+        ]
         segments.append(
             OutlineSegment(
                 title=seg.title if seg else debate.topic,
@@ -302,6 +317,7 @@ LABELS = {
         "said": "said",
         "against": "against {speaker}",
         "stated": "stated from the template",
+        "reported": "the show's report of what the real person said, voiced in the first person",
         "unsupported": "unsupported: no draft passed its check",
         "flagged": "not supported by its lines: see the fact-check",
         "not_supported": "not supported by its lines",
@@ -334,6 +350,7 @@ LABELS = {
         "said": "発言",
         "against": "{speaker}に対して",
         "stated": "テンプレートによる発言",
+        "reported": "番組が伝えた本人の発言を一人称で述べたもの",
         "unsupported": "根拠なし: どの下書きも検査を通りませんでした",
         "flagged": "引用箇所の裏付けなし: ファクトチェックを参照",
         "not_supported": "引用箇所の裏付けなし",
@@ -405,6 +422,8 @@ def move_word(move: str, w: Mapping[str, str]) -> str:
 
 def _marks(p: TalkingPoint, w: Mapping[str, str]) -> str:
     marks = []
+    if p.reported:
+        marks.append(w["reported"])
     if p.stated:
         marks.append(w["stated"])
     if p.unsupported:

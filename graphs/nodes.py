@@ -531,9 +531,10 @@ def _previous(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> Previous | N
 
 def _recapped(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[tuple[int, Claim]]:
     """The claims a host's summary or closing names, with the turns that made them: a
-    summary, those of the segment; a closing, the debate's last challenge and the claim
-    it answered, else each panelist's latest claim (a closing that named the first ones
-    left the last segment out). Empty for other turns."""
+    summary, those of the segment; a closing, each panelist's latest claim, where the
+    debate had a clash its last one and the claim it answered in their place (a closing
+    that named the first claims left the last segment out; one that named the clash
+    alone left a panelist out). Empty for other turns."""
     if nxt.speaker_id != ctx.host.id or nxt.kind not in ("summary", "closing"):
         return []
     turns = state.get("turns", [])
@@ -542,15 +543,18 @@ def _recapped(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[tuple[i
         seg = state.get("segment", 0)
         by_index = {t.index: t for t in turns}
         return [(i, c) for i, c in made if by_index[i].segment == seg]
-    challenges = [(i, c) for i, c in made if c.move == "challenge" and c.answers is not None]
-    if challenges:
-        i, c = challenges[-1]
-        answered = [(j, d) for j, d in made if j == c.answers]
-        return [*answered, (i, c)]
     latest: dict[str, tuple[int, Claim]] = {}
     by_speaker = {t.index: t.speaker_id for t in turns}
     for i, c in made:
         latest[by_speaker[i]] = (i, c)  # the segments' summaries named the earlier ones
+    challenges = [(i, c) for i, c in made if c.move == "challenge" and c.answers is not None]
+    if challenges:
+        # the debate's last clash, and every other panelist's latest claim beside it
+        i, c = challenges[-1]
+        pair = [*[(j, d) for j, d in made if j == c.answers], (i, c)]
+        named = {by_speaker[j] for j, _ in pair}
+        rest = [ic for speaker, ic in latest.items() if speaker not in named]
+        return sorted([*pair, *rest], key=lambda ic: ic[0])
     return sorted(latest.values(), key=lambda ic: ic[0])
 
 

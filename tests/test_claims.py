@@ -977,9 +977,8 @@ def test_a_recap_neither_stops_nor_starts_inside_a_thought():
         "money further and further downstream and circulating it round and round through the "
         "economy — but I get the feeling that, essentially, wouldn't that be compute resources?"
     )
-    assert gist(said, of=said) == (
-        "…but I get the feeling that, essentially, wouldn't that be compute resources?"
-    )
+    # not "…but I get the feeling that, essentially…": from its start, where it reads whole
+    assert gist(said, of=said) == "Basic income is something that works only on top of capitalism…"
     said = (
         "Even without waiting for quantum computing, in a context where one giant "
         "ultra-intelligence — or AI – is created and moves toward ASI, it would be possible "

@@ -63,14 +63,17 @@ def _others(book: ClaimBook, line: int, words: str) -> set:
 
 # -- the chart ------------------------------------------------------------------------------------
 def test_the_bundled_chart_is_read_and_is_symmetric(book):
-    race = claim_of(book, 25, "America takes it or China takes it")
-    company = claim_of(book, 26, "a single company", "economist")
+    allow = claim_of(book, 25, "US government wouldn't allow it", "economist")
+    god = claim_of(book, 30, "benevolent god")
     assert book.charts(SID)
-    assert book.opposes(race, company) and book.opposes(company, race)
-    assert [s.line for s, _ in book.opponents(race)] == [26]
-    # The same speaker's next thought is not charted against it: line 27 ("…also the
-    # possibility that a company, rather than a nation, comes to rule the world") opens
-    # "Well, exactly —", agreeing with line 26; a blind read called it staged.
+    assert book.opposes(allow, god) and book.opposes(god, allow)
+    assert [s.line for s, _ in book.opponents(allow)] == [30]
+    assert [(s.line, s.order) for s, _ in book.opponents(god)] == [(25, 5), (25, 10), (44, 1)]
+    # Lines that follow on one another are not charted against each other: line 26 ("…a
+    # single company had more money than a nation…") answers line 25's "only America
+    # or China" in the same vein, and blind readers called a clash of the two staged.
+    race = claim_of(book, 25, "America takes it or China takes it")
+    assert not book.opposes(race, claim_of(book, 26, "a single company", "economist"))
     assert not book.opposes(race, claim_of(book, 27, "rather than a nation", "economist"))
 
 
@@ -147,35 +150,36 @@ def test_a_line_that_only_negates_something_does_not_push_back(book):
 
 
 def test_a_reply_takes_the_line_the_chart_sets_against_the_claim(book):
-    race = claim_of(book, 25, "America takes it or China takes it")
-    made = Previous(PANEL["futurist"], race, 4)
-    found = [passage(book, 31), passage(book, 26)]
+    god = claim_of(book, 30, "benevolent god")
+    made = Previous(PANEL["futurist"], god, 4)
+    found = [passage(book, 31), passage(book, 25)]
     reply = choose_claim(PANEL["economist"], found, language="en", question="Who gains power?",
-                         previous=made, used={race.key}, book=book)  # fmt: skip
-    assert reply is not None and reply.line_start == 26 and reply.move == "challenge", reply
-    assert reply.answers == 4
+                         previous=made, used={god.key}, book=book)  # fmt: skip
+    assert reply is not None and reply.line_start == 25 and reply.move == "challenge", reply
+    assert "US government wouldn't allow it" in reply.text and reply.answers == 4
     # With no opposed line in its passages, the reply builds on the claim.
     other = choose_claim(PANEL["economist"], [passage(book, 31)], language="en",
-                         question="Who gains power?", previous=made, used={race.key},
+                         question="Who gains power?", previous=made, used={god.key},
                          book=book)  # fmt: skip
     assert other is not None and other.move == "extend"
 
 
 def test_the_graph_brings_the_opposed_line_into_the_reply(settings, saver):
-    """The reply's own search never returns line 26; the chart sets it against the
-    futurist's line 25, so the reply searches for it and argues it."""
+    """The reply's own search never returns line 25; the chart sets its "the US
+    government wouldn't allow it" against the futurist's line 30 ("…even a country like
+    America couldn't stop it"), so the reply searches for it and argues it."""
     from graphs.runner import new_show
     from tests.conftest import StubSearch, varied
 
     book = read_book({SID: SOURCE})
-    race, company = passage(book, 25), passage(book, 26)
+    god, allow = passage(book, 30), passage(book, 25)
 
     class Source(StubSearch):
         def __call__(self, query, k, sources=None):
             super().__call__(query, k, sources)
-            if isinstance(query, str) and "more money than a nation" in query:
-                return [company]
-            return [race]
+            if isinstance(query, str) and "wouldn't allow it" in query:
+                return [allow]
+            return [god]
 
     search = Source([])
     search.book = book
@@ -192,15 +196,16 @@ def test_the_graph_brings_the_opposed_line_into_the_reply(settings, saver):
     assert [t.speaker_id for t in panel[:2]] == ["futurist", "economist"], panel
     first, reply = panel[0].claim, panel[1].claim
     assert first is not None and reply is not None
-    assert first.line_start == 25 and reply.line_start == 26 and reply.move == "challenge"
-    assert any(p.line_start == 26 for p in panel[1].passages)  # cited from its passage
+    assert first.line_start == 30 and reply.line_start == 25 and reply.move == "challenge"
+    assert "wouldn't allow it" in reply.text
+    assert any(p.line_start == 25 for p in panel[1].passages)  # cited from its passage
 
 
 def test_a_recap_says_pushed_back_only_right_after_the_claim_answered(book):
     from agents.claims import in_sequence, recap
 
-    race = claim_of(book, 25, "America takes it or China takes it")
-    company = claim_of(book, 26, "a single company", "economist").model_copy(
+    race = claim_of(book, 30, "benevolent god")
+    company = claim_of(book, 25, "US government wouldn't allow it", "economist").model_copy(
         update={"move": "challenge", "answers": 4}
     )
     money = claim_of(book, 51, "no longer holds up", "economist").model_copy(
@@ -332,3 +337,35 @@ def test_a_long_part_is_cut_at_its_dashes():
     found = pieces(text)
     assert len(found) == 2 and found[0].startswith("Capital will stay")
     assert found[1].startswith("Yet a single AI")
+
+
+def test_each_segment_opens_with_the_panelist_its_question_speaks_to(settings, saver):
+    """Round-robin: the headline question ("…if one AI holds 51%…") goes to the futurist
+    whose stance it is, not to the first persona file; the ordinary-people question to
+    the economist (poor, rich, basic income); whoever the host asks answers; the one who
+    spoke last does not open the next segment."""
+    from graphs.runner import new_show
+    from tests.conftest import StubSearch, varied
+
+    book = read_book({SID: SOURCE})
+    search = StubSearch([passage(book, line) for line in (18, 31, 25, 43, 8)])
+    search.book = book
+    runner = new_show(
+        settings.model_copy(update={"agenda": "standard", "turns": 12, "seed": 0}),
+        TOPIC,
+        search=search,
+        checkpointer=saver,
+        model=varied(),
+    )
+    list(runner.run())
+    turns = runner.debate.turns
+    panel = [t for t in turns if t.speaker_id != "host"]
+    assert panel[0].speaker_id == "futurist"
+    asked = [t for t in turns if t.speaker_id == "host" and t.kind in ("opening", "question")]
+    for question in asked:
+        assert turns[question.index + 1].speaker_id == question.addressed_to
+    openers = [turns[q.index + 1].speaker_id for q in asked]
+    assert openers[1] == "economist", openers
+    for question in asked[1:]:  # never the panelist who spoke last before the question
+        before = [t for t in turns[: question.index] if t.speaker_id != "host"]
+        assert turns[question.index + 1].speaker_id != before[-1].speaker_id

@@ -64,7 +64,7 @@ def check_saved(cwd: Path, stdout: str, speakers: list[str] | None) -> dict:
 def test_embedded_four_turn_debate(tmp_path: Path):
     result = run_cli("run", "--turns", "4", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    debate = check_saved(tmp_path, result.stdout, ["host", "altman", "economist", "host"])
+    debate = check_saved(tmp_path, result.stdout, ["host", "futurist", "altman", "host"])
     assert debate["settings"]["backend"] == "embedded"
     assert debate["settings"]["model"] == "SmolLM2-135M-Instruct-Q4_1"
     assert "Sam Altman (simulated)" in result.stdout
@@ -196,11 +196,11 @@ def test_mixed_panel_one_persona_on_a_server(tmp_path: Path, llama_server: str):
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
-    debate = check_saved(tmp_path, result.stdout, ["host", "altman", "economist", "host"])
+    debate = check_saved(tmp_path, result.stdout, ["host", "futurist", "altman", "host"])
     assert debate["settings"]["persona_models"] == {"altman": "openai:smollm2"}
     models = {t["speaker_id"]: t["model"] for t in debate["turns"]}
     assert models["altman"] == "smollm2"
-    assert models["economist"] == "SmolLM2-135M-Instruct-Q4_1"
+    assert models["futurist"] == "SmolLM2-135M-Instruct-Q4_1"  # opens: the topic's 51%
     # the host's turns on the bundled model are its templates and a recap of the claims
     assert models["host"] == "template"
 
