@@ -45,7 +45,7 @@ LINK_WEIGHT = 0.8  # a reply: words it shares with the claim it answers
 SIDE_WEIGHT = 1.0  # a reply: the speaker's themes over the previous speaker's
 CONTRAST_WEIGHT = 1.0  # a reply, where the source is not charted: a word of contrast or negation
 OPPOSED_WEIGHT = 8.0  # a reply: the source's opposition file charts it against the claim answered
-ANSWERABLE_WEIGHT = 1.0  # a segment's first claim: the source charts a sentence against it
+ANSWERABLE_WEIGHT = 3.0  # a segment's first claim: the source charts a sentence against it
 RANK_WEIGHT = 1.0  # the retrieval rank of its passage (1 / (1 + rank))
 NOT_ALONE = 2.0  # opens on a pronoun pointing back ("He went as far as…")
 REJECTED = 10.0  # holds a position the persona file says this panelist does not take
@@ -518,7 +518,11 @@ def choose_claim(
     best = close[seed % len(close)]
     move = move_of(best.claim, persona, previous, language, book)
     return best.claim.model_copy(
-        update={"move": move, "answers": previous.turn if previous is not None else None}
+        update={
+            "move": move,
+            "answers": previous.turn if previous is not None else None,
+            "reported": persona.simulated,  # its candidates are reports of its person
+        }
     )
 
 
@@ -537,11 +541,13 @@ def first_name(name: str) -> str:
 
 
 def lead(claim: Claim, language: str, turn: int = 0) -> str:
-    """The words a turn puts before its claim: none for an opening claim; for a reply, a
-    lead-in that says whether it builds on the previous claim or challenges it (the
-    template's lines, one per turn in rotation)."""
-    if claim.move == "open":
-        return ""
+    """The words a turn puts before its claim: none for an opening claim, nor for a claim
+    a simulated persona voices from the show's report of its person (readers counted
+    "There is more to it." as words put in his mouth); for a reply, a lead-in that says
+    whether it builds on the previous claim or challenges it (the template's lines, one
+    per turn in rotation)."""
+    if claim.move == "open" or claim.reported:
+        return ""  # a simulated person says the show's report of their words and no more
     options = [o.strip() for o in template_text(f"lead_{claim.move}", language).splitlines()]
     options = [o for o in options if o]
     return options[turn % len(options)] if options else ""

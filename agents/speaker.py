@@ -560,6 +560,9 @@ ADDED_MOST = 0
 # read debate kept "In the same way, money is used in the world — what people all over
 # the world need it.", every content word its claim's and the sentence garbled by "what".
 NEW_WORDS_MOST = 0
+# The claim's last content words a small model's turn must keep: "…with compute resources
+# in a distributed state" voiced as "…with compute resources" kept "state" and lost its point.
+LAST_TERMS = 2
 # ...besides these, which join or hedge what is there without changing what it says ("a
 # single AI may hold 51%" for "it is entirely possible that a single AI ends up holding").
 HARMLESS = frozenset("a an the and also so too very just really may might could can".split())
@@ -602,7 +605,8 @@ class ClaimFocus:
         """Why a kept text does not say its claim ("" when it does): the sentence that
         should say it takes less than CLAIM_SHARE of its content words from the claim, the
         text says less than CLAIM_COVER of the claim's content words (its point was cut
-        off or never made) or not the claim's last content word (where its point lands),
+        off or never made) or not the claim's last LAST_TERMS content words (where its
+        point lands),
         it names someone at the table (`names`) whom the claim
         does not name, or it brings in more than ADDED_MOST content words of its own, or
         more than NEW_WORDS_MOST words of any kind but the HARMLESS ones (contractions
@@ -626,11 +630,12 @@ class ClaimFocus:
         new = list(dict.fromkeys(w for w in word_stems(said) if w not in known))
         if len(new) > NEW_WORDS_MOST:
             return f"adds words to its claim ({', '.join(new[:3])})"
-        last = _last_term(self.claim.text)
-        if last and last not in terms(said):
-            # a spoken sentence lands its point at its end: "…comes to rule the world"
-            # voiced as "…rather than the nation comes to rule"
-            return f"leaves out where its claim ends ({last})"
+        kept = terms(said)
+        for last in _last_terms(self.claim.text, LAST_TERMS):
+            if last not in kept:
+                # a spoken sentence lands its point at its end: "…comes to rule the world"
+                # voiced as "…rather than the nation comes to rule"
+                return f"leaves out where its claim ends ({last})"
         return ""
 
     def __call__(self, piece: str) -> None:
@@ -676,13 +681,16 @@ class ClaimFocus:
         return text[:-1].rstrip() if _unopened(text) else text
 
 
-def _last_term(text: str) -> str:
-    """The stem of the last content word of an English text ("" for Japanese or none)."""
+def _last_terms(text: str, count: int) -> list[str]:
+    """The stems of the last `count` content words of an English text (none of Japanese)."""
+    found: list[str] = []
     for word in reversed(text.split()):
-        found = terms(word)
-        if found and not _JAPANESE_RE.search(word):
-            return next(iter(found))
-    return ""
+        if _JAPANESE_RE.search(word):
+            return []
+        found += [t for t in terms(word) if t not in found]
+        if len(found) >= count:
+            break
+    return found[:count]
 
 
 _JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")

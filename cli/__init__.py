@@ -272,13 +272,19 @@ def print_events(runner, console: Any) -> int:
     return status
 
 
+REPORTED = "the show's report of the real person's words, voiced in the first person"
+
+
 def turn_mark(turn) -> str:  # noqa: ANN001  (a Turn)
-    """What the terminal prints under a turn: the lines it cites, and whether its claim
-    was stated from the template or is unsupported (every draft failed its check)."""
+    """What the terminal prints under a turn: the lines it cites, whether its claim is the
+    show's report of a simulated persona's real person, and whether it was stated from the
+    template or is unsupported (every draft failed its check)."""
     parts = []
     cites = " ".join(c.anchor for c in turn.citations)
     if cites:
         parts.append(f"[{cites}]")
+    if turn.claim is not None and turn.claim.reported:
+        parts.append(REPORTED)
     if turn.voiced_by == "template" and turn.claim is not None:
         parts.append("stated from the template")
     if turn.unsupported:

@@ -85,6 +85,11 @@ class Claim(BaseModel):
     answers: int | None = Field(
         None, description="Index of the turn whose claim this one extends or challenges."
     )
+    reported: bool = Field(
+        False,
+        description="The source reports what a simulated persona's real person said, and "
+        "the turn voices that report in the first person.",
+    )
 
     @property
     def anchor(self) -> str:

@@ -62,6 +62,7 @@ TEXT = {
         "unsupported": "unsupported: no draft passed its check",
         "claim": "claim",
         "stated": "stated from the template",
+        "reported": "the show's report of the real person's words, voiced in the first person",
         "fork": "fork of `{parent}` after turn {n}",
     },
     "ja": {
@@ -79,6 +80,7 @@ TEXT = {
         "unsupported": "根拠なし: どの下書きも検査を通りませんでした",
         "claim": "論点",
         "stated": "テンプレートによる発言",
+        "reported": "番組が伝えた本人の発言を一人称で述べたもの",
         "fork": "`{parent}` のターン{n}からの分岐",
     },
 }
@@ -99,6 +101,8 @@ def _notes(turn: Turn, words: dict[str, str]) -> str:
     notes = [cites] if cites else []
     if turn.claim is not None:
         notes.append(f"{words['claim']}: “{turn.claim.text}”")
+        if turn.claim.reported:
+            notes.append(words["reported"])
         if turn.voiced_by == "template":
             notes.append(words["stated"])
     return " · ".join(notes)

@@ -137,7 +137,7 @@ def test_each_panelist_claims_what_fits_its_themes_and_the_question(book):
     assert economist is not None and futurist is not None
     # the economist's line on who loses: the poor, as free competition leaves them
     assert economist.line_start == 31 and "poor" in economist.text.lower()
-    assert futurist.line_start == 25 and ("America" in futurist.text or "China" in futurist.text)
+    assert futurist.line_start == 25 and re.search(r"America|China|US government", futurist.text)
     assert economist.move == futurist.move == "open" and economist.answers is None
     # the claim's lines are its citation
     assert economist.citation().anchor == f"{SID}:31-31"

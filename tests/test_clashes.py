@@ -18,8 +18,8 @@ from agents.claims import (
 from agents.personas import load_personas
 from core.claims import ClaimBook, pieces, tidy
 from core.errors import UserError
-from core.models import Passage
 from tests.conftest import SOURCE
+from tests.test_claims import passage
 from transcripts.claims import _opposed, opposition_path, read_book
 
 SID = "compute_resource_ism_panel"
@@ -30,19 +30,6 @@ TOPIC = "Compute as the new currency: what happens if one AI holds 51% of all co
 @pytest.fixture(scope="module")
 def book() -> ClaimBook:
     return read_book({SID: SOURCE})
-
-
-def passage(book: ClaimBook, start: int) -> Passage:
-    rows = [s for s in book.of_source(SID) if s.line == start]
-    return Passage(
-        source_id=SID,
-        chunk_id=f"{SID}:{start}-{start}:t",
-        line_start=start,
-        line_end=start,
-        text=" ".join(s.text for s in rows),
-        gloss=" ".join(s.gloss or "" for s in rows),
-        score=0.5,
-    )
 
 
 def claim_of(book: ClaimBook, line: int, words: str, persona: str = "futurist"):

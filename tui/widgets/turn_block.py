@@ -69,6 +69,8 @@ def turn_note(turn: Turn) -> str:
     """The line under a finished turn: the lines it cites, and how its claim was voiced
     when the model's drafts failed."""
     parts = [" ".join(c.anchor for c in turn.citations)] if turn.citations else []
+    if turn.claim is not None and turn.claim.reported:
+        parts.append("the show's report of the real person's words, in the first person")
     if turn.claim is not None and turn.voiced_by == "template":
         parts.append("claim stated from the template")
     if turn.unsupported:
