@@ -356,3 +356,38 @@ def test_each_segment_opens_with_the_panelist_its_question_speaks_to(settings, s
     for question in asked[1:]:  # never the panelist who spoke last before the question
         before = [t for t in turns[: question.index] if t.speaker_id != "host"]
         assert turns[question.index + 1].speaker_id != before[-1].speaker_id
+
+
+def test_a_simulated_persons_claim_is_marked_as_the_shows_report_wherever_shown(book):
+    """Blind readers took "I am pushing forward with nuclear fusion reactors" for words
+    put in the real person's mouth: the show only reports him. His claims carry
+    `reported`, no lead-in, and each view says so beside the lines."""
+    from agents.claims import lead
+    from cli import turn_mark
+    from core.models import Turn
+    from episodes.export import to_markdown
+    from tui.widgets.turn_block import turn_note
+
+    panel = list(PANEL.values())
+    made = choose_claim(PANEL["altman"], [passage(book, 8)], language="en", question="?",
+                        book=book, panel=panel)  # fmt: skip
+    assert made is not None and made.reported
+    other = claim_of(book, 25, "America takes it or China takes it")
+    assert not other.reported
+    reply = made.model_copy(update={"move": "extend", "answers": 1})
+    assert lead(reply, "en", 2) == "" and lead(other.model_copy(update={"move": "extend"}),
+                                                 "en", 2)  # fmt: skip
+    turn = Turn(index=2, speaker_id="altman", kind="argument", text="What I am saying…",
+                citations=[made.citation()], claim=made)  # fmt: skip
+    assert "the show's report of the real person's words" in turn_mark(turn)
+    assert "the show's report of the real person's words" in turn_note(turn)
+    plain = turn.model_copy(update={"claim": other, "speaker_id": "futurist"})
+    assert "report" not in turn_mark(plain) and "report" not in turn_note(plain)
+    from tests.tui_fixtures import claimed_debate
+
+    debate = claimed_debate()
+    i = next(t.index for t in debate.turns if t.claim is not None)
+    claim = debate.turns[i].claim.model_copy(update={"reported": True})  # type: ignore[union-attr]
+    debate.turns[i] = debate.turns[i].model_copy(update={"claim": claim})
+    assert "the show's report of the real person's words" in to_markdown(debate)
+    assert "the show's report" not in to_markdown(claimed_debate())
