@@ -303,19 +303,19 @@ def test_the_host_puts_the_question_to_a_panelist_mid_sentence(question, said):
 
 def test_a_line_in_the_simulated_personas_themes_that_does_not_report_it_is_others(book):
     # Line 16 ("…people all over the world need it, and it is provided universally…")
-    # shares four words with the simulated Altman's themes and one with the economist's,
+    # shares four words with the simulated Altman's themes and one with the futurist's,
     # but nobody reports Sam Altman saying it: it is not his to claim, so it does not
-    # lean to him, away from the economist.
+    # lean to him, away from the futurist.
     from agents.claims import leans_elsewhere
 
     panel = list(PANEL.values())
     (universal,) = [s.claim("en") for s in book.of_source(SID) if s.line == 16 and s.order == 0]
-    assert not leans_elsewhere(universal, PANEL["economist"], panel, "en")
+    assert not leans_elsewhere(universal, PANEL["futurist"], panel, "en")
     # Where Altman could make it (as a report of him), it would be his.
     as_report = universal.model_copy(
         update={"text": "Sam Altman said that " + universal.text[:1].lower() + universal.text[1:]}
     )
-    assert leans_elsewhere(as_report, PANEL["economist"], panel, "en")
+    assert leans_elsewhere(as_report, PANEL["futurist"], panel, "en")
 
 
 def test_a_long_part_is_cut_at_its_dashes():
