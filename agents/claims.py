@@ -162,8 +162,8 @@ def candidates(
     """Every claimable sentence of the passages, in retrieval order, each once.
 
     With a `voice` that is a simulated persona of a real person: only the sentences that
-    report what that person said or did (`reports`; `at_the_table` has it say them in the
-    first person), so a simulated person says only what the source says they said. With
+    report what that person said or did (`reports`; `at_the_table` has it quote them as
+    the show's report), so a simulated person says only what the source says they said. With
     another voice: no sentence that reports what a simulated persona in `present` said
     (that is theirs to say). What the show's speakers thought of the real person ("even if
     Sam Altman were a truly good person… even a country like America couldn't stop it")
@@ -528,8 +528,8 @@ def choose_claim(
 
 def reads_alone(claim: Claim, persona: Persona) -> bool:
     """Whether a claim reads without the sentence before it (`stands_alone`) as this
-    persona says it: a simulated persona says a report of itself in its own words ("He
-    finally said that…" is "I finally said that…")."""
+    persona says it: a simulated persona quotes a report of itself, so its "he" is the
+    speaker ("He finally said that…" reads as "I finally said that…" would)."""
     text = claim.text
     if persona.simulated and reports(text, persona, True):
         text = in_own_words(text, persona)
@@ -564,6 +564,10 @@ def own_words(text: str, claim: Claim, language: str) -> str:
     """What a turn said of its claim, in the turn's own words: its text without the
     lead-in its move put before the claim (any of the template's lead-ins)."""
     text = " ".join(text.split())
+    if claim.reported:
+        head = template_text("lead_reported", language).strip()
+        if head and text.startswith(head):
+            return text[len(head) :].strip() or text
     if claim.move != "open":
         for option in template_text(f"lead_{claim.move}", language).splitlines():
             option = option.strip()
@@ -670,7 +674,7 @@ def recap(made: Sequence[tuple[str, Claim]], language: str, sources: Sequence[st
     for i, (name, claim) in enumerate(made):
         said = gist(claim.text, of=sources[i] if i < len(sources) else "")
         text = render(
-            f"recap_{claim.move}",
+            "recap_reported" if claim.reported else f"recap_{claim.move}",
             language,
             name=name,
             gist=said,
@@ -703,15 +707,17 @@ def at_the_table(
     """The claim as said at this table: in an English debate, a source sentence that
     speaks of another panelist by full name, surname or with a title ("Mr. Sam Altman
     was describing") names them as panelists name one another, by first name ("Sam was
-    describing"). A simulated persona says a report of what its person said in the first
-    person (`in_own_words`: "What I am saying this time is…"). The claim's key (its source
-    sentence) is unchanged, so it is still the same claim; what a turn stores as its claim
-    keeps the source's wording."""
+    describing"). A simulated persona quotes the show's report of what its person said,
+    after the `lead_reported` template ("As the show reported it: What Sam Altman is
+    saying this time is…"): blind readers took the report recast in the first person for
+    words put in a real person's mouth. The claim's key (its source sentence) is
+    unchanged, so it is still the same claim; what a turn stores as its claim keeps the
+    source's wording."""
     if claim is None or language != "en":
         return claim
     text = claim.text
     if speaker.simulated and reports(text, speaker, True):
-        text = in_own_words(text, speaker)
+        text = f"{template_text('lead_reported', language).strip()} {text}"
     for p in panel:
         parts = p.name.split()
         if p.id == speaker.id or len(parts) < 2:

@@ -809,6 +809,10 @@ def speak(
         # The bundled model's openings and questions asked nothing or invented guests;
         # the host's templates say what the show asks.
         return _stated(model, persona, req, others, on_token, check, discarded=[])
+    if claim is not None and claim.reported:
+        # A simulated person quotes the show's report of their words, word for word: no
+        # model rewords what a real person is reported to have said.
+        return _stated(model, persona, req, others, on_token, check, discarded=[])
     messages = turn_messages(persona, req, budget)
     discarded: list[str] = []
     tokens_in = tokens_out = 0

@@ -272,7 +272,7 @@ def print_events(runner, console: Any) -> int:
     return status
 
 
-REPORTED = "the show's report of the real person's words, voiced in the first person"
+REPORTED = "quoted from the show's report of the real person's words"
 
 
 def turn_mark(turn) -> str:  # noqa: ANN001  (a Turn)

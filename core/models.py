@@ -88,7 +88,7 @@ class Claim(BaseModel):
     reported: bool = Field(
         False,
         description="The source reports what a simulated persona's real person said, and "
-        "the turn voices that report in the first person.",
+        "the turn quotes that report.",
     )
 
     @property

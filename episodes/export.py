@@ -62,7 +62,7 @@ TEXT = {
         "unsupported": "unsupported: no draft passed its check",
         "claim": "claim",
         "stated": "stated from the template",
-        "reported": "the show's report of the real person's words, voiced in the first person",
+        "reported": "quoted from the show's report of the real person's words",
         "fork": "fork of `{parent}` after turn {n}",
     },
     "ja": {
@@ -80,7 +80,7 @@ TEXT = {
         "unsupported": "根拠なし: どの下書きも検査を通りませんでした",
         "claim": "論点",
         "stated": "テンプレートによる発言",
-        "reported": "番組が伝えた本人の発言を一人称で述べたもの",
+        "reported": "番組が伝えた本人の発言の引用",
         "fork": "`{parent}` のターン{n}からの分岐",
     },
 }

@@ -56,7 +56,7 @@ class TalkingPoint(BaseModel):
     reported: bool = Field(
         False,
         description="The claim is the show's report of what the simulated persona's real "
-        "person said (the source's words speak of them; the turn said it in the first person).",
+        "person said (the source's words speak of them; the turn quotes that report).",
     )
 
 
@@ -317,7 +317,7 @@ LABELS = {
         "said": "said",
         "against": "against {speaker}",
         "stated": "stated from the template",
-        "reported": "the show's report of what the real person said, voiced in the first person",
+        "reported": "quoted from the show's report of what the real person said",
         "unsupported": "unsupported: no draft passed its check",
         "flagged": "not supported by its lines: see the fact-check",
         "not_supported": "not supported by its lines",
@@ -350,7 +350,7 @@ LABELS = {
         "said": "発言",
         "against": "{speaker}に対して",
         "stated": "テンプレートによる発言",
-        "reported": "番組が伝えた本人の発言を一人称で述べたもの",
+        "reported": "番組が伝えた本人の発言の引用",
         "unsupported": "根拠なし: どの下書きも検査を通りませんでした",
         "flagged": "引用箇所の裏付けなし: ファクトチェックを参照",
         "not_supported": "引用箇所の裏付けなし",

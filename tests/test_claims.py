@@ -544,7 +544,8 @@ def test_a_debate_over_the_index_is_checked_by_the_attribution_measure(
         panel = [t for t in runner.debate.turns if t.speaker_id != "host"]
         assert panel and all(t.claim is not None for t in panel)
         for t in panel:
-            assert t.voiced_by == voiced, t
+            # a simulated person's claim is always quoted as the show's report, verbatim
+            assert t.voiced_by == ("template" if t.claim.reported else voiced), t
             assert t.attribution is not None and t.attribution.attributable, t.attribution
             assert not t.unsupported
             assert t.citations == [t.claim.citation()] and t.invalid_citations() == []
@@ -692,14 +693,12 @@ def test_a_panelist_speaks_of_another_at_the_table_by_first_name():
         "describing; Sam's view is that Sam knows it."
     )
     assert said.key == claim.key  # still the same claim of the source
-    # The simulated person says a report of themself in the first person; Japanese
+    # The simulated person quotes the show's report of themself as a report (blind
+    # readers took it recast in the first person for words put in his mouth); Japanese
     # debates are left alone.
     own = at_the_table(claim, PANEL["altman"], list(PANEL.values()), "en")
     assert own is not None and own.key == claim.key
-    assert own.text == (
-        "A compute-resource-ism replaces capitalism, as I was describing; "
-        "my view is that I know it."
-    )
+    assert own.text == f"As the show reported it: {claim.text}"
     assert at_the_table(claim, PANEL["economist"], list(PANEL.values()), "ja") == claim
 
 
@@ -802,8 +801,8 @@ def test_the_simulated_persona_claims_only_reports_of_itself_and_others_leave_th
     assert altman is not None and altman.line_start == 8
     assert altman.text.startswith("What Sam Altman is saying this time is")  # the source's
     said = at_the_table(altman, PANEL["altman"], panel, "en")  # and as he says it
-    assert said is not None and said.key == altman.key
-    assert said.text.startswith("What I am saying this time is") and "Altman" not in said.text
+    assert said is not None and said.key == altman.key and said.reported
+    assert said.text == f"As the show reported it: {altman.text}"
     # Every claim the simulated persona could make from these lines is a report of it.
     from agents.claims import candidates
 

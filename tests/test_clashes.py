@@ -55,7 +55,11 @@ def test_the_bundled_chart_is_read_and_is_symmetric(book):
     assert book.charts(SID)
     assert book.opposes(allow, god) and book.opposes(god, allow)
     assert [s.line for s, _ in book.opponents(allow)] == [30]
-    assert [(s.line, s.order) for s, _ in book.opponents(god)] == [(25, 5), (25, 10), (44, 1)]
+    assert [(s.line, s.order) for s, _ in book.opponents(god)] == [(25, 5), (25, 10)]
+    # nor is line 44's "compute in a distributed state" against line 30's benevolent god:
+    # both fear one ruler, and a blind reader found the clash empty
+    distributed = claim_of(book, 44, "distributed", "economist")
+    assert not book.opposes(god, distributed)
     # Lines that follow on one another are not charted against each other: line 26 ("…a
     # single company had more money than a nation…") answers line 25's "only America
     # or China" in the same vein, and blind readers called a clash of the two staged.
@@ -391,3 +395,18 @@ def test_a_simulated_persons_claim_is_marked_as_the_shows_report_wherever_shown(
     debate.turns[i] = debate.turns[i].model_copy(update={"claim": claim})
     assert "the show's report of the real person's words" in to_markdown(debate)
     assert "the show's report" not in to_markdown(claimed_debate())
+
+
+def test_the_host_recaps_a_simulated_persons_claim_as_the_shows_report(book):
+    from agents.claims import at_the_table, own_words, recap
+
+    panel = list(PANEL.values())
+    made = choose_claim(PANEL["altman"], [passage(book, 8)], language="en", question="?",
+                        book=book, panel=panel)  # fmt: skip
+    said = at_the_table(made, PANEL["altman"], panel, "en")
+    assert said is not None and said.text.startswith("As the show reported it: ")
+    words = own_words(said.text, said, "en")  # the turn's words, without the report's lead
+    assert words == made.text
+    text = recap([("Sam Altman (simulated)", said.model_copy(update={"text": words}))], "en")
+    assert text.startswith("Sam Altman (simulated) quoted the show's report: “What Sam Altman")
+    assert "argued" not in text

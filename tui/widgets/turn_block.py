@@ -70,7 +70,7 @@ def turn_note(turn: Turn) -> str:
     when the model's drafts failed."""
     parts = [" ".join(c.anchor for c in turn.citations)] if turn.citations else []
     if turn.claim is not None and turn.claim.reported:
-        parts.append("the show's report of the real person's words, in the first person")
+        parts.append("quoted from the show's report of the real person's words")
     if turn.claim is not None and turn.voiced_by == "template":
         parts.append("claim stated from the template")
     if turn.unsupported:
