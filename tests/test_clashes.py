@@ -383,8 +383,8 @@ def test_a_simulated_persons_claim_is_marked_as_the_shows_report_wherever_shown(
                                                  "en", 2)  # fmt: skip
     turn = Turn(index=2, speaker_id="altman", kind="argument", text="What I am saying…",
                 citations=[made.citation()], claim=made)  # fmt: skip
-    assert "the show's report of the real person's words" in turn_mark(turn)
-    assert "the show's report of the real person's words" in turn_note(turn)
+    assert "quoted from the show's report of the real person's words" in turn_mark(turn)
+    assert "quoted from the show's report of the real person's words" in turn_note(turn)
     plain = turn.model_copy(update={"claim": other, "speaker_id": "futurist"})
     assert "report" not in turn_mark(plain) and "report" not in turn_note(plain)
     from tests.tui_fixtures import claimed_debate
@@ -393,8 +393,9 @@ def test_a_simulated_persons_claim_is_marked_as_the_shows_report_wherever_shown(
     i = next(t.index for t in debate.turns if t.claim is not None)
     claim = debate.turns[i].claim.model_copy(update={"reported": True})  # type: ignore[union-attr]
     debate.turns[i] = debate.turns[i].model_copy(update={"claim": claim})
-    assert "the show's report of the real person's words" in to_markdown(debate)
-    assert "the show's report" not in to_markdown(claimed_debate())
+    mark = "quoted from the show's report of the real person's words"
+    assert mark in to_markdown(debate)
+    assert mark not in to_markdown(claimed_debate())
 
 
 def test_the_host_recaps_a_simulated_persons_claim_as_the_shows_report(book):
