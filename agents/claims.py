@@ -30,7 +30,7 @@ from core.claims import (
     words_of,
 )
 from core.models import Claim, Move, Passage
-from core.text import terms
+from core.text import is_japanese, terms
 from prompts import render, template_text
 
 # Weights of what makes a sentence this turn's claim (all counts of shared content words).
@@ -128,12 +128,9 @@ def aspects_of(question: str) -> str:
     """The words of what `question` is about (`ASPECTS`, in the question's language), ""
     when the thesaurus has none: what a panelist's search adds to the question, so that
     the lines that answer it are among the passages a claim is chosen from."""
-    japanese = _JAPANESE_TEXT.search(question) is not None
+    japanese = is_japanese(question)
     found = [ja if japanese else en for pattern, en, ja in ASPECTS if pattern.search(question)]
     return " ".join(found)
-
-
-_JAPANESE_TEXT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def fit(persona: Persona, question: str, topic: str, language: str) -> int:
@@ -292,9 +289,7 @@ _AGREEMENT = [
 def in_own_words(text: str, persona: Persona) -> str:
     """A sentence that `reports` a person, as that person's own words: their name and
     "he" become "I", "his" and "'s" "my", "him" "me", "himself" "myself", with the verb
-    after "I" agreeing ("What I am saying this time is…"). A report that only frames what
-    was said ("He finally said that compute resources will take the place of money")
-    says it ("Compute resources will take the place of money"). English only."""
+    after "I" agreeing ("What I am saying this time is…"). English only."""
     name = _name_pattern(persona)
     out = re.sub(rf"(?:{name})['’]s\b", "my", text)
     out = re.sub(name, "I", out)
@@ -307,18 +302,7 @@ def in_own_words(text: str, persona: Persona) -> str:
     ]:
         out = re.sub(pattern, repl, out)
     out = re.sub(r"(^|[.!?]\s+)my\b", lambda m: m.group(1) + "My", out)
-    # "I finally said that X": the reporter's frame, not what the person would say
-    said = _SAID_THAT.match(out)
-    if said and len(said.group(1).split()) >= 5:
-        out = said.group(1)
     return out[:1].upper() + out[1:]
-
-
-# A report's frame around what was said: "He finally said that…", "He went as far as
-# saying that…" (in the first person, `in_own_words` says what follows it).
-_SAID_THAT = re.compile(
-    r"^I\s+(?:\w+ly\s+)?(?:said|say|have said|went as far as saying|was saying)\s+(?:that\s+)?(.+)$"
-)
 
 
 def _mentions(text: str, persona: Persona) -> bool:
@@ -382,8 +366,7 @@ def rejected(claim: Claim, persona: Persona, language: str) -> bool:
     """Whether a claim holds a phrase of a position the persona does not take (its
     `rejects`, matched without regard to case or spacing)."""
     said = " ".join(claim.text.split()).lower()
-    phrases = persona.rejects.get(language, []) if language in persona.rejects else []
-    return any(" ".join(p.split()).lower() in said for p in phrases)
+    return any(" ".join(p.split()).lower() in said for p in persona.rejects.get(language, []))
 
 
 def leans_elsewhere(
@@ -600,7 +583,7 @@ def gist(text: str, limit: int = GIST_WORDS, *, of: str = "") -> str:
     source sentence also has count, so the run that says the claim wins over words the
     turn added."""
     text = " ".join(text.split()).rstrip(".")
-    if re.search(r"[\u3040-\u30ff\u3400-\u9fff]", text):
+    if is_japanese(text):
         return text if len(text) <= 60 else text[:60].rstrip("、，,") + "…"
     if len(text.split()) <= limit:
         return text

@@ -36,7 +36,7 @@ from agents.llm.base import (
 from agents.personas import Persona
 from core.errors import ModelError, TransientModelError
 from core.models import Citation, Claim, Passage, Turn, TurnKind
-from core.text import copied_share, terms, word_stems
+from core.text import copied_share, is_japanese, terms, word_stems
 from prompts import name_list, render
 
 ECHO_THRESHOLD = 0.5
@@ -685,15 +685,12 @@ def _last_terms(text: str, count: int) -> list[str]:
     """The stems of the last `count` content words of an English text (none of Japanese)."""
     found: list[str] = []
     for word in reversed(text.split()):
-        if _JAPANESE_RE.search(word):
+        if is_japanese(word):
             return []
         found += [t for t in terms(word) if t not in found]
         if len(found) >= count:
             break
     return found[:count]
-
-
-_JAPANESE_RE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
 def _unopened(text: str) -> bool:
@@ -805,13 +802,11 @@ def speak(
     claim = req.claim
     hosting = persona.role == "host" and req.kind in _HOST_TEMPLATED and claim is None
     templated = claim is not None or hosting
-    if hosting and not asks_model(persona, req.kind, budget):
-        # The bundled model's openings and questions asked nothing or invented guests;
-        # the host's templates say what the show asks.
-        return _stated(model, persona, req, others, on_token, check, discarded=[])
-    if claim is not None and claim.reported:
-        # A simulated person quotes the show's report of their words, word for word: no
-        # model rewords what a real person is reported to have said.
+    if (hosting and not asks_model(persona, req.kind, budget)) or (claim and claim.reported):
+        # The bundled model's openings and questions asked nothing or invented guests: the
+        # host's templates say what the show asks. A simulated person quotes the show's
+        # report of their words as it stands: no model rewords what a real person is
+        # reported to have said.
         return _stated(model, persona, req, others, on_token, check, discarded=[])
     messages = turn_messages(persona, req, budget)
     discarded: list[str] = []

@@ -156,7 +156,7 @@ def clashes(debate: Debate, book: ClaimBook) -> dict[str, float]:
     claims = {t.index: t.claim for t in debate.turns if t.claim is not None}
     pushed = [c for c in claims.values() if c.move == "challenge" and c.answers in claims]
     opposed = [c for c in pushed if book.opposes(c, claims[c.answers])]  # type: ignore[index]
-    simulated = {p.id for p in debate.personas if getattr(p, "simulated", False)}
+    simulated = {p.id for p in debate.personas if p.simulated}
     lines = {t.claim.line_start for t in debate.turns if t.speaker_id in simulated and t.claim}
     return {"pushed": len(pushed), "opposed": len(opposed), "simulated_lines": len(lines)}
 

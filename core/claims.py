@@ -146,6 +146,12 @@ class ClaimBook:
         for s in sentences:
             self._by_source.setdefault(s.source_id, []).append(s)
         self._by_ref = {s.ref: s for group in self._by_source.values() for s in group}
+        # a claim names its sentence by source, line and the sentence as written
+        self._by_text = {
+            (s.source_id, s.line, " ".join(s.text.split())): s
+            for group in self._by_source.values()
+            for s in group
+        }
         self._opposed: dict[Ref, list[tuple[str, Side]]] = {}
         for a, b in opposed:
             self._opposed.setdefault(a[0], []).append((a[1], b))
@@ -160,10 +166,7 @@ class ClaimBook:
     def sentence_of(self, claim: Claim) -> SourceSentence | None:
         """The source sentence a claim was taken from (None when the book lacks it)."""
         said = " ".join((claim.source_text or claim.text).split())
-        for s in self._by_source.get(claim.source_id, []):
-            if s.line == claim.line_start and " ".join(s.text.split()) == said:
-                return s
-        return None
+        return self._by_text.get((claim.source_id, claim.line_start, said))
 
     def _sides(self, claim: Claim) -> list[Side]:
         """The sides charted against a claim: those against its sentence, where the part

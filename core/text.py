@@ -20,6 +20,11 @@ _TOKEN = re.compile(r"[\w']+", re.UNICODE)
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 
 
+def is_japanese(text: str) -> bool:
+    """Whether a text holds Japanese (kana or kanji)."""
+    return _CJK.search(text) is not None
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words; Japanese text (no spaces) counts each character as a word."""
     out: list[str] = []

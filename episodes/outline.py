@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from core.models import Debate, Turn, Verdict
-from core.text import copied_share, terms
+from core.text import copied_share, is_japanese, terms
 from episodes.export import speaker_label
 from episodes.render import render
 
@@ -488,9 +488,6 @@ def notes_unusable(outline: Outline, why: object) -> Outline:
     )
 
 
-_JA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
-
-
 def _clean(text: str, limit: int) -> str:
     return " ".join(text.replace("<<<", "").replace(">>>", "").split())[:limit].strip()
 
@@ -593,7 +590,7 @@ def with_notes(outline: Outline, topic: str, notes: Notes, written_by: str) -> O
         if not q:
             continue
         shown = q if len(q) <= 60 else q[:57] + "…"
-        if not q.endswith(("?", "？")) or len(q.split()) < 4 and not _JA.search(q):
+        if not q.endswith(("?", "？")) or len(q.split()) < 4 and not is_japanese(q):
             dropped.append(f"an open question, it is not a whole question (“{shown}”)")
         elif (reason := why(q, 8) or _trails(q)) is not None:
             dropped.append(f"an open question, {reason}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -26,7 +26,7 @@ from agents.host import plan_agenda, standard_agenda
 from agents.personas import Persona
 from agents.speaker import TurnRequest
 from agents.speaker import speak as speak_turn
-from core.claims import claims_made, used_keys
+from core.claims import SourceSentence, claims_made, used_keys
 from core.models import Claim, Passage, Turn
 from graphs import events
 from graphs.context import ShowContext
@@ -358,13 +358,14 @@ def _stand_ins(state: ShowState, ctx: ShowContext, nxt: NextTurn) -> list[Person
 def _grounds(
     state: ShowState, ctx: ShowContext, nxt: NextTurn
 ) -> tuple[list[Passage], Claim | None]:
-    """A turn's passages, and a panelist's claim chosen from them. When the first
-    `passages_per_turn` passages hold no claim the debate has not made yet, or only one
-    that leans on the sentence before it (`stands_alone`), the rest of the search is
-    tried, and the passage that holds the claim found there joins the turn's passages.
-    A simulated persona claims only what the source reports its person saying
-    (`agents.claims.reports`); when the search holds none that is left, the passages
-    that hold such sentences are found and chosen from.
+    """A turn's passages, and a panelist's claim chosen from them. The turn shows the
+    first `passages_per_turn` passages of its search; the claim is chosen from the
+    whole search (the rank weighs in), and the passage that holds it joins the turn's.
+    A reply whose claim answered has lines the source charts against it also looks in
+    the passages that hold those. A panelist left only another's line searches again
+    with its stance. A simulated persona claims only what the source reports its person
+    saying (`agents.claims.reports`); when the search holds none that is left, the
+    passages that hold such sentences are found and chosen from.
     A host's summary or closing is grounded in the claims it recaps: their passages,
     with no search."""
     recapped = _recapped(state, ctx, nxt)
@@ -377,33 +378,46 @@ def _grounds(
                     held.append(p)
                     break
         return held, None
-    found = _found(state, ctx, nxt)
     turns = state.get("turns", [])
-    passages = _prefer_fresh(found, turns, ctx.passages_per_turn, ctx.host.id)
-    if ctx.persona(nxt.speaker_id).role != "panelist":
+    found = _found(state, ctx, nxt)
+    # The lines that answer the question best are often a few places down the search.
+    ordered = _prefer_fresh(found, turns, len(found), ctx.host.id)
+    passages = ordered[: ctx.passages_per_turn]
+    persona = ctx.persona(nxt.speaker_id)
+    if persona.role != "panelist":
         return passages, None
-    # The claim is chosen from the whole search, not only the passages the turn shows
-    # (scoring weighs the retrieval rank): the lines that answer the question best are
-    # often a few places down. The passage that holds it joins the turn's.
-    fresh = _prefer_fresh(found, turns, len(found), ctx.host.id)
-    claim, holder = _claim_in(state, ctx, nxt, fresh)
+    language = state["language"]
+    previous = _previous(state, ctx, nxt)
+
+    def opposes(claim: Claim | None) -> bool:
+        """Whether the source's chart sets `claim` against the claim this turn answers."""
+        return (
+            claim is not None
+            and previous is not None
+            and ctx.book is not None
+            and ctx.book.opposes(claim, previous.claim)
+        )
+
+    claim, holder = _claim_in(state, ctx, nxt, ordered)
     if holder is not None and holder not in passages:
         passages = [*passages, holder]
-    against = _against(state, ctx, nxt, fresh)
-    if against:
+    if previous is not None and ctx.book is not None:
         # The source charts lines against the claim this turn answers: their passages
         # join the pool, and a reply taken from one of them joins the turn's passages.
-        answer, holder = _claim_in(state, ctx, nxt, [*fresh, *against])
-        if answer is not None and holder is not None and _opposes(ctx, answer, state, nxt):
-            claim = answer
-            passages = passages if holder in passages else [*passages, holder]
-    persona = ctx.persona(nxt.speaker_id)
-    language = state["language"]
+        used = used_keys(turns)
+        against = [s for s, _ in ctx.book.opponents(previous.claim)]
+        against = [s for s in against if s.claim(language).key not in used]
+        more = _holding(ctx, against, language, persona.sources, ordered)
+        if more:
+            answer, holder = _claim_in(state, ctx, nxt, [*ordered, *more])
+            if holder is not None and opposes(answer):
+                claim = answer
+                passages = passages if holder in passages else [*passages, holder]
     if (
         ctx.book is not None
         and not persona.simulated
         and (claim is None or leans_elsewhere(claim, persona, ctx.panelists, language))
-        and not (claim is not None and _opposes(ctx, claim, state, nxt))
+        and not opposes(claim)
     ):
         # The turn's search left this speaker nothing of their own to say (what is left
         # is used up, or another panelist's line): search again with the question and
@@ -418,49 +432,34 @@ def _grounds(
             claim, passages = other, [*passages, holder]
     if claim is None and persona.simulated and ctx.book is not None:
         # A simulated person says only what the source reports them saying: when the
-        # turn's search holds none of it that is left, the passages that do are found
-        # (each reporting sentence searched with its own words).
-        more: list[Passage] = []
-        for sentence in reported_in(ctx.book, persona, state["language"]):
-            for p in ctx.search(sentence.shown(state["language"]), 3, persona.sources):
-                if p.covers(sentence.source_id, sentence.line, sentence.line):
-                    if p not in passages and p not in more:
-                        more.append(p)
-                    break
-        claim, holder = _claim_in(state, ctx, nxt, more)
+        # turn's search holds none of it that is left, the passages that do are found.
+        reported = reported_in(ctx.book, persona, language)
+        claim, holder = _claim_in(
+            state, ctx, nxt, _holding(ctx, reported, language, persona.sources, passages)
+        )
         if claim is not None:
             passages = [*passages, holder]
     return passages, claim
 
 
-def _against(
-    state: ShowState, ctx: ShowContext, nxt: NextTurn, passages: list[Passage]
+def _holding(
+    ctx: ShowContext,
+    sentences: Sequence[SourceSentence],
+    language: str,
+    sources: list[str] | None,
+    besides: Sequence[Passage],
 ) -> list[Passage]:
-    """The passages, not among `passages`, that hold the sentences the source's chart
-    sets against the claim this turn answers (`ClaimBook.opponents`) and that the
-    debate has not claimed yet; each sentence is searched with its own words."""
-    previous = _previous(state, ctx, nxt)
-    if previous is None or ctx.book is None:
-        return []
-    used = used_keys(state.get("turns", []))
-    language = state["language"]
-    sources = ctx.persona(nxt.speaker_id).sources
+    """The passages, not among `besides`, that hold `sentences`: each sentence searched
+    with its own words, and the first of its three best passages that covers its line
+    taken."""
     more: list[Passage] = []
-    for sentence, _ in ctx.book.opponents(previous.claim):
-        if sentence.claim(language).key in used:
-            continue
+    for sentence in sentences:
         for p in ctx.search(sentence.shown(language), 3, sources):
             if p.covers(sentence.source_id, sentence.line, sentence.line):
-                if p not in passages and p not in more:
+                if p not in besides and p not in more:
                     more.append(p)
                 break
     return more
-
-
-def _opposes(ctx: ShowContext, claim: Claim, state: ShowState, nxt: NextTurn) -> bool:
-    """Whether the source's chart sets `claim` against the claim this turn answers."""
-    previous = _previous(state, ctx, nxt)
-    return previous is not None and ctx.book is not None and ctx.book.opposes(claim, previous.claim)
 
 
 def _claim_in(
