@@ -327,8 +327,8 @@ LABELS = {
         "all_pass": "All {n} panelist turns argue from their cited lines.",
     },
     "ja": {
-        "simulated": "シミュレーションの人物: {names}。発言は言語モデルが生成したもので、"
-        "本人の言葉ではありません。",
+        "simulated": "シミュレーションの人物: {names}。本人は出演していません。発言は番組が伝えた"
+        "本人の発言の引用(その旨を表示)か、言語モデルが生成したものです。",
         "cold_open": "コールドオープン",
         "segment": "セグメント{i}: {title}(約{minutes:.1f}分)",
         "question": "問い",
